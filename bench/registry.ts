@@ -1,0 +1,4 @@
+/** The benchmarks `npm run bench` runs, by name (`npm run bench -- NAME` runs one). */
+import type { BenchResult } from "./result.js";
+
+export const BENCHES: Record<string, () => Promise<BenchResult>> = {};
