@@ -1,0 +1,116 @@
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import { StoreError, toStoreError } from "./errors.js";
+import { SerialQueue } from "./serial.js";
+
+/**
+ * One DuckDB database: a writer connection whose jobs run one at a time (so transactions never
+ * interleave) and short-lived reader connections, which see committed data only.
+ */
+/** Files open in this process: a second Db on the same file would share DuckDB's instance and close it under the first. */
+const openFiles = new Set<string>();
+
+export class Db {
+  private readonly queue = new SerialQueue();
+  private closed = false;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly writer: DuckDBConnection,
+    readonly readOnly: boolean,
+    readonly label: string,
+    private readonly fileKey: string | null,
+  ) {}
+
+  /** ':memory:' gives a private in-memory database; files go through the instance cache (never two instances per file). */
+  static async open(path: string, readOnly: boolean): Promise<Db> {
+    const key = path === ":memory:" ? null : resolve(path);
+    if (key !== null && readOnly && !existsSync(key)) {
+      throw new StoreError("NOT_FOUND", `database file ${path} does not exist; open it read-write once to create it`);
+    }
+    if (key !== null && openFiles.has(key)) {
+      throw new StoreError("LOCKED", `database file ${path} is already open in this process; share that Store instead of opening another`);
+    }
+    try {
+      const instance =
+        path === ":memory:"
+          ? await DuckDBInstance.create(":memory:")
+          : await DuckDBInstance.fromCache(path, readOnly ? { access_mode: "READ_ONLY" } : {});
+      const db = new Db(instance, await instance.connect(), readOnly, path, key);
+      if (key !== null) openFiles.add(key);
+      return db;
+    } catch (err) {
+      throw toStoreError(err, `opening ${path}`);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreError("CLOSED", `store ${this.label} is closed`);
+  }
+
+  private assertWritable(what: string): void {
+    if (this.readOnly) throw new StoreError("READ_ONLY", `${what}: store ${this.label} is read-only`);
+  }
+
+  /** Runs `fn` on the writer connection, alone. */
+  write<T>(what: string, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    this.assertWritable(what);
+    return this.writeFiles(what, fn);
+  }
+
+  /** Like write, also on a read-only store: for jobs that change files or temp tables only (export). */
+  writeFiles<T>(what: string, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return this.queue.run(async () => {
+      try {
+        return await fn(this.writer);
+      } catch (err) {
+        throw toStoreError(err, what);
+      }
+    });
+  }
+
+  /** Runs `fn` inside BEGIN/COMMIT on the writer; any throw rolls the whole transaction back. */
+  tx<T>(what: string, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    return this.write(what, async (conn) => {
+      await conn.run("BEGIN TRANSACTION");
+      try {
+        const out = await fn(conn);
+        await conn.run("COMMIT");
+        return out;
+      } catch (err) {
+        await conn.run("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  /** Runs `fn` on a fresh connection (committed data only; concurrent with writes). */
+  async read<T>(what: string, fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+    this.assertOpen();
+    const conn = await this.instance.connect();
+    try {
+      return await fn(conn);
+    } catch (err) {
+      throw toStoreError(err, what);
+    } finally {
+      conn.closeSync();
+    }
+  }
+
+  /** The same database refusing writes (used for attached exports once their views exist). */
+  asReadOnly(): Db {
+    return new Db(this.instance, this.writer, true, this.label, this.fileKey);
+  }
+
+  /** Waits for queued writes, then releases the file (its lock included). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue.run(async () => undefined);
+    this.closed = true;
+    this.writer.closeSync();
+    this.instance.closeSync();
+    if (this.fileKey !== null) openFiles.delete(this.fileKey);
+  }
+}
