@@ -1,0 +1,89 @@
+/**
+ * Runs one job in a worker thread: sends `start`, forwards every event to the sink, cancels on
+ * request, and settles on the terminal event. If the worker dies without one, the sink gets a
+ * synthesized WORKER_EXITED `error` event and `done` rejects.
+ */
+import { Worker, type ResourceLimits } from "node:worker_threads";
+import { RunnerError } from "../train/errors.js";
+import { isTerminal, type ErrorEvent, type RunnerEvent, type StartMessage, type TerminalEvent } from "./protocol.js";
+
+export interface HostOptions {
+  /** Worker entry (default: the compiled worker.js beside this file). */
+  readonly workerUrl?: URL;
+  /** After cancel(), terminate the worker if it has not ended within this many ms (default 10000). */
+  readonly cancelGraceMs?: number;
+  readonly resourceLimits?: ResourceLimits;
+}
+
+export interface RunHandle {
+  readonly runId: string;
+  /**
+   * Resolves with the final `done` or `error` event; rejects with a WORKER_EXITED RunnerError if the
+   * worker dies, or with the sink's own error if the sink throws (the worker is then terminated).
+   */
+  readonly done: Promise<TerminalEvent>;
+  /** Ask the worker to stop at its next microbatch or batch boundary (it emits a checkpoint and a CANCELLED error). */
+  cancel(): void;
+}
+
+export function startRunInWorker(start: StartMessage, sink: (ev: RunnerEvent) => void, options: HostOptions = {}): RunHandle {
+  const worker = new Worker(options.workerUrl ?? new URL("./worker.js", import.meta.url), { resourceLimits: options.resourceLimits });
+  let lastSeq = -1;
+  let terminal: TerminalEvent | null = null;
+  let crash: Error | null = null;
+  let cancelTimer: NodeJS.Timeout | undefined;
+  let cancel = () => {};
+
+  const done = new Promise<TerminalEvent>((resolve, reject) => {
+    const synthesize = (code: ErrorEvent["code"], message: string): ErrorEvent => {
+      const ev: ErrorEvent = { type: "error", runId: start.runId, seq: lastSeq + 1, code, message };
+      terminal = ev;
+      sink(ev);
+      return ev;
+    };
+    worker.on("message", (ev: RunnerEvent) => {
+      if (terminal) return;
+      lastSeq = Math.max(lastSeq, ev.seq);
+      try {
+        sink(ev);
+      } catch (e) {
+        // a failing sink must not take the host process down: stop the run and report it to the caller
+        terminal = { type: "error", runId: start.runId, seq: ev.seq, code: "INTERNAL", message: `sink failed: ${(e as Error).message}` };
+        clearTimeout(cancelTimer);
+        reject(e);
+        void worker.terminate();
+        return;
+      }
+      if (isTerminal(ev)) {
+        terminal = ev;
+        clearTimeout(cancelTimer);
+        resolve(ev);
+        void worker.terminate();
+      }
+    });
+    worker.on("error", (e) => {
+      crash = e;
+    });
+    worker.on("exit", (code) => {
+      clearTimeout(cancelTimer);
+      if (terminal) return;
+      const why = crash ? `threw ${crash.message}` : `exited with code ${code}`;
+      const ev = synthesize("WORKER_EXITED", `runner worker for run ${start.runId} ${why} before finishing`);
+      reject(new RunnerError("WORKER_EXITED", ev.message));
+    });
+    // cloned, not transferred: the caller keeps its prompt / checkpoint arrays
+    worker.postMessage(start);
+
+    cancel = () => {
+      if (terminal || cancelTimer) return;
+      worker.postMessage({ type: "cancel", runId: start.runId });
+      const grace = options.cancelGraceMs ?? 10000;
+      cancelTimer = setTimeout(() => {
+        if (terminal) return;
+        resolve(synthesize("CANCELLED", `run ${start.runId} did not stop within ${grace} ms of cancel; its worker was terminated`));
+        void worker.terminate();
+      }, grace);
+    };
+  });
+  return { runId: start.runId, done, cancel: () => cancel() };
+}

@@ -1,0 +1,158 @@
+/**
+ * One run, start to finish: open the model, tokenize the rows, train (or take the given prompt),
+ * extract, and report everything through `send` as protocol events with runId and seq.
+ * The same function serves the worker thread and a remote runner process.
+ */
+import { extract, type ExtractSummary } from "../extract/extract.js";
+import { RunnerError, badInput } from "../train/errors.js";
+import { resolveLayout, type EncodedSample, type LayoutOptions } from "../train/layout.js";
+import type { TextCodec } from "../train/prompt-model.js";
+import { trainPrompt, type TrainResult } from "../train/train.js";
+import { openPromptModel } from "./model-factory.js";
+import type { EventBody, RunnerEvent, RunSummary, StartMessage, TaskRow } from "./protocol.js";
+
+export type Send = (ev: RunnerEvent) => void;
+
+/** Runs the job; never throws: failures and cancellation end with an `error` event, success with `done`. */
+export async function runJob(start: StartMessage, send: Send, signal: AbortSignal): Promise<void> {
+  let seq = 0;
+  const emit = (body: EventBody) => send({ ...body, runId: start.runId, seq: seq++ } as RunnerEvent);
+  const t0 = performance.now();
+  let dispose: (() => Promise<void>) | undefined;
+  try {
+    checkStart(start);
+    emit({ type: "status", phase: "loading", message: `opening ${start.model.kind} model` });
+    const { model, codec } = await openPromptModel(start.model);
+    dispose = () => model.dispose();
+    const layout = resolveLayout({ ...start.layout, padId: codec.padId, maxLength: start.layout?.maxLength ?? model.maxPositions });
+    emit({ type: "status", phase: "tokenizing", message: `tokenizing ${start.rows.train.length} train and ${start.rows.val.length} val rows` });
+    const train = await encodeRows(start.rows.train, codec, "train", layout);
+    const val = await encodeRows(start.rows.val, codec, "val", layout);
+    const shard = start.shard ?? { index: 0, count: 1 };
+    const shardIdx = val.map((_, i) => i).filter((i) => i % shard.count === shard.index);
+    emit({
+      type: "status", phase: start.prompt ? "extracting" : "training", message: "model and rows loaded",
+      info: {
+        dModel: model.dModel, nLayers: model.nLayers, dFF: model.dFF, vocabSize: model.vocabSize,
+        neuronDefinition: model.neuronDefinition, promptLength: layout.promptLength, placement: layout.placement,
+        nTrain: train.length, nVal: val.length, nExtract: shardIdx.length,
+        truncatedRows: countTruncated([...train, ...val], layout),
+      },
+    });
+
+    let prompt: Float32Array;
+    let trained: TrainResult | undefined;
+    if (start.prompt) {
+      if (!(start.prompt instanceof Float32Array) || start.prompt.length !== layout.promptLength * model.dModel) {
+        throw badInput(`prompt must be a Float32Array of promptLength*dModel = ${layout.promptLength}*${model.dModel} values`);
+      }
+      prompt = start.prompt;
+    } else {
+      trained = await trainPrompt(model, { train, val }, layout, start.train ?? {}, {
+        signal,
+        resume: start.resume,
+        onProgress: (p) => emit({ type: "progress", phase: "training", ...p }),
+        onCheckpoint: (c) => emit({ type: "checkpoint", step: c.step, checkpoint: c }),
+      });
+      prompt = trained.prompt;
+    }
+
+    let extracted: (ExtractSummary & { shard: number }) | undefined;
+    if (start.extract?.enabled !== false && shardIdx.length > 0) {
+      emit({ type: "status", phase: "extracting", message: `extracting ${shardIdx.length} val rows` });
+      const rows = shardIdx.map((i) => val[i]);
+      const toGlobal = (local: Int32Array) => local.map((i) => shardIdx[i]);
+      const te = performance.now();
+      let tokens = 0;
+      let lossSum = 0;
+      let seen = 0;
+      const summary = await extract(model, rows, layout, prompt, start.extract ?? {}, {
+        decode: (ids) => codec.decode(ids),
+        signal,
+        startBatch: start.startBatch,
+        onSamples: (s) => {
+          const sampleIdx = toGlobal(s.sampleIdx);
+          for (let r = 0; r < s.loss.length; r++) lossSum += s.loss[r];
+          seen += s.loss.length;
+          for (const i of sampleIdx) tokens += val[i].instructionIds.length + layout.promptLength + val[i].answerIds.length;
+          emit({
+            type: "samples", shard: shard.index, batchId: s.batchId, sampleIdx, sampleIds: Array.from(sampleIdx, (i) => start.rows.val[i].id),
+            loss: s.loss, goldProb: s.goldProb, confidence: s.confidence, prediction: s.prediction, correct: s.correct,
+          });
+        },
+        onActivations: (a) => emit({
+          type: "activations", shard: shard.index, batchId: a.batchId, layer: a.layer, sampleIdx: toGlobal(a.sampleIdx),
+          positions: a.positions, positionKind: (start.extract?.positions ?? "soft") === "soft" ? "soft" : "absolute",
+          nPositions: a.nPositions, dFF: a.dFF, data: a.data,
+        }),
+        onBatchDone: (done, total) => {
+          const sec = (performance.now() - te) / 1000;
+          const first = start.startBatch ?? 0;
+          emit({
+            type: "progress", phase: "extracting", step: done, totalSteps: total, epoch: 0, loss: seen ? lossSum / seen : 0, lr: 0,
+            tokensPerSec: sec > 0 ? tokens / sec : 0, etaSec: done > first ? (sec / (done - first)) * (total - done) : 0,
+          });
+        },
+      });
+      extracted = { ...summary, shard: shard.index };
+    }
+
+    const summary: RunSummary = {
+      neuronDefinition: model.neuronDefinition,
+      prompt: Float32Array.from(prompt),
+      train: trained && {
+        steps: trained.steps, epochs: trained.epochs, stoppedEarly: trained.stoppedEarly, finalLoss: trained.finalLoss,
+        bestStep: trained.best?.step, bestValLoss: trained.best?.valLoss, bestValAccuracy: trained.best?.valAccuracy,
+      },
+      extract: extracted,
+      seconds: (performance.now() - t0) / 1000,
+    };
+    emit({ type: "done", summary });
+  } catch (e) {
+    const err = e instanceof RunnerError ? e : new RunnerError("INTERNAL", e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e));
+    emit({ type: "error", code: err.code, message: err.message });
+  } finally {
+    await dispose?.().catch(() => undefined);
+  }
+}
+
+/** Tokenize rows; a row too long for the layout is an error naming it (unless truncation is on). */
+async function encodeRows(rows: readonly TaskRow[], codec: TextCodec, split: string, layout: LayoutOptions): Promise<EncodedSample[]> {
+  const out: EncodedSample[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const row = rows[i];
+    if (!row || typeof row.id !== "string" || typeof row.instruction !== "string" || typeof row.answer !== "string") {
+      throw badInput(`rows.${split}[${i}] must have string id, instruction and answer`);
+    }
+    try {
+      const instructionIds = await codec.encodeInstruction(row.instruction);
+      const answerIds = await codec.encodeAnswer(row.answer);
+      if (answerIds.length === 0) throw badInput(`answer "${row.answer}" encodes to no tokens`);
+      const len = instructionIds.length + layout.promptLength + answerIds.length;
+      if (layout.maxLength !== undefined && len > layout.maxLength && (layout.truncate !== "left" || answerIds.length + layout.promptLength > layout.maxLength)) {
+        throw badInput(`${len} tokens (instruction ${instructionIds.length} + prompt ${layout.promptLength} + answer ${answerIds.length}) exceed the limit ${layout.maxLength}; shorten it or set layout.truncate "left"`);
+      }
+      out.push({ instructionIds, answerIds });
+    } catch (e) {
+      throw badInput(`rows.${split}[${i}] (id ${row.id}): ${(e as Error).message}`);
+    }
+  }
+  return out;
+}
+
+function countTruncated(samples: readonly EncodedSample[], layout: LayoutOptions): number {
+  if (layout.maxLength === undefined) return 0;
+  return samples.filter((s) => s.instructionIds.length + layout.promptLength + s.answerIds.length > layout.maxLength!).length;
+}
+
+function checkStart(start: StartMessage): void {
+  if (typeof start.runId !== "string" || start.runId === "") throw badInput("start.runId must be a non-empty string");
+  if (!start.rows || !Array.isArray(start.rows.train) || !Array.isArray(start.rows.val)) {
+    throw badInput("start.rows must be { train: TaskRow[], val: TaskRow[] }");
+  }
+  if (!start.prompt && start.rows.train.length === 0) throw badInput("start.rows.train is empty: give training rows or a trained prompt");
+  const s = start.shard;
+  if (s && !(Number.isInteger(s.count) && s.count >= 1 && Number.isInteger(s.index) && s.index >= 0 && s.index < s.count)) {
+    throw badInput(`start.shard must satisfy 0 <= index < count, got ${JSON.stringify(s)}`);
+  }
+}

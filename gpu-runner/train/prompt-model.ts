@@ -1,0 +1,57 @@
+/**
+ * What training and extraction need from a frozen model with a soft prompt inserted.
+ * The prompt is always a Float32Array [n, dModel] row-major; batches come from layout.ts.
+ */
+import type { EncodedBatch } from "./layout.js";
+
+/** Which FFN neurons to tap: layers (ascending, 0-based) at soft positions or at every position. */
+export interface TapSpec {
+  readonly layers: readonly number[];
+  readonly positions: "soft" | "all";
+}
+
+export interface EvalOutput {
+  /** [B, A, V] logits at batch.answerTargetPositions (rows past a row's answer length are unspecified). */
+  readonly answerLogits: Float32Array;
+  /**
+   * Per tapped layer (same order as TapSpec.layers): FFN neuron activations (input of the down
+   * projection), [B, P, dFF] with P = n for "soft" (row r, slot i = position softPositions[r,i])
+   * or P = T for "all" (padding positions unspecified).
+   */
+  readonly taps: readonly Float32Array[];
+}
+
+export interface LossAndGrad {
+  /** Mean cross-entropy over the batch's answer tokens. */
+  readonly loss: number;
+  /** d(loss)/d(prompt), [n, dModel]. */
+  readonly grad: Float32Array;
+  /** Answer tokens the mean is over (batch.answerTokens). */
+  readonly tokens: number;
+}
+
+export interface PromptModel {
+  readonly dModel: number;
+  readonly nLayers: number;
+  readonly dFF: number;
+  readonly vocabSize: number;
+  /** Longest sequence (soft positions included) the model accepts; undefined = no limit. */
+  readonly maxPositions?: number;
+  /** What a tapped neuron is, recorded with the run (e.g. "gelu(c_fc(x))", "silu(gate(x))*up(x)"). */
+  readonly neuronDefinition: string;
+  lossAndGrad(batch: EncodedBatch, prompt: Float32Array): Promise<LossAndGrad>;
+  /** Forward for scoring and extraction; taps null computes no activations. */
+  evaluate(batch: EncodedBatch, prompt: Float32Array, taps: TapSpec | null): Promise<EvalOutput>;
+  /** Rows of the input embedding matrix, [ids.length, dModel] (prompt init from the vocabulary). */
+  embeddingRows(ids: ArrayLike<number>): Promise<Float32Array>;
+  /** Frees sessions / buffers. */
+  dispose(): Promise<void>;
+}
+
+/** Text <-> ids for a model; instruction ids include the model's special tokens, answer ids none. */
+export interface TextCodec {
+  readonly padId: number;
+  encodeInstruction(text: string): Promise<number[]>;
+  encodeAnswer(text: string): Promise<number[]>;
+  decode(ids: readonly number[]): Promise<string>;
+}

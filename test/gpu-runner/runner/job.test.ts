@@ -1,0 +1,65 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { runJob } from "../../../gpu-runner/runner/job.js";
+import type { CheckpointEvent, DoneEvent, RunnerEvent, SamplesEvent, StartMessage } from "../../../gpu-runner/runner/protocol.js";
+import { TOY, toyRows } from "../train/toy-task.js";
+
+const base: StartMessage = {
+  type: "start", runId: "job", model: { kind: "toy", config: TOY },
+  rows: { train: toyRows(24, 1), val: toyRows(10, 2, "v") }, layout: { promptLength: 4 },
+  train: { seed: 2, maxSteps: 8, batchSize: 4, evalEvery: 4, checkpointEvery: 3, adam: { lr: 0.3 } }, extract: { batchSize: 3 },
+};
+
+async function run(start: StartMessage, signal = new AbortController().signal): Promise<RunnerEvent[]> {
+  const events: RunnerEvent[] = [];
+  await runJob(start, (ev) => events.push(structuredClone(ev)), signal);
+  return events;
+}
+
+test("a trained prompt can be given: extraction only, over one shard, with global sample indices", async () => {
+  const full = await run(base);
+  const done = full.at(-1) as DoneEvent;
+  assert.equal(done.type, "done");
+  const events = await run({ ...base, prompt: done.summary.prompt, shard: { index: 1, count: 2 } });
+  assert.equal(events.filter((e) => e.type === "progress" && e.phase === "training").length, 0);
+  const samples = events.filter((e): e is SamplesEvent => e.type === "samples");
+  assert.deepEqual(samples.flatMap((s) => [...s.sampleIdx]), [1, 3, 5, 7, 9]);
+  assert.deepEqual(samples.flatMap((s) => s.sampleIds), ["v1", "v3", "v5", "v7", "v9"]);
+  assert.ok(samples.every((s) => s.shard === 1));
+  // same prompt, same samples: identical outputs to the unsharded run's rows
+  const fullSamples = full.filter((e): e is SamplesEvent => e.type === "samples");
+  const lossOf = (list: SamplesEvent[]) => new Map(list.flatMap((s) => [...s.sampleIdx].map((i, r) => [i, s.loss[r]] as const)));
+  const a = lossOf(fullSamples);
+  for (const [i, l] of lossOf(samples)) assert.equal(l, a.get(i));
+  const end = events.at(-1) as DoneEvent;
+  assert.equal(end.summary.train, undefined);
+  assert.equal(end.summary.extract?.shard, 1);
+});
+
+test("resume through the start message reaches the uninterrupted result", async () => {
+  const full = await run({ ...base, extract: { enabled: false } });
+  const ck = full.find((e): e is CheckpointEvent => e.type === "checkpoint" && e.step === 3)!;
+  const resumed = await run({ ...base, extract: { enabled: false }, resume: ck.checkpoint });
+  const a = full.at(-1) as DoneEvent;
+  const b = resumed.at(-1) as DoneEvent;
+  assert.deepEqual(b.summary.prompt, a.summary.prompt);
+  assert.equal(b.summary.train?.bestStep, a.summary.train?.bestStep);
+  assert.equal(resumed.filter((e) => e.type === "activations").length, 0);
+  assert.deepEqual(resumed.filter((e) => e.type === "progress").map((e) => (e.type === "progress" ? e.step : 0)), [4, 5, 6, 7, 8]);
+});
+
+test("bad start messages end with a named BAD_INPUT error", async () => {
+  const cases: [Partial<StartMessage>, RegExp][] = [
+    [{ rows: { train: [], val: [] } }, /rows.train is empty/],
+    [{ shard: { index: 2, count: 2 } }, /shard/],
+    [{ model: { kind: "gguf" } as never }, /model.kind/],
+    [{ prompt: new Float32Array(3) }, /prompt must be a Float32Array of promptLength\*dModel/],
+    [{ train: { batchSize: -1 } }, /train.batchSize/],
+    [{ layout: { promptLength: 4, maxLength: 8 } }, /rows.train\[0\] \(id r0\): 9 tokens .* exceed the limit 8/],
+  ];
+  for (const [patch, re] of cases) {
+    const events = await run({ ...base, ...patch });
+    const end = events.at(-1)!;
+    assert.ok(end.type === "error" && end.code === "BAD_INPUT" && re.test(end.message), `${re}: ${JSON.stringify(end)}`);
+  }
+});
