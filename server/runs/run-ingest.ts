@@ -1,0 +1,190 @@
+/**
+ * One attempt of one run, seen from the server: consumes the runner's events in order, persists
+ * them through the store, keeps the streaming statistics (live correlations) and, on `done`,
+ * writes outputs, metrics and scores. Activation batches are idempotent by (shard, batch, layer),
+ * so an attempt that replays batches a previous attempt stored neither loses nor duplicates them.
+ */
+import { encodeFrame } from "../../gpu-runner/runner/codec.js";
+import type { ActivationsEvent, CheckpointEvent, DoneEvent, RunnerEvent, SamplesEvent, StatusEvent } from "../../gpu-runner/runner/protocol.js";
+import { gatherMetricValues, maxAbsOverPositions, StreamingStats, topKByAbs } from "../analysis/index.js";
+import { computeMetric, listMetrics, type MetricContext, type MetricInfo, type SampleOutput } from "../metrics/index.js";
+import type { RunStatus, Store } from "../store/store.js";
+import type { MetricRow } from "./samples.js";
+import { correlationsFromStats, scoreFromStoredActivations, writeCorrelations } from "./scoring.js";
+
+/** One row of a live or final neuron leaderboard. */
+export interface LeaderboardEntry {
+  rank: number;
+  layer: number;
+  neuron: number;
+  /** Signed r at the best position. */
+  r: number;
+  position: number;
+}
+
+export interface IngestHooks {
+  status(status: RunStatus): Promise<void>;
+  /** A progress event stored under the run's own sequence number (continuous across attempts). */
+  progress(seq: number, payload: Record<string, unknown>): void;
+  /** Called after each activation batch; the manager throttles leaderboards from here. */
+  activations(): void;
+}
+
+export class RunIngest {
+  private readonly outputs = new Map<number, SampleOutput>();
+  /** metric name -> [N val rows]; output metrics fill in per batch (NaN until then). */
+  private readonly tables = new Map<string, Float64Array>();
+  private readonly metrics: MetricInfo[];
+  private stats: StreamingStats | null = null;
+  private shape: { positions: number; dFF: number; layers: number[] } | null = null;
+  /** Metrics that had a missing value somewhere: scored from stored activations at the end. */
+  private readonly incomplete = new Set<string>();
+  private status: RunStatus | null = null;
+  private nLayers = 0;
+
+  constructor(
+    private readonly store: Store,
+    private readonly runId: number,
+    private readonly ctx: MetricContext & { rows: readonly MetricRow[] },
+    private readonly hooks: IngestHooks,
+    metricNames?: readonly string[],
+  ) {
+    const all = listMetrics(ctx);
+    this.metrics = metricNames?.length ? metricNames.map((n) => all.find((m) => m.name === n) ?? fail(n, all)) : all;
+    for (const m of this.metrics) {
+      this.tables.set(m.name, m.needsOutputs ? new Float64Array(ctx.rows.length).fill(Number.NaN) : computeMetric(ctx, m.name));
+    }
+  }
+
+  get metricNames(): string[] {
+    return this.metrics.map((m) => m.name);
+  }
+
+  /** Handles one event; the caller awaits each before the next (events are ordered). */
+  async handle(ev: RunnerEvent): Promise<void> {
+    switch (ev.type) {
+      case "status": return this.onStatus(ev);
+      case "progress": {
+        const { type: _t, runId: _r, seq: _s, ...payload } = ev;
+        const seq = await this.store.appendEvent(this.runId, payload);
+        this.hooks.progress(seq, payload);
+        return;
+      }
+      case "checkpoint": return this.onCheckpoint(ev);
+      case "samples": return this.onSamples(ev);
+      case "activations": return this.onActivations(ev);
+      case "done": return this.onDone(ev);
+      case "error": return; // the manager decides the final status
+    }
+  }
+
+  /** Live top-k by max |r| over positions; null before the first activation batch. */
+  leaderboard(metric: string, k: number): LeaderboardEntry[] | null {
+    const stats = this.stats;
+    const shape = this.shape;
+    if (!stats || !shape || !this.tables.has(metric)) return null;
+    const layers = shape.layers.filter((l) => stats.count(l) > 1);
+    const aggs = layers.map((layer) => ({ layer, agg: maxAbsOverPositions(stats.pearson(layer, metric), shape.positions, shape.dFF) }));
+    return topKByAbs(aggs.map(({ layer, agg }) => ({ layer, scores: agg.r })), k).map((e, i) => ({
+      rank: i + 1, layer: e.layer, neuron: e.neuron, r: e.score,
+      position: aggs.find((a) => a.layer === e.layer)!.agg.position[e.neuron],
+    }));
+  }
+
+  private async setStatus(status: RunStatus): Promise<void> {
+    if (this.status === status) return;
+    this.status = status;
+    await this.hooks.status(status);
+  }
+
+  private async onStatus(ev: StatusEvent): Promise<void> {
+    if (ev.info) {
+      this.nLayers = ev.info.nLayers;
+      await this.store.updateRun(this.runId, { neuronDefinition: ev.info.neuronDefinition });
+    }
+    if (ev.phase === "training" || ev.phase === "extracting") await this.setStatus(ev.phase);
+  }
+
+  private async onCheckpoint(ev: CheckpointEvent): Promise<void> {
+    // the whole event, binary-encoded, is the resumable state; the prompt is also kept readable
+    await this.store.saveCheckpoint(this.runId, ev.step, ev.checkpoint.prompt, encodeFrame(ev));
+  }
+
+  private onSamples(ev: SamplesEvent): void {
+    const rows = Array.from(ev.sampleIdx, (i) => this.ctx.rows[i]);
+    const outs: SampleOutput[] = Array.from(ev.sampleIdx, (_, r) => ({
+      loss: ev.loss[r], goldProb: ev.goldProb[r], confidence: ev.confidence[r], prediction: ev.prediction[r], correct: ev.correct[r] === 1,
+    }));
+    ev.sampleIdx.forEach((i, r) => this.outputs.set(i, outs[r]));
+    // output metrics are per-sample functions, so a batch-sized context gives the same values
+    const batchCtx: MetricContext = { ...this.ctx, rows, outputs: outs };
+    for (const m of this.metrics) {
+      if (!m.needsOutputs) continue;
+      const v = computeMetric(batchCtx, m.name);
+      const table = this.tables.get(m.name)!;
+      ev.sampleIdx.forEach((i, r) => (table[i] = v[r]));
+    }
+  }
+
+  private async onActivations(ev: ActivationsEvent): Promise<void> {
+    if (!this.stats) {
+      if (this.nLayers === 0) throw new Error(`run ${this.runId}: activations arrived before the runner reported the model`);
+      this.shape = { positions: ev.nPositions, dFF: ev.dFF, layers: [] };
+      this.stats = new StreamingStats({ layers: this.nLayers, positions: ev.nPositions, neurons: ev.dFF, metrics: this.metricNames });
+    }
+    if (!this.shape!.layers.includes(ev.layer)) this.shape!.layers.push(ev.layer);
+    await this.store.ingestActivations(this.runId, {
+      shard: ev.shard, batchId: String(ev.batchId), layer: ev.layer, sampleIdx: ev.sampleIdx, positions: ev.nPositions, dFF: ev.dFF, data: ev.data,
+    });
+    const values = gatherMetricValues([...this.tables.values()], ev.sampleIdx);
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) {
+        this.incomplete.add(this.metricNames[Math.floor(i / ev.sampleIdx.length)]);
+        values[i] = 0; // placeholder: that metric is rescored from stored activations at the end
+      }
+    }
+    this.stats!.update(ev.layer, ev.data, values);
+    this.hooks.activations();
+  }
+
+  private async onDone(ev: DoneEvent): Promise<void> {
+    await this.setStatus("scoring");
+    const n = this.ctx.rows.length;
+    const order = [...this.outputs.keys()].sort((a, b) => a - b);
+    // outputs are written once, by the attempt that finishes, so a failed attempt leaves none behind
+    await this.store.writeSampleOutputs(this.runId, {
+      sampleIdx: Int32Array.from(order),
+      sampleId: order.map((i) => this.ctx.rows[i].id),
+      loss: Float64Array.from(order, (i) => this.outputs.get(i)!.loss),
+      goldProb: Float64Array.from(order, (i) => this.outputs.get(i)!.goldProb),
+      confidence: Float64Array.from(order, (i) => this.outputs.get(i)!.confidence),
+      prediction: order.map((i) => this.outputs.get(i)!.prediction),
+      correct: Uint8Array.from(order, (i) => (this.outputs.get(i)!.correct ? 1 : 0)),
+    });
+    const sampleIds = this.ctx.rows.map((r) => r.id);
+    for (const m of this.metrics) {
+      await this.store.writeMetric(this.runId, { name: m.name, kind: m.kind, description: m.description, sampleId: sampleIds, value: this.tables.get(m.name)! });
+    }
+    if (this.stats && this.shape) {
+      const { positions, dFF, layers } = this.shape;
+      layers.sort((a, b) => a - b);
+      for (const m of this.metrics) {
+        const layerScores = this.incomplete.has(m.name) || order.length !== n
+          ? await scoreFromStoredActivations(this.store, this.runId, m.name, this.tables.get(m.name)!, layers)
+          : correlationsFromStats(this.stats, layers, m.name, positions, dFF);
+        await writeCorrelations(this.store, this.runId, m.name, layerScores);
+      }
+      await this.store.updateRun(this.runId, { layers });
+    }
+    const s = ev.summary;
+    await this.store.updateRun(this.runId, {
+      timings: { seconds: s.seconds },
+      trainFigures: s.train ?? null,
+      valFigures: s.extract ? { samples: s.extract.samples, accuracy: s.extract.accuracy, meanLoss: s.extract.meanLoss } : null,
+    });
+  }
+}
+
+function fail(name: string, all: MetricInfo[]): never {
+  throw new Error(`unknown metric "${name}" for this task (available: ${all.map((m) => m.name).join(", ")})`);
+}

@@ -1,0 +1,229 @@
+/**
+ * The run manager: queues runs, drives each in a runner (a worker thread by default), persists
+ * every status change, cancels and resumes on request, and tells listeners (GraphQL
+ * subscriptions) about progress, status and live leaderboards.
+ */
+import { decodeFrame } from "../../gpu-runner/runner/codec.js";
+import { startRunInWorker, type HostOptions, type RunHandle } from "../../gpu-runner/runner/host.js";
+import type { RunnerEvent, StartMessage, TerminalEvent } from "../../gpu-runner/runner/protocol.js";
+import type { TrainCheckpoint } from "../../gpu-runner/train/train.js";
+import { parseVerbalizer } from "../tasks/index.js";
+import type { RunRecord, RunStatus, Store } from "../store/store.js";
+import { RunIngest, type LeaderboardEntry } from "./run-ingest.js";
+import { runnerConfig, validateRunOptions, type RunOptions } from "./run-options.js";
+import { toMetricRow, toRunnerRow, type MetricRow } from "./samples.js";
+
+/** Starts a runner for a start message; events go to the sink in order. */
+export type Executor = (start: StartMessage, sink: (ev: RunnerEvent) => void) => RunHandle;
+
+export type RunManagerEvent =
+  | { type: "progress"; runId: number; seq: number; payload: Record<string, unknown> }
+  | { type: "status"; run: RunRecord }
+  | { type: "leaderboard"; runId: number };
+
+export interface RunManagerOptions {
+  /** Runs executed at once (default 1). */
+  concurrency?: number;
+  executor?: Executor;
+  host?: HostOptions;
+  /** Least time between two leaderboard notifications of one run (default 500 ms). */
+  leaderboardIntervalMs?: number;
+}
+
+export interface StoredRunConfig {
+  options: RunOptions;
+}
+
+const RESUMABLE: readonly RunStatus[] = ["interrupted", "failed", "cancelled"];
+
+export class RunManagerError extends Error {
+  constructor(readonly code: "NOT_FOUND" | "BAD_STATE", message: string) {
+    super(message);
+    this.name = "RunManagerError";
+  }
+}
+
+export class RunManager {
+  private readonly queue: number[] = [];
+  private readonly active = new Map<number, { handle?: RunHandle; ingest?: RunIngest; cancelled: boolean }>();
+  private readonly listeners = new Set<(e: RunManagerEvent) => void>();
+  private readonly lastBoard = new Map<number, number>();
+  private idle: Promise<void> = Promise.resolve();
+  private settle: () => void = () => {};
+  private closed = false;
+
+  constructor(private readonly store: Store, private readonly options: RunManagerOptions = {}) {}
+
+  /** Requeues runs left queued by a previous server process. Interrupted runs wait for resume(). */
+  async init(): Promise<void> {
+    for (const run of await this.store.listRuns()) if (run.status === "queued") this.enqueue(run.id);
+  }
+
+  on(listener: (e: RunManagerEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async start(input: { modelId: number; taskId: number; options?: RunOptions }): Promise<RunRecord> {
+    const options = input.options ?? {};
+    validateRunOptions(options);
+    await this.store.getModel(input.modelId);
+    await this.store.getTask(input.taskId);
+    const id = await this.store.createRun({ modelId: input.modelId, taskId: input.taskId, config: { options } satisfies StoredRunConfig });
+    const run = await this.store.getRun(id);
+    this.emit({ type: "status", run });
+    this.enqueue(id);
+    return run;
+  }
+
+  /** Cancels a queued or running run; the runner stops at its next batch and keeps a checkpoint. */
+  async cancel(runId: number): Promise<RunRecord> {
+    const run = await this.store.getRun(runId);
+    const q = this.queue.indexOf(runId);
+    if (q >= 0) {
+      this.queue.splice(q, 1);
+      return this.setStatus(runId, "cancelled");
+    }
+    const a = this.active.get(runId);
+    if (!a) throw new RunManagerError("BAD_STATE", `run ${runId} is ${run.status}, not queued or running: nothing to cancel`);
+    a.cancelled = true;
+    a.handle?.cancel();
+    return run;
+  }
+
+  /** Queues an interrupted, failed or cancelled run again; it continues from its last checkpoint. */
+  async resume(runId: number): Promise<RunRecord> {
+    const run = await this.store.getRun(runId);
+    if (!RESUMABLE.includes(run.status)) {
+      throw new RunManagerError("BAD_STATE", `run ${runId} is ${run.status}; only ${RESUMABLE.join(", ")} runs can be resumed`);
+    }
+    const queued = await this.setStatus(runId, "queued");
+    this.enqueue(runId);
+    return queued;
+  }
+
+  /** Live top-k of a running run (null when it has no activations yet or is not running). */
+  leaderboard(runId: number, metric: string, k: number): LeaderboardEntry[] | null {
+    return this.active.get(runId)?.ingest?.leaderboard(metric, k) ?? null;
+  }
+
+  isActive(runId: number): boolean {
+    return this.active.has(runId) || this.queue.includes(runId);
+  }
+
+  /** Resolves when nothing is queued or running. */
+  whenIdle(): Promise<void> {
+    return this.idle;
+  }
+
+  /** Cancels running work and waits for it to stop; queued runs stay queued for the next start. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.queue.length = 0;
+    for (const a of this.active.values()) {
+      a.cancelled = true;
+      a.handle?.cancel();
+    }
+    await this.idle;
+  }
+
+  private enqueue(runId: number): void {
+    if (this.closed || this.isActive(runId)) return;
+    if (this.active.size === 0 && this.queue.length === 0) this.idle = new Promise((r) => (this.settle = r));
+    this.queue.push(runId);
+    this.pump();
+  }
+
+  private pump(): void {
+    const limit = this.options.concurrency ?? 1;
+    while (!this.closed && this.active.size < limit && this.queue.length > 0) {
+      const runId = this.queue.shift()!;
+      const slot = { cancelled: false } as { handle?: RunHandle; ingest?: RunIngest; cancelled: boolean };
+      this.active.set(runId, slot);
+      void this.execute(runId, slot)
+        .catch(async (e: Error) => {
+          await this.setStatus(runId, "failed", e.message).catch(() => {});
+        })
+        .finally(() => {
+          this.active.delete(runId);
+          this.lastBoard.delete(runId);
+          this.pump();
+          if (this.active.size === 0 && this.queue.length === 0) this.settle();
+        });
+    }
+  }
+
+  private async execute(runId: number, slot: { handle?: RunHandle; ingest?: RunIngest; cancelled: boolean }): Promise<void> {
+    const run = await this.store.getRun(runId);
+    const options = (run.config as StoredRunConfig).options ?? {};
+    const model = await this.store.getModel(run.modelId);
+    const task = await this.store.getTask(run.taskId);
+    const samples = await this.store.listSamples(run.taskId);
+    const train = samples.filter((s) => s.split === "train");
+    const val = samples.filter((s) => s.split === "val");
+    const verbalizer = task.verbalizer ? parseVerbalizer(task.verbalizer as Record<string, string>) : undefined;
+    const ingest = new RunIngest(this.store, runId, { rows: withAllColumns(val.map(toMetricRow)), verbalizer }, {
+      status: async (status) => void (await this.setStatus(runId, status)),
+      progress: (seq, payload) => this.emit({ type: "progress", runId, seq, payload }),
+      activations: () => this.boardTick(runId),
+    }, options.metrics);
+    slot.ingest = ingest;
+    await this.setStatus(runId, "running");
+
+    const start: StartMessage = {
+      type: "start",
+      runId: String(runId),
+      model: { kind: "onnx", dir: model.path, threads: options.threads, device: options.device },
+      rows: { train: train.map(toRunnerRow), val: val.map(toRunnerRow) },
+      ...runnerConfig(options),
+      resume: await this.resumeState(runId),
+    };
+    // events are handled strictly in order; a failure to persist one stops the run
+    let chain = Promise.resolve();
+    let sinkError: Error | null = null;
+    const executor = this.options.executor ?? ((s, sink) => startRunInWorker(s, sink, this.options.host));
+    slot.handle = executor(start, (ev) => {
+      chain = chain.then(() => (sinkError ? undefined : ingest.handle(ev))).catch((e: Error) => {
+        sinkError ??= e;
+        slot.handle?.cancel();
+      });
+    });
+    if (slot.cancelled) slot.handle.cancel();
+    const terminal: TerminalEvent = await slot.handle.done.catch((e: Error) => ({ type: "error", runId: String(runId), seq: -1, code: "WORKER_EXITED", message: e.message }) as TerminalEvent);
+    await chain;
+    if (sinkError) throw sinkError;
+    if (terminal.type === "done") await this.setStatus(runId, "done");
+    else if (terminal.code === "CANCELLED" || slot.cancelled) await this.setStatus(runId, this.closed ? "interrupted" : "cancelled", terminal.message);
+    else await this.setStatus(runId, "failed", `${terminal.code}: ${terminal.message}`);
+  }
+
+  private async resumeState(runId: number): Promise<TrainCheckpoint | undefined> {
+    const cp = await this.store.latestCheckpoint(runId);
+    if (!cp?.optimizerState) return undefined;
+    const ev = decodeFrame(cp.optimizerState);
+    return ev.type === "checkpoint" ? ev.checkpoint : undefined;
+  }
+
+  private async setStatus(runId: number, status: RunStatus, error: string | null = null): Promise<RunRecord> {
+    const run = await this.store.setRunStatus(runId, status, error);
+    this.emit({ type: "status", run });
+    return run;
+  }
+
+  private boardTick(runId: number): void {
+    const now = Date.now();
+    if (now - (this.lastBoard.get(runId) ?? 0) < (this.options.leaderboardIntervalMs ?? 500)) return;
+    this.lastBoard.set(runId, now);
+    this.emit({ type: "leaderboard", runId });
+  }
+
+  private emit(e: RunManagerEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+}
+
+/** Every row carries every numeric column (NaN where a row lacks it), as the metrics library expects. */
+function withAllColumns(rows: MetricRow[]): MetricRow[] {
+  const names = new Set(rows.flatMap((r) => Object.keys(r.columns)));
+  return rows.map((r) => ({ ...r, columns: Object.fromEntries([...names].map((n) => [n, r.columns[n] ?? Number.NaN])) }));
+}

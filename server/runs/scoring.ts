@@ -1,0 +1,66 @@
+/**
+ * Turning correlations into stored scores: per (metric, layer) the r at every position, the
+ * max |r| over positions (with its argmax) and the r of the activation maximised over positions,
+ * each with its analytic two-sided p-value.
+ */
+import { maxAbsOverPositions, pearsonPValues, scoreMetricFromActivations, type StreamingStats } from "../analysis/index.js";
+import type { ScoreBatch } from "../store/scores.js";
+import type { Store } from "../store/store.js";
+
+/** r of one metric at one layer: [P, F] per position and [F] for the max-activation aggregate. */
+export interface LayerCorrelations {
+  layer: number;
+  positions: number;
+  neurons: number;
+  r: Float64Array;
+  rMaxActivation: Float64Array;
+  /** Samples behind the correlations (for p-values). */
+  samples: number;
+}
+
+export function scoreBatches(metric: string, c: LayerCorrelations): ScoreBatch[] {
+  const { layer, positions: P, neurons: F } = c;
+  const neuron = Int32Array.from({ length: P * F }, (_, i) => i % F);
+  const position = Int32Array.from({ length: P * F }, (_, i) => Math.floor(i / F));
+  const agg = maxAbsOverPositions(c.r, P, F);
+  // a neuron whose r is undefined everywhere has no best position; its r is NaN and never ranked
+  agg.position.forEach((p, i) => { if (p < 0) agg.position[i] = 0; });
+  const ids = Int32Array.from({ length: F }, (_, i) => i);
+  return [
+    { metric, agg: "position", layer, position, neuron, r: c.r, p: pearsonPValues(c.r, c.samples) },
+    { metric, agg: "max_abs_r", layer, position: agg.position, neuron: ids, r: agg.r, p: pearsonPValues(agg.r, c.samples) },
+    { metric, agg: "max_act", layer, position: null, neuron: ids, r: c.rMaxActivation, p: pearsonPValues(c.rMaxActivation, c.samples) },
+  ];
+}
+
+/** Every metric's scores from a run's streaming statistics. */
+export function correlationsFromStats(stats: StreamingStats, layers: readonly number[], metric: string, positions: number, neurons: number): LayerCorrelations[] {
+  return layers.map((layer) => ({
+    layer, positions, neurons,
+    r: stats.pearson(layer, metric),
+    rMaxActivation: stats.pearsonMaxActivation(layer, metric),
+    samples: stats.count(layer),
+  }));
+}
+
+/**
+ * Scores a metric from the run's stored activations (metrics added after the run, or any metric
+ * with missing values): only samples where the metric is defined count.
+ * @param values [N] in validation-row order (NaN = missing)
+ */
+export async function scoreFromStoredActivations(store: Store, runId: number, metric: string, values: Float64Array, layers: readonly number[]): Promise<LayerCorrelations[]> {
+  const out: LayerCorrelations[] = [];
+  for (const layer of layers) {
+    const acts = await store.readActivations(runId, layer);
+    // stored rows are in ascending sample index; align the metric with them
+    const aligned = Float64Array.from(acts.sampleIdx, (i) => values[i]);
+    const s = scoreMetricFromActivations([acts.data], aligned, acts.positions, acts.dFF);
+    out.push({ layer, positions: acts.positions, neurons: acts.dFF, r: s.r[0], rMaxActivation: s.rMaxActivation[0], samples: s.samples });
+  }
+  return out;
+}
+
+export async function writeCorrelations(store: Store, runId: number, metric: string, layers: LayerCorrelations[]): Promise<void> {
+  await store.deleteScores(runId, metric);
+  await store.writeScores(runId, layers.flatMap((c) => scoreBatches(metric, c)));
+}
