@@ -1,0 +1,46 @@
+/**
+ * GPT-2 (modeling_gpt2.py): learned positions, pre-LN blocks, Conv1D weights stored [in, out],
+ * fused qkv, gelu_new MLP, final LayerNorm, head tied to wte (or lm_head.weight when present).
+ * FFN neurons = act(c_fc(x)) [B,T,F].
+ */
+import { Graph } from "../graph/graph.js";
+import { add, gather, gelu, layerNorm, reshape, slice, transpose } from "../graph/ops.js";
+import { ConfigError } from "../hf/errors.js";
+import type { ModelDir } from "../hf/model-dir.js";
+import { attend, declareInputs, dense, embed, finish, splitHeads } from "./common.js";
+import type { GraphSpec } from "./spec.js";
+import { WeightReader } from "./weights.js";
+
+export function buildGpt2Graph(model: ModelDir, externalFolder: string, spec: GraphSpec): Graph {
+  const c = model.config;
+  if (c.activation !== "gelu_new") {
+    throw new ConfigError(`config.json: activation_function "${c.activation}" is not supported for gpt2 (only gelu_new)`, "config.json", "activation_function");
+  }
+  const g = new Graph({ dtype: "float32", name: "gpt2" });
+  // Published GPT-2 files have no "transformer." prefix; files saved from GPT2LMHeadModel do.
+  const w = new WeightReader(model, g, externalFolder, ["", "transformer."]);
+  const { dModel: d, dFF: F, nHeads: H, headDim: hd, vocabSize: V, maxPositions: P, normEps: eps } = c;
+  const inputs = declareInputs(g, spec, d);
+  const wte = w.param("wte.weight", [V, d]);
+  let h = add(embed(inputs, wte), gather(w.param("wpe.weight", [P, d]), inputs.positionIds)); // [B,T,d]
+  const ffn = [];
+  for (let i = 0; i < c.nLayers; i++) {
+    const p = `h.${i}.`;
+    const a = layerNorm(h, w.param(p + "ln_1.weight", [d]), w.param(p + "ln_1.bias", [d]), eps);
+    const qkv = dense(a, w.param(p + "attn.c_attn.weight", [d, 3 * d]), "inOut", w.param(p + "attn.c_attn.bias", [3 * d]));
+    const q = splitHeads(slice(qkv, 2, 0, d), H, hd); // [B,H,T,hd]
+    const k = splitHeads(slice(qkv, 2, d, 2 * d), H, hd);
+    const v = splitHeads(slice(qkv, 2, 2 * d, 3 * d), H, hd);
+    const o = attend(q, transpose(k, [0, 1, 3, 2]), v, inputs.attnBias, hd); // [B,H,T,hd]
+    const merged = reshape(transpose(o, [0, 2, 1, 3]), [0, 0, d]);
+    h = add(h, dense(merged, w.param(p + "attn.c_proj.weight", [d, d]), "inOut", w.param(p + "attn.c_proj.bias", [d])));
+    const m = layerNorm(h, w.param(p + "ln_2.weight", [d]), w.param(p + "ln_2.bias", [d]), eps);
+    const act = gelu(dense(m, w.param(p + "mlp.c_fc.weight", [d, F]), "inOut", w.param(p + "mlp.c_fc.bias", [F]))); // [B,T,F]
+    ffn.push(act);
+    h = add(h, dense(act, w.param(p + "mlp.c_proj.weight", [F, d]), "inOut", w.param(p + "mlp.c_proj.bias", [d])));
+  }
+  h = layerNorm(h, w.param("ln_f.weight", [d]), w.param("ln_f.bias", [d]), eps);
+  const headW = model.tensors.has("lm_head.weight") ? new WeightReader(model, g, externalFolder).param("lm_head.weight", [V, d]) : wte;
+  finish(g, spec, inputs, h, ffn, (x) => dense(x, headW, "outIn"), d);
+  return g;
+}

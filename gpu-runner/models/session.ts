@@ -1,0 +1,148 @@
+import { GraphSession, type TensorValue } from "../graph/session.js";
+import { loadModelDir, type ModelDir } from "../hf/model-dir.js";
+import { externalDataFolder } from "../hf/safetensors.js";
+import { buildGpt2Graph } from "./gpt2.js";
+import { layoutBatch, BatchInputError, type BatchLayout, type SequenceInput } from "./layout.js";
+import { buildLlamaGraph } from "./llama.js";
+import type { GraphBuilder, GraphSpec } from "./spec.js";
+
+export type Device = "cpu" | "cuda";
+
+/** A model folder ready to compile sessions: config, tokenizer and tensor index (no weights in JS). */
+export interface LoadedModel extends ModelDir {
+  device: Device;
+  threads: number | undefined;
+  /** Folder ONNX external data is resolved against (holds every weight file's real path). */
+  externalFolder: string;
+}
+
+export function loadModel(dir: string, opts: { device?: Device; threads?: number } = {}): LoadedModel {
+  const m = loadModelDir(dir);
+  return { ...m, device: opts.device ?? "cpu", threads: opts.threads, externalFolder: externalDataFolder(m.tensors.values()) };
+}
+
+/** What a session computes; see spec.ts for the graph contract. */
+export interface SessionOptions {
+  /** Soft prompt length n (0 = none). */
+  softPromptLength?: number;
+  /** Layers to tap (default none; "all" = every layer). */
+  taps?: readonly number[] | "all";
+  /** Tap every position ([B,T,F]) or only the soft positions ([B*n,F], sequence-major). Default "soft" when n > 0. */
+  tapPositions?: "all" | "soft";
+  /** Logits at every position [B,T,V], at each sequence's last real position [B,V], at the loss
+   * positions [Q,V] (each row predicts one loss target), or none. Default "none". */
+  logits?: "all" | "last" | "loss" | "none";
+  /** Mean cross-entropy over every sequence's `lossLast` targets. */
+  withLoss?: boolean;
+  /** d loss / d soft_prompt [n, d]; implies withLoss. */
+  withPromptGrad?: boolean;
+}
+
+export interface RunInput {
+  sequences: readonly SequenceInput[];
+  /** [n * d] row-major, required when the session has a soft prompt. */
+  softPrompt?: Float32Array;
+}
+
+export interface RunResult {
+  layout: BatchLayout;
+  /** See SessionOptions.logits for the shape. */
+  logits?: Float32Array;
+  /** Per tapped layer: [B,T,F] or [B*n,F]. */
+  ffn: Map<number, Float32Array>;
+  loss?: number;
+  /** [n, d] */
+  promptGrad?: Float32Array;
+}
+
+const BUILDERS: Record<LoadedModel["config"]["family"], GraphBuilder> = { gpt2: buildGpt2Graph, llama: buildLlamaGraph };
+
+/** A compiled forward (+ loss/gradient) graph over one model. Run it from a worker: it blocks its thread. */
+export class ModelSession {
+  private constructor(
+    readonly model: LoadedModel,
+    readonly options: Required<SessionOptions>,
+    readonly tapLayers: readonly number[],
+    private readonly session: GraphSession,
+  ) {}
+
+  static async create(model: LoadedModel, options: SessionOptions = {}): Promise<ModelSession> {
+    const c = model.config;
+    const n = options.softPromptLength ?? 0;
+    if (!Number.isInteger(n) || n < 0) throw new BatchInputError(`softPromptLength ${n} must be a non-negative integer`);
+    const tapLayers = options.taps === "all" ? Array.from({ length: c.nLayers }, (_, i) => i) : [...(options.taps ?? [])];
+    for (const l of tapLayers) {
+      if (!Number.isInteger(l) || l < 0 || l >= c.nLayers) throw new BatchInputError(`tap layer ${l} is outside [0, ${c.nLayers})`);
+    }
+    const withPromptGrad = options.withPromptGrad ?? false;
+    if (withPromptGrad && n === 0) throw new BatchInputError("withPromptGrad needs a soft prompt (softPromptLength > 0)");
+    const full: Required<SessionOptions> = {
+      softPromptLength: n, taps: tapLayers, tapPositions: options.tapPositions ?? (n > 0 ? "soft" : "all"),
+      logits: options.logits ?? "none", withLoss: (options.withLoss ?? false) || withPromptGrad, withPromptGrad,
+    };
+    if (full.tapPositions === "soft" && n === 0 && tapLayers.length > 0) {
+      throw new BatchInputError('tapPositions "soft" needs a soft prompt; use "all"');
+    }
+    const spec: GraphSpec = {
+      softLength: n, tapLayers, tapPositions: full.tapPositions === "all" ? "all" : "gather",
+      logits: full.logits === "all" ? "all" : full.logits === "none" ? "none" : "gather",
+      withLoss: full.withLoss, withPromptGrad,
+    };
+    const graph = BUILDERS[c.family](model, model.externalFolder, spec);
+    const session = await GraphSession.create(graph, {
+      executionProvider: model.device, intraOpThreads: model.threads, modelFolder: model.externalFolder,
+    });
+    return new ModelSession(model, full, tapLayers, session);
+  }
+
+  async run(input: RunInput): Promise<RunResult> {
+    const c = this.model.config;
+    const o = this.options;
+    const n = o.softPromptLength;
+    const L = layoutBatch(input.sequences, n, c.vocabSize, c.maxPositions);
+    const window = c.slidingWindow;
+    if (window !== undefined && L.seqLen > window) {
+      // The graphs implement full causal attention, which equals sliding-window attention only inside the window.
+      throw new BatchInputError(`sequences of ${L.seqLen} positions exceed the model's sliding_window ${window}; shorten them`);
+    }
+    const { batch: B, seqLen: T } = L;
+    const feeds: Record<string, TensorValue> = {
+      input_ids: { data: L.inputIds, shape: [B, T] },
+      position_ids: { data: L.positionIds, shape: [B, T] },
+      token_mask: { data: L.tokenMask, shape: [B, T] },
+      attn_bias: { data: L.attnBias, shape: [B, 1, T, T] },
+    };
+    if (n > 0) {
+      const p = input.softPrompt;
+      if (!p || p.length !== n * c.dModel) {
+        throw new BatchInputError(`softPrompt must hold n x d_model = ${n} x ${c.dModel} = ${n * c.dModel} floats, got ${p?.length ?? "none"}`);
+      }
+      feeds["soft_prompt"] = { data: p, shape: [n, c.dModel] };
+      feeds["soft_onehot"] = { data: L.softOneHot!, shape: [B, T, n] };
+    }
+    if (o.tapPositions === "soft" && this.tapLayers.length > 0) feeds["tap_pos"] = { data: L.softPos, shape: [L.softPos.length] };
+    if (o.logits === "last") feeds["logit_pos"] = { data: L.lastPos, shape: [B] };
+    if (o.logits === "loss") feeds["logit_pos"] = { data: L.lossPos, shape: [L.lossPos.length] };
+    if (o.withLoss) {
+      if (L.lossPos.length === 0) throw new BatchInputError("withLoss needs loss targets: set lossLast > 0 on some sequence");
+      feeds["loss_pos"] = { data: L.lossPos, shape: [L.lossPos.length] };
+      feeds["loss_targets"] = { data: L.lossTargets, shape: [L.lossTargets.length] };
+    }
+    const out = await this.session.run(feeds);
+    const result: RunResult = { layout: L, ffn: new Map() };
+    if (o.logits !== "none") result.logits = out["logits"]!.data as Float32Array;
+    for (const l of this.tapLayers) result.ffn.set(l, out[`ffn_${l}`]!.data as Float32Array);
+    if (o.withLoss) result.loss = (out["loss"]!.data as Float32Array)[0];
+    if (o.withPromptGrad) result.promptGrad = out["prompt_grad"]!.data as Float32Array;
+    return result;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+/** Convenience: `ModelSession.create`. */
+export function createSession(model: LoadedModel, options: SessionOptions = {}): Promise<ModelSession> {
+  return ModelSession.create(model, options);
+}

@@ -1,0 +1,28 @@
+import type { Graph } from "../graph/graph.js";
+import type { ModelDir } from "../hf/model-dir.js";
+
+/**
+ * What one compiled model graph computes. Inputs (B batch, T padded length, n soft length,
+ * d model width, F FFN width, V vocabulary):
+ *   input_ids [B,T] int64, position_ids [B,T] int64, token_mask [B,T] float, attn_bias [B,1,T,T] float,
+ *   soft_prompt [n,d] + soft_onehot [B,T,n]            when softLength > 0,
+ *   tap_pos [M] int64 (flat b*T+t)                      when tapPositions = "gather",
+ *   logit_pos [P] int64 (flat b*T+t)                    when logits = "gather",
+ *   loss_pos [Q] int64 + loss_targets [Q] int64         when withLoss.
+ * Outputs:
+ *   logits [B,T,V] ("all") or [P,V] ("gather"); ffn_<layer> [B,T,F] ("all") or [M,F] ("gather");
+ *   loss [] (mean cross-entropy over the Q targets); prompt_grad [n,d] (d loss / d soft_prompt).
+ */
+export interface GraphSpec {
+  softLength: number;
+  /** Layers whose FFN neuron activations leave the session. */
+  tapLayers: readonly number[];
+  tapPositions: "all" | "gather";
+  logits: "all" | "gather" | "none";
+  withLoss: boolean;
+  withPromptGrad: boolean;
+}
+
+/** Builds the graph of one family; weights become external-data parameters located relative to
+ * `externalFolder` (see hf/safetensors.ts externalDataFolder). */
+export type GraphBuilder = (model: ModelDir, externalFolder: string, spec: GraphSpec) => Graph;
