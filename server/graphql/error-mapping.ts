@@ -1,0 +1,43 @@
+import type { MiddlewareFn } from "type-graphql";
+import { CheckpointError, ConfigError } from "../../gpu-runner/hf/errors.js";
+import { AnalysisError } from "../analysis/errors.js";
+import { StoreError, type StoreErrorCode } from "../store/errors.js";
+import { MetricError } from "../metrics/index.js";
+import { RunManagerError } from "../runs/run-manager.js";
+import { RunOptionsError } from "../runs/run-options.js";
+import { TaskFileError, TemplateError, VerbalizerError } from "../tasks/index.js";
+import { ApiError, type ErrorCode } from "./errors.js";
+
+const STORE_CODES: Partial<Record<StoreErrorCode, ErrorCode>> = {
+  NOT_FOUND: "NOT_FOUND",
+  INVALID_INPUT: "BAD_USER_INPUT",
+  INVALID_TRANSITION: "CONFLICT",
+  READ_ONLY: "FORBIDDEN",
+};
+
+/**
+ * Turns the service layer's typed errors into API errors with a client-facing code; anything
+ * else passes through (and reaches the client as INTERNAL_SERVER_ERROR).
+ */
+export const mapServiceErrors: MiddlewareFn = async (_data, next) => {
+  try {
+    return await next();
+  } catch (error) {
+    throw toApiError(error);
+  }
+};
+
+function toApiError(error: unknown): unknown {
+  if (error instanceof StoreError) {
+    const code = STORE_CODES[error.code];
+    return code ? new ApiError(code, error.message, { reason: error.code }) : error;
+  }
+  if (error instanceof AnalysisError) return new ApiError("BAD_USER_INPUT", error.message, { reason: error.code });
+  if (error instanceof TaskFileError) return new ApiError("BAD_USER_INPUT", error.message, { file: error.file, line: error.line, field: error.field });
+  if (error instanceof RunManagerError) return new ApiError(error.code === "NOT_FOUND" ? "NOT_FOUND" : "CONFLICT", error.message);
+  if (error instanceof RunOptionsError) return new ApiError("BAD_USER_INPUT", error.message, { field: `options.${error.field}` });
+  if (error instanceof MetricError) return new ApiError("BAD_USER_INPUT", error.metric ? `metric "${error.metric}": ${error.message}` : error.message);
+  if (error instanceof TemplateError || error instanceof VerbalizerError) return new ApiError("BAD_USER_INPUT", error.message);
+  if (error instanceof ConfigError || error instanceof CheckpointError) return new ApiError("BAD_USER_INPUT", error.message, { file: error.file });
+  return error;
+}

@@ -1,0 +1,173 @@
+import {
+  getOperationAST,
+  Kind,
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
+  type SelectionSetNode,
+} from "graphql";
+import { getComplexity, type ComplexityEstimator } from "graphql-query-complexity";
+import { ApiError, badInput, limitExceeded } from "./errors.js";
+
+/** Bounds on what one request may ask of the server. */
+export interface Limits {
+  /** Deepest field nesting of one operation (fragments expanded). */
+  readonly maxDepth: number;
+  /** Estimated cost of one operation: every field 1 (heavy ones more), list fields times their `first`/`k`. */
+  readonly maxComplexity: number;
+  /** Largest `first` / `k` a list argument accepts. */
+  readonly maxPageSize: number;
+  /** Largest HTTP request body in bytes (bigger ones get 413). */
+  readonly maxBodyBytes: number;
+}
+
+export const DEFAULT_LIMITS: Limits = {
+  maxDepth: 12,
+  maxComplexity: 50_000,
+  maxPageSize: 1000,
+  maxBodyBytes: 1024 * 1024,
+};
+
+/** Declared own costs (type-graphql `complexity`) of fields that read many stored rows. */
+export const FIELD_COST = {
+  /** Reads one neuron's activations over all samples. */
+  neuronScan: 50,
+  /** Reads every score of a layer. */
+  layerScan: 500,
+  /** Runs one ranked query. */
+  rankedPage: 10,
+} as const;
+
+/** Field selections the complexity walk may visit (fragments expanded) before refusing. */
+const MAX_QUERY_NODES = 10_000;
+
+/** Arguments whose value says how many items a list field returns. */
+const SIZE_ARGS = ["first", "k"] as const;
+
+/**
+ * Field depth of the operation to execute, fragments expanded. Introspection fields count like any
+ * other (`__type { fields { type { fields ...` is a known bomb) except `ofType`: its chain cannot
+ * branch and is as long as the schema's deepest type wrapping, and the standard introspection
+ * query nests it 8 deep. Each fragment's depth is computed once, so spreading fragments many
+ * times (a fragment bomb) costs linear time.
+ */
+export function operationDepth(document: DocumentNode, operationName?: string | null): number {
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const def of document.definitions) {
+    if (def.kind === Kind.FRAGMENT_DEFINITION) fragments.set(def.name.value, def);
+  }
+  const memo = new Map<string, number>();
+  const active = new Set<string>();
+  const depthOf = (set: SelectionSetNode): number => {
+    let deepest = 0;
+    for (const sel of set.selections) {
+      let depth: number;
+      if (sel.kind === Kind.FIELD) {
+        const own = sel.name.value === "ofType" ? 0 : 1;
+        depth = sel.selectionSet ? own + depthOf(sel.selectionSet) : own;
+      }
+      else if (sel.kind === Kind.INLINE_FRAGMENT) depth = depthOf(sel.selectionSet);
+      else depth = fragmentDepth(sel.name.value);
+      if (depth > deepest) deepest = depth;
+    }
+    return deepest;
+  };
+  const fragmentDepth = (name: string): number => {
+    const known = memo.get(name);
+    if (known !== undefined) return known;
+    const fragment = fragments.get(name);
+    // Unknown fragments and cycles are reported by graphql's own validation; here they only must not recurse.
+    if (!fragment || active.has(name)) return 0;
+    active.add(name);
+    const depth = depthOf(fragment.selectionSet);
+    active.delete(name);
+    memo.set(name, depth);
+    return depth;
+  };
+  const operation = getOperationAST(document, operationName);
+  return operation ? depthOf(operation.selectionSet) : 0;
+}
+
+/**
+ * Cost of a field: its own cost (type-graphql's `complexity` option, default 1) plus its
+ * children's, the children counted once per item when a `first`/`k` argument sizes the list
+ * (clamped to the page limit, so an oversized page gets the argument's own error).
+ */
+function costEstimator(maxPageSize: number): ComplexityEstimator {
+  return ({ field, args, childComplexity }) => {
+    const declared = field.extensions?.complexity;
+    const own = typeof declared === "number" ? declared : 1;
+    for (const name of SIZE_ARGS) {
+      const value = args[name];
+      if (typeof value === "number") return own + Math.min(Math.max(value, 1), maxPageSize) * Math.max(childComplexity, 1);
+    }
+    return own + childComplexity;
+  };
+}
+
+/**
+ * Refuses an operation nested deeper than `limits.maxDepth` or whose estimated cost exceeds
+ * `limits.maxComplexity` (ApiError LIMIT_EXCEEDED). Returns the complexity.
+ * Run after graphql's own validation (the document must be valid).
+ */
+export function assertWithinLimits(options: {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+  limits: Limits;
+}): number {
+  const { schema, document, limits } = options;
+  const depth = operationDepth(document, options.operationName);
+  if (depth > limits.maxDepth) {
+    throw limitExceeded(
+      "the depth of this operation",
+      depth,
+      limits.maxDepth,
+      "ask for fewer nested levels and fetch deeper data with a second query",
+    );
+  }
+  let complexity: number;
+  try {
+    complexity = getComplexity({
+      schema,
+      query: document,
+      operationName: options.operationName ?? undefined,
+      variables: options.variables ?? {},
+      maxQueryNodes: MAX_QUERY_NODES,
+      estimators: [costEstimator(limits.maxPageSize)],
+    });
+  } catch (error) {
+    // The node cap (fragments spread many times) is the only error a valid document can raise here.
+    throw new ApiError(
+      "LIMIT_EXCEEDED",
+      `this operation expands to more than ${MAX_QUERY_NODES} fields (${(error as Error).message}); spread fragments fewer times.`,
+      { max: MAX_QUERY_NODES },
+    );
+  }
+  if (complexity > limits.maxComplexity) {
+    throw limitExceeded(
+      "the estimated complexity of this operation",
+      complexity,
+      limits.maxComplexity,
+      "request fewer fields, fewer aliases or smaller pages (first/k) and paginate with `after`",
+    );
+  }
+  return complexity;
+}
+
+/**
+ * Checks a `first`/`k` argument inside a resolver: an integer in [1, maxPageSize].
+ * `field` names the argument in the error.
+ */
+export function pageSize(value: number, field: string, limits: Limits): number {
+  if (!Number.isInteger(value) || value < 1) throw badInput(field, `must be a positive integer, got ${value}`);
+  if (value > limits.maxPageSize) {
+    throw new ApiError(
+      "BAD_USER_INPUT",
+      `${field}: ${value} is above the page limit of ${limits.maxPageSize}; ask for at most ${limits.maxPageSize} and page on with \`after\`.`,
+      { field, max: limits.maxPageSize },
+    );
+  }
+  return value;
+}

@@ -1,0 +1,138 @@
+import { extremalSamples, histogram, pearsonPair, pearsonPValue, type Histogram } from "../analysis/index.js";
+import type { SampleOutputs, SampleRow } from "../store/records.js";
+import type { Store } from "../store/store.js";
+import { ApiError } from "./errors.js";
+
+/** One neuron's stored activations, each row tied to its validation sample. */
+export interface NeuronRows {
+  positions: number;
+  /** [N, positions] */
+  data: Float32Array;
+  /** [N] validation-set row index of each activation row */
+  sampleIdx: Int32Array;
+  /** [N] sample id of each activation row */
+  sampleIds: string[];
+}
+
+/** Activations of neuron (layer, index) of a run with their samples' ids. */
+export async function loadNeuronRows(store: Store, runId: number, layer: number, index: number): Promise<NeuronRows> {
+  const [acts, outputs] = await Promise.all([store.readNeuron(runId, layer, index), store.readSampleOutputs(runId)]);
+  if (acts.sampleIdx.length === 0) {
+    throw new ApiError("NOT_FOUND", `run ${runId} has no stored activations for layer ${layer}; query run.layers for the recorded ones`, {
+      runId,
+      layer,
+    });
+  }
+  const idOf = new Map<number, string>();
+  outputs.sampleIdx.forEach((idx, i) => idOf.set(idx, outputs.sampleId[i]!));
+  const sampleIds = Array.from(acts.sampleIdx, (idx) => {
+    const id = idOf.get(idx);
+    if (id === undefined) {
+      throw new ApiError("CONFLICT", `run ${runId} has activations for validation row ${idx} but no sample output for it; the extraction did not finish`, {
+        runId,
+      });
+    }
+    return id;
+  });
+  return { positions: acts.positions, data: acts.data, sampleIdx: acts.sampleIdx, sampleIds };
+}
+
+/** Values of `metric` in the order of `sampleIds` (NaN where a sample has none). */
+export async function metricInRowOrder(store: Store, runId: number, metric: string, sampleIds: readonly string[]): Promise<Float64Array> {
+  const stored = await store.readMetric(runId, metric);
+  const byId = new Map<string, number>();
+  stored.sampleId.forEach((id, i) => byId.set(id, stored.value[i]!));
+  return Float64Array.from(sampleIds, (id) => byId.get(id) ?? NaN);
+}
+
+export interface PositionCorrelation {
+  position: number;
+  /** NaN when undefined (constant activation or metric). */
+  r: number;
+  p: number;
+  /** Samples with a metric value. */
+  samples: number;
+}
+
+/** Pearson r and its two-sided p-value at every position, over samples where the metric is defined. */
+export function positionCorrelations(rows: NeuronRows, metric: Float64Array): PositionCorrelation[] {
+  const defined: number[] = [];
+  metric.forEach((v, i) => {
+    if (Number.isFinite(v)) defined.push(i);
+  });
+  const y = Float64Array.from(defined, (i) => metric[i]!);
+  const x = new Float64Array(defined.length);
+  const out: PositionCorrelation[] = [];
+  for (let p = 0; p < rows.positions; p++) {
+    defined.forEach((row, j) => (x[j] = rows.data[row * rows.positions + p]!));
+    const r = defined.length >= 3 ? pearsonPair(x, y) : NaN;
+    out.push({ position: p, r, p: Number.isFinite(r) ? pearsonPValue(r, defined.length) : NaN, samples: defined.length });
+  }
+  return out;
+}
+
+export interface ExtremalRow {
+  rank: number;
+  sampleIdx: number;
+  sampleId: string;
+  activation: number;
+}
+
+/** The k highest (or lowest) activations at `position`, or of the max over positions when null. */
+export function extremalRows(rows: NeuronRows, direction: "high" | "low", k: number, position: number | null): ExtremalRow[] {
+  if (position !== null && position >= rows.positions) {
+    throw new ApiError("BAD_USER_INPUT", `position: ${position} is out of range; the run has ${rows.positions} positions (0..${rows.positions - 1})`, {
+      field: "position",
+    });
+  }
+  const found = extremalSamples(rows.data, rows.positions, 1, 0, position ?? "max", k);
+  const list = direction === "high" ? found.highest : found.lowest;
+  return list.map((e, i) => ({ rank: i + 1, sampleIdx: rows.sampleIdx[e.sample]!, sampleId: rows.sampleIds[e.sample]!, activation: e.value }));
+}
+
+/** Histogram of the neuron's activations at `position` (or max over positions), bins over [min, max]. */
+export function activationHistogram(rows: NeuronRows, position: number | null, bins: number): Histogram {
+  const n = rows.sampleIdx.length;
+  const values = new Float64Array(n);
+  for (let s = 0; s < n; s++) {
+    if (position !== null) values[s] = rows.data[s * rows.positions + position]!;
+    else {
+      let m = -Infinity;
+      for (let p = 0; p < rows.positions; p++) m = Math.max(m, rows.data[s * rows.positions + p]!);
+      values[s] = m;
+    }
+  }
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  // A constant neuron still gets a non-empty range.
+  if (!(hi > lo)) [lo, hi] = [lo - 0.5, lo + 0.5];
+  return histogram(values, bins, lo, hi);
+}
+
+/** Sample rows and model outputs of a run, by sample id. */
+export interface SampleDetails {
+  row?: SampleRow;
+  output?: { loss: number; goldProb: number; confidence: number; prediction: string; correct: boolean };
+}
+
+export async function sampleDetails(store: Store, runId: number, taskId: number, sampleIds: readonly string[]): Promise<Map<string, SampleDetails>> {
+  const [samples, outputs] = await Promise.all([store.listSamples(taskId), store.readSampleOutputs(runId)]);
+  const wanted = new Set(sampleIds);
+  const out = new Map<string, SampleDetails>();
+  for (const row of samples) if (wanted.has(row.sampleId)) out.set(row.sampleId, { row });
+  addOutputs(out, outputs, wanted);
+  return out;
+}
+
+function addOutputs(out: Map<string, SampleDetails>, o: SampleOutputs, wanted: ReadonlySet<string>): void {
+  o.sampleId.forEach((id, i) => {
+    if (!wanted.has(id)) return;
+    const entry = out.get(id) ?? {};
+    entry.output = { loss: o.loss[i]!, goldProb: o.goldProb[i]!, confidence: o.confidence[i]!, prediction: o.prediction[i]!, correct: o.correct[i] === 1 };
+    out.set(id, entry);
+  });
+}

@@ -1,0 +1,255 @@
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, Float, ID, Int, Query, Resolver, Root } from "type-graphql";
+import { histogram, type Histogram } from "../analysis/index.js";
+import type { ScoreAgg, ScoreQuery } from "../store/scores.js";
+import type { GraphQLContext, Services } from "./context.js";
+import { ApiError, badInput } from "./errors.js";
+import { nonNegativeInt, parseId } from "./ids.js";
+import { FIELD_COST, pageSize } from "./limits.js";
+import {
+  activationHistogram,
+  extremalRows,
+  loadNeuronRows,
+  metricInRowOrder,
+  positionCorrelations,
+  sampleDetails,
+} from "./neuron-service.js";
+import { neuronId } from "./neuron-id.js";
+import {
+  Direction,
+  ExtremalSample,
+  HistogramData,
+  MetricValue,
+  Neuron,
+  NeuronAggregate,
+  NeuronConnection,
+  PositionCorrelation,
+} from "./neuron.type.js";
+
+@ArgsType()
+class NeuronsArgs {
+  @Field(() => ID)
+  runId!: string;
+
+  @Field({ description: "Metric name (see Run.metrics)." })
+  metric!: string;
+
+  @Field(() => NeuronAggregate, {
+    defaultValue: NeuronAggregate.MAX_ABS_OVER_POSITIONS,
+    description: "Ignored when `position` is given: then neurons rank by r at that position.",
+  })
+  aggregate!: NeuronAggregate;
+
+  @Field(() => Int, { nullable: true, description: "Only this layer." })
+  layer?: number | null;
+
+  @Field(() => Int, { nullable: true, description: "Rank by r at this soft position instead of an aggregate." })
+  position?: number | null;
+
+  @Field(() => Float, { nullable: true, description: "Only neurons with |r| >= this." })
+  minAbsR?: number | null;
+
+  @Field(() => Int, { defaultValue: 50, description: "Page size, 1..1000." })
+  first!: number;
+
+  @Field(() => String, { nullable: true, description: "endCursor of the previous page." })
+  after?: string | null;
+}
+
+/** Scores one histogram reads per store query. */
+const SCAN_PAGE = 1000;
+const DEFAULT_BINS = 40;
+const MAX_BINS = 1000;
+
+@Resolver(() => Neuron)
+export class NeuronResolver {
+  @Query(() => NeuronConnection, {
+    description: "Neurons of a run ranked by |r| with a metric, filtered and paginated.",
+    complexity: FIELD_COST.rankedPage,
+  })
+  async neurons(@Args() args: NeuronsArgs, @Ctx() { services }: GraphQLContext): Promise<NeuronConnection> {
+    const runId = parseId(args.runId, "runId");
+    const first = pageSize(args.first, "first", services.limits);
+    await assertMetric(services, runId, args.metric);
+    const query: ScoreQuery = {
+      metric: args.metric,
+      agg: args.position == null ? (args.aggregate as ScoreAgg) : "position",
+      first,
+      after: args.after ?? null,
+    };
+    if (args.layer != null) query.layer = nonNegativeInt(args.layer, "layer");
+    if (args.position != null) query.position = nonNegativeInt(args.position, "position");
+    if (args.minAbsR != null) {
+      if (!(args.minAbsR >= 0 && args.minAbsR <= 1)) throw badInput("minAbsR", `must lie in [0, 1], got ${args.minAbsR}`);
+      query.minAbsR = args.minAbsR;
+    }
+    const page = await services.store.queryScores(runId, query);
+    return {
+      edges: page.rows.map((s) => ({
+        cursor: s.cursor,
+        node: {
+          id: neuronId(s.layer, s.neuron),
+          layer: s.layer,
+          index: s.neuron,
+          metric: s.metric,
+          r: s.r,
+          p: s.p,
+          bestPosition: s.position,
+          rank: s.rank,
+        },
+      })),
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.endCursor },
+      totalCount: page.totalCount,
+    };
+  }
+
+  @Query(() => Neuron, { description: "One neuron of a run; inspect it through its fields." })
+  async neuron(
+    @Arg("runId", () => ID) runIdArg: string,
+    @Arg("layer", () => Int) layer: number,
+    @Arg("index", () => Int) index: number,
+    @Ctx() { services }: GraphQLContext,
+  ): Promise<Neuron> {
+    const runId = parseId(runIdArg, "runId");
+    nonNegativeInt(layer, "layer");
+    nonNegativeInt(index, "index");
+    const run = await services.store.getRun(runId);
+    if (run.layers && !run.layers.includes(layer)) throw badInput("layer", `run ${runId} recorded layers ${run.layers.join(", ")}, not ${layer}`);
+    if (run.dFF !== null && index >= run.dFF) throw badInput("index", `run ${runId} has ${run.dFF} neurons per layer (0..${run.dFF - 1}), not ${index}`);
+    return { id: neuronId(layer, index), runId: String(runId), layer, index };
+  }
+
+  @FieldResolver(() => [PositionCorrelation], { description: "Pearson r with a metric at every soft position.", complexity: FIELD_COST.neuronScan })
+  async correlations(@Root() neuron: Neuron, @Arg("metric") metric: string, @Ctx() { services }: GraphQLContext): Promise<PositionCorrelation[]> {
+    const runId = Number(neuron.runId);
+    await assertMetric(services, runId, metric);
+    const rows = await loadNeuronRows(services.store, runId, neuron.layer, neuron.index);
+    const values = await metricInRowOrder(services.store, runId, metric, rows.sampleIds);
+    return positionCorrelations(rows, values).map((c) => ({ ...c, r: finiteOrNull(c.r), p: finiteOrNull(c.p) }));
+  }
+
+  @FieldResolver(() => [ExtremalSample], {
+    description: "The k validation samples with the highest (or lowest) activations.",
+    complexity: FIELD_COST.neuronScan,
+  })
+  async extremalSamples(
+    @Root() neuron: Neuron,
+    @Arg("direction", () => Direction, { defaultValue: Direction.HIGH }) direction: Direction,
+    @Arg("k", () => Int, { defaultValue: 10, description: "How many, 1..1000." }) k: number,
+    @Arg("position", () => Int, { nullable: true, description: "Soft position; null = max over positions." }) position: number | null,
+    @Ctx() { services }: GraphQLContext,
+  ): Promise<ExtremalSample[]> {
+    pageSize(k, "k", services.limits);
+    position = optionalIndex(position, "position");
+    const runId = Number(neuron.runId);
+    const [rows, run] = await Promise.all([loadNeuronRows(services.store, runId, neuron.layer, neuron.index), services.store.getRun(runId)]);
+    const extremes = extremalRows(rows, direction, k, position);
+    const details = await sampleDetails(services.store, runId, run.taskId, extremes.map((e) => e.sampleId));
+    return extremes.map((e) => {
+      const d = details.get(e.sampleId);
+      return {
+        ...e,
+        runId,
+        text: d?.row?.rendered ?? null,
+        answer: d?.row?.answer ?? null,
+        label: d?.row?.label ?? null,
+        prediction: d?.output?.prediction ?? null,
+        correct: d?.output?.correct ?? null,
+        loss: finiteOrNull(d?.output?.loss),
+      };
+    });
+  }
+
+  @FieldResolver(() => HistogramData, {
+    description: "Histogram of the neuron's activations over the validation samples.",
+    complexity: FIELD_COST.neuronScan,
+  })
+  async activationHistogram(
+    @Root() neuron: Neuron,
+    @Arg("position", () => Int, { nullable: true, description: "Soft position; null = max over positions." }) position: number | null,
+    @Arg("bins", () => Int, { defaultValue: DEFAULT_BINS }) bins: number,
+    @Ctx() { services }: GraphQLContext,
+  ): Promise<HistogramData> {
+    checkBins(bins);
+    position = optionalIndex(position, "position");
+    const rows = await loadNeuronRows(services.store, Number(neuron.runId), neuron.layer, neuron.index);
+    if (position !== null && position >= rows.positions) {
+      throw badInput("position", `the run has ${rows.positions} positions (0..${rows.positions - 1}), not ${position}`);
+    }
+    return toHistogramData(activationHistogram(rows, position, bins));
+  }
+
+  @Query(() => HistogramData, {
+    description: "Histogram of r over a layer's neurons for a metric, bins over [-1, 1].",
+    complexity: FIELD_COST.layerScan,
+  })
+  async correlationHistogram(
+    @Arg("runId", () => ID) runIdArg: string,
+    @Arg("metric") metric: string,
+    @Arg("layer", () => Int) layer: number,
+    @Arg("bins", () => Int, { defaultValue: DEFAULT_BINS }) bins: number,
+    @Arg("aggregate", () => NeuronAggregate, { defaultValue: NeuronAggregate.MAX_ABS_OVER_POSITIONS }) aggregate: NeuronAggregate,
+    @Arg("position", () => Int, { nullable: true, description: "r at this position instead of an aggregate." }) position: number | null,
+    @Ctx() { services }: GraphQLContext,
+  ): Promise<HistogramData> {
+    const runId = parseId(runIdArg, "runId");
+    checkBins(bins);
+    position = optionalIndex(position, "position");
+    await assertMetric(services, runId, metric);
+    const query: ScoreQuery = { metric, layer: nonNegativeInt(layer, "layer"), agg: position === null ? (aggregate as ScoreAgg) : "position", first: SCAN_PAGE };
+    if (position !== null) query.position = position;
+    const r: number[] = [];
+    for (let after: string | null = null; ; ) {
+      const page = await services.store.queryScores(runId, { ...query, after });
+      for (const row of page.rows) r.push(row.r);
+      if (!page.hasNextPage) break;
+      after = page.endCursor;
+    }
+    return toHistogramData(histogram(r, bins, -1, 1));
+  }
+}
+
+@Resolver(() => ExtremalSample)
+export class ExtremalSampleResolver {
+  @FieldResolver(() => [MetricValue], {
+    description: "The sample's metric values (all metrics, or the named ones).",
+    complexity: FIELD_COST.rankedPage,
+  })
+  async metrics(
+    @Root() sample: ExtremalSample,
+    @Arg("names", () => [String], { nullable: true }) names: string[] | null,
+    @Ctx() { services }: GraphQLContext,
+  ): Promise<MetricValue[]> {
+    const wanted = names ?? (await services.store.listMetrics(sample.runId)).map((m) => m.name);
+    return Promise.all(
+      wanted.map(async (name) => {
+        const [value] = await metricInRowOrder(services.store, sample.runId, name, [sample.sampleId]);
+        return { name, value: finiteOrNull(value) };
+      }),
+    );
+  }
+}
+
+async function assertMetric(services: Services, runId: number, metric: string): Promise<void> {
+  const known = (await services.store.listMetrics(runId)).map((m) => m.name);
+  if (!known.includes(metric)) {
+    throw new ApiError("NOT_FOUND", `run ${runId} has no metric "${metric}"; it has: ${known.join(", ") || "none yet"}`, { metric });
+  }
+}
+
+/** An omitted nullable argument arrives as undefined: normalise to null, check the rest. */
+function optionalIndex(value: number | null | undefined, field: string): number | null {
+  return value == null ? null : nonNegativeInt(value, field);
+}
+
+function checkBins(bins: number): void {
+  if (!Number.isInteger(bins) || bins < 1 || bins > MAX_BINS) throw badInput("bins", `must be an integer in 1..${MAX_BINS}, got ${bins}`);
+}
+
+function toHistogramData(h: Histogram): HistogramData {
+  return { edges: Array.from(h.edges), counts: Array.from(h.counts), undefinedCount: h.undefinedCount };
+}
+
+/** GraphQL Float cannot carry NaN or Infinity. */
+function finiteOrNull(v: number | null | undefined): number | null {
+  return v !== null && v !== undefined && Number.isFinite(v) ? v : null;
+}

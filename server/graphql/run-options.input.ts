@@ -1,0 +1,58 @@
+import { Field, Float, InputType, Int } from "type-graphql";
+import type { RunOptions } from "../runs/run-options.js";
+
+@InputType({ description: "How to train the soft prompt and what to extract; every field has a default." })
+export class RunOptionsInput implements RunOptions {
+  @Field(() => Int, { nullable: true, description: "Soft-prompt length n (default 20)." })
+  promptLength?: number;
+
+  @Field(() => String, { nullable: true, description: '"after" the instruction (default, the paper\'s layout) or "prefix".' })
+  placement?: "after" | "prefix";
+
+  @Field(() => Int, { nullable: true, description: "Optimizer steps (default 200)." })
+  steps?: number;
+
+  @Field(() => Float, { nullable: true })
+  lr?: number;
+
+  @Field(() => Int, { nullable: true })
+  batchSize?: number;
+
+  @Field(() => Int, { nullable: true })
+  gradAccumulation?: number;
+
+  @Field(() => Int, { nullable: true })
+  seed?: number;
+
+  @Field(() => String, { nullable: true, description: '"normal" (seeded Gaussian, default) or "vocab" (sampled vocabulary embeddings).' })
+  init?: "normal" | "vocab";
+
+  @Field(() => Int, { nullable: true, description: "Validate every this many steps." })
+  evalEvery?: number;
+
+  @Field(() => Int, { nullable: true, description: "Validations without improvement before stopping early (0 = never)." })
+  patience?: number;
+
+  @Field(() => Int, { nullable: true })
+  checkpointEvery?: number;
+
+  @Field(() => [Int], { nullable: true, description: "Layers to record (default all)." })
+  layers?: number[];
+
+  @Field(() => String, { nullable: true, description: '"soft" positions (default) or "all".' })
+  positions?: "soft" | "all";
+
+  @Field(() => [String], { nullable: true, description: "Metrics to score (default every metric the task offers)." })
+  metrics?: string[];
+
+  @Field(() => Int, { nullable: true, description: "onnxruntime intra-op threads." })
+  threads?: number;
+
+  @Field(() => String, { nullable: true, description: '"cpu" (default) or "cuda".' })
+  device?: "cpu" | "cuda";
+}
+
+/** The options without the fields GraphQL left unset (null or absent). */
+export function toRunOptions(input: RunOptionsInput | null | undefined): RunOptions {
+  return Object.fromEntries(Object.entries(input ?? {}).filter(([, v]) => v !== null && v !== undefined)) as RunOptions;
+}

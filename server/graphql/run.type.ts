@@ -1,0 +1,110 @@
+import { GraphQLJSON } from "graphql-scalars";
+import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
+import type { RunStatusName } from "./live-events.js";
+import { PageInfo } from "./pagination.js";
+import { RunStatus } from "./run-status.type.js";
+
+@ObjectType({ description: "A soft-prompt training + activation extraction run of one model on one task." })
+export class Run {
+  @Field(() => ID)
+  id!: string;
+
+  /** Resolved to `model` by the resolver. */
+  modelId!: number;
+
+  /** Resolved to `task` by the resolver. */
+  taskId!: number;
+
+  @Field(() => RunStatus)
+  status!: RunStatusName;
+
+  @Field(() => String, { nullable: true, description: "Why the run failed or was interrupted." })
+  error!: string | null;
+
+  @Field(() => GraphQLJSON, { description: "The run's configuration as started." })
+  config!: unknown;
+
+  @Field(() => String, { nullable: true, description: "What a neuron is in this run, e.g. act(c_fc(x)) for GPT-2." })
+  neuronDefinition!: string | null;
+
+  @Field(() => [Int], { nullable: true, description: "Layers whose activations were recorded." })
+  layers!: number[] | null;
+
+  @Field(() => Int, { nullable: true, description: "Soft-token positions per sample (P)." })
+  positions!: number | null;
+
+  @Field(() => Int, { nullable: true, description: "Neurons per layer (d_ff)." })
+  dFF!: number | null;
+
+  @Field(() => GraphQLJSON, { nullable: true })
+  timings!: unknown;
+
+  @Field(() => GraphQLJSON, { nullable: true, description: "Training figures (loss, steps, ...)." })
+  trainFigures!: unknown;
+
+  @Field(() => GraphQLJSON, { nullable: true, description: "Validation figures (loss, accuracy, ...)." })
+  valFigures!: unknown;
+
+  @Field()
+  createdAt!: Date;
+
+  @Field()
+  updatedAt!: Date;
+}
+
+@ObjectType()
+export class RunEdge {
+  @Field()
+  cursor!: string;
+
+  @Field(() => Run)
+  node!: Run;
+}
+
+@ObjectType({ description: "A page of runs, newest first." })
+export class RunConnection {
+  @Field(() => [RunEdge])
+  edges!: RunEdge[];
+
+  @Field(() => PageInfo)
+  pageInfo!: PageInfo;
+
+  @Field(() => Int, { description: "Runs matching the filter, over all pages." })
+  totalCount!: number;
+}
+
+/** Kinds of metric, by origin. */
+export enum MetricKind {
+  BUILTIN = "builtin",
+  HEURISTIC = "heuristic",
+  COLUMN = "column",
+  ADDED = "added",
+}
+registerEnumType(MetricKind, {
+  name: "MetricKind",
+  description: "BUILTIN (label, loss, ...), HEURISTIC (detectors), COLUMN (task columns), ADDED (after the run).",
+});
+
+@ObjectType({ description: "An auxiliary metric of a run's validation samples." })
+export class Metric {
+  @Field()
+  name!: string;
+
+  @Field(() => MetricKind)
+  kind!: `${MetricKind}`;
+
+  @Field(() => String, { nullable: true })
+  description!: string | null;
+}
+
+@ObjectType({ description: "One stored training event of a run (the runner's progress message)." })
+export class RunEvent {
+  @Field(() => Int)
+  seq!: number;
+
+  @Field(() => GraphQLJSON)
+  payload!: unknown;
+
+  @Field()
+  createdAt!: Date;
+}

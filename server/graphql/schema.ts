@@ -1,0 +1,33 @@
+import "reflect-metadata";
+import type { GraphQLSchema } from "graphql";
+import { buildSchema } from "type-graphql";
+import { mapServiceErrors } from "./error-mapping.js";
+import { LeaderboardResolver } from "./leaderboard.resolver.js";
+import type { LiveEvents } from "./live-events.js";
+import { MetricResolver } from "./metric.resolver.js";
+import { ModelResolver } from "./model.resolver.js";
+import { ExtremalSampleResolver, NeuronResolver } from "./neuron.resolver.js";
+import { RunStatusResolver } from "./run-status.resolver.js";
+import { RunResolver } from "./run.resolver.js";
+import { ServerInfoResolver } from "./server-info.resolver.js";
+import { TaskResolver } from "./task.resolver.js";
+import { TrainingProgressResolver } from "./training-progress.resolver.js";
+
+/** Every resolver class of the API. */
+const RESOLVERS = [
+  ServerInfoResolver,
+  ModelResolver,
+  TaskResolver,
+  RunResolver,
+  MetricResolver,
+  NeuronResolver,
+  ExtremalSampleResolver,
+  RunStatusResolver,
+  TrainingProgressResolver,
+  LeaderboardResolver,
+] as const;
+
+/** The executable schema; subscriptions publish through `live`. */
+export function buildApiSchema(live: LiveEvents): Promise<GraphQLSchema> {
+  return buildSchema({ resolvers: [...RESOLVERS], pubSub: live.pubSub, validate: false, globalMiddlewares: [mapServiceErrors] });
+}

@@ -1,0 +1,243 @@
+import "reflect-metadata";
+import { HeaderMap, type ApolloServer } from "@apollo/server";
+import { readFile } from "node:fs/promises";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Store } from "../store/store.js";
+import { createContext, type GraphQLContext, type Services } from "../graphql/context.js";
+import { DEFAULT_LIMITS, type Limits } from "../graphql/limits.js";
+import { LiveEvents } from "../graphql/live-events.js";
+import { bridgeRunEvents } from "../graphql/live-bridge.js";
+import { storeLoaders } from "../graphql/live-loaders.js";
+import { RunManager, type RunManagerOptions } from "../runs/run-manager.js";
+import { buildApiSchema } from "../graphql/schema.js";
+import { startApollo } from "./apollo.js";
+import { Authenticator, loadOrCreateToken } from "./auth.js";
+import { BodyTooLargeError, readBody } from "./body.js";
+import { serveStatic } from "./static.js";
+import { attachGraphQLWebSocket } from "./websocket.js";
+
+export const GRAPHQL_PATH = "/graphql";
+
+export interface ServerOptions {
+  /** Interface to listen on; loopback by default. */
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Holds the bearer token (`<dataDir>/token`, made on first start) and exports (`<dataDir>/exports`). */
+  dataDir: string;
+  /** The DuckDB file; `<dataDir>/skillscope.duckdb` by default. */
+  dbPath?: string;
+  /** Folders models may be registered from (none by default: registerModel refuses). */
+  modelRoots?: readonly string[];
+  /** Folders task files may be imported from (none by default: only inline rows). */
+  taskRoots?: readonly string[];
+  /** Serve reads (queries, subscriptions) to non-loopback callers without a token. */
+  allowRemoteReads?: boolean;
+  /** Origins allowed to call /graphql from a browser; none (CORS off) by default. */
+  corsOrigins?: readonly string[];
+  /** Run manager settings (concurrency, runner host options, executor). */
+  runner?: RunManagerOptions;
+  /** Overrides of the request limits. */
+  limits?: Partial<Limits>;
+  /** The built dashboard; `dist/dashboard` by default. */
+  dashboardDir?: string;
+}
+
+export interface RunningServer {
+  /** Base URL, e.g. http://127.0.0.1:4000 (GraphQL at `${url}/graphql`). */
+  readonly url: string;
+  /** Live event bus: publish run progress, status and leaderboards here. */
+  readonly live: LiveEvents;
+  /** Stops accepting, lets in-flight requests finish, closes WebSocket clients. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Database file name inside the data directory. */
+export const DB_FILE = "skillscope.duckdb";
+const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL("../../dashboard/", import.meta.url));
+const PACKAGE_JSON = new URL("../../../package.json", import.meta.url);
+
+/**
+ * One node:http server: GraphQL (HTTP + graphql-ws) at /graphql, /healthz, the dashboard at /.
+ * Opens the store; `close()` drains requests and subscriptions, then closes the store.
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const authenticator = new Authenticator(await loadOrCreateToken(options.dataDir), {
+    allowRemoteReads: options.allowRemoteReads ?? false,
+  });
+  const store = await Store.open(options.dbPath ?? join(options.dataDir, DB_FILE));
+  const runs = new RunManager(store, options.runner);
+  try {
+    return await serve(options, limits, authenticator, store, runs);
+  } catch (error) {
+    await runs.close();
+    await store.close();
+    throw error;
+  }
+}
+
+async function serve(options: ServerOptions, limits: Limits, authenticator: Authenticator, store: Store, runs: RunManager): Promise<RunningServer> {
+  const live = new LiveEvents(storeLoaders(store, runs));
+  const unbridge = bridgeRunEvents(runs, live);
+  const services: Services = {
+    store,
+    runs,
+    live,
+    limits,
+    modelRoots: options.modelRoots ?? [],
+    taskRoots: options.taskRoots ?? [],
+    exportRoot: join(options.dataDir, "exports"),
+    version: await packageVersion(),
+  };
+  const schema = await buildApiSchema(live);
+  // Runs a previous process left queued start again.
+  await runs.init();
+  const dashboardDir = options.dashboardDir ?? DEFAULT_DASHBOARD_DIR;
+  const cors = new Set(options.corsOrigins ?? []);
+
+  const httpServer = createServer();
+  // Set once the GraphQL side is up; until then /graphql answers 503.
+  let apollo: ApolloServer<GraphQLContext> | undefined;
+  let closing = false;
+
+  httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://localhost");
+    const handle = async (): Promise<void> => {
+      if (url.pathname === "/healthz") {
+        const status = closing ? "closing" : apollo ? "ok" : "starting";
+        sendJson(res, status === "ok" ? 200 : 503, { status, version: services.version });
+      } else if (url.pathname === GRAPHQL_PATH) {
+        if (applyCors(req, res, cors)) return;
+        if (!apollo) sendErrors(res, 503, "UNAVAILABLE", "the server is starting; retry in a moment");
+        else await serveGraphQL(req, res, url, apollo, services, authenticator);
+      } else {
+        await serveStatic(req, res, dashboardDir, url.pathname);
+      }
+    };
+    handle().catch((error: unknown) => {
+      if (!res.headersSent) sendErrors(res, 500, "INTERNAL_SERVER_ERROR", `internal error: ${(error as Error).message}`);
+      else res.destroy();
+    });
+  });
+
+  // Listen before the WebSocket server attaches, so a busy port is one plain error.
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once("error", reject);
+    httpServer.listen(options.port ?? 4000, options.host ?? "127.0.0.1", () => {
+      httpServer.off("error", reject);
+      resolve();
+    });
+  });
+  const ws = attachGraphQLWebSocket({ httpServer, path: GRAPHQL_PATH, schema, services, authenticator });
+  try {
+    apollo = await startApollo(schema, httpServer, () => ws.dispose());
+  } catch (error) {
+    await ws.dispose();
+    await new Promise((resolve) => httpServer.close(resolve));
+    throw error;
+  }
+  const running = apollo;
+  const address = httpServer.address() as AddressInfo;
+  const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+
+  let closed: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${address.port}`,
+    live,
+    close() {
+      closing = true;
+      // apollo.stop() drains: closes the listener, waits for in-flight requests, disposes graphql-ws;
+      // then running work stops (marked interrupted, resumable), and only then is the store closed.
+      closed ??= (async () => {
+        await running.stop();
+        await runs.close();
+        unbridge();
+        await store.close();
+      })();
+      return closed;
+    },
+  };
+}
+
+async function serveGraphQL(
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  apollo: ApolloServer<GraphQLContext>,
+  services: Services,
+  authenticator: Authenticator,
+): Promise<void> {
+  const auth = authenticator.check(req.headers.authorization, req.socket.remoteAddress);
+  if (!auth.canRead) {
+    sendErrors(res, 401, "UNAUTHENTICATED", 'reads from other machines need "Authorization: Bearer <token>" (or start the server with remote reads allowed)');
+    return;
+  }
+  let raw: Buffer;
+  try {
+    raw = await readBody(req, services.limits.maxBodyBytes);
+  } catch (error) {
+    if (!(error instanceof BodyTooLargeError)) throw error;
+    res.setHeader("Connection", "close");
+    sendErrors(res, 413, "LIMIT_EXCEEDED", error.message);
+    return;
+  }
+  let body: unknown = raw.length > 0 ? raw.toString("utf8") : undefined;
+  if (typeof body === "string" && /^application\/(.+\+)?json\b/i.test(req.headers["content-type"] ?? "")) {
+    try {
+      body = JSON.parse(body);
+    } catch (error) {
+      sendErrors(res, 400, "BAD_REQUEST", `the request body is not valid JSON (${(error as Error).message}); send {"query": "...", "variables": {...}}`);
+      return;
+    }
+  }
+  const headers = new HeaderMap();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
+  }
+  const response = await apollo.executeHTTPGraphQLRequest({
+    httpGraphQLRequest: { method: req.method ?? "GET", headers, search: url.search, body },
+    context: async () => createContext(services, auth),
+  });
+  for (const [name, value] of response.headers) res.setHeader(name, value);
+  res.statusCode = response.status ?? 200;
+  if (response.body.kind === "complete") {
+    res.end(response.body.string);
+    return;
+  }
+  for await (const chunk of response.body.asyncIterator) res.write(chunk);
+  res.end();
+}
+
+/** Sets CORS headers for allowed origins; answers preflights. True when the request is done. */
+function applyCors(req: IncomingMessage, res: ServerResponse, allowed: ReadonlySet<string>): boolean {
+  const origin = req.headers.origin;
+  if (!origin || !allowed.has(origin)) return false;
+  res.setHeader("Access-Control-Allow-Origin", origin);
+  res.setHeader("Vary", "Origin");
+  if (req.method !== "OPTIONS") return false;
+  res.writeHead(204, {
+    "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+    "Access-Control-Allow-Headers": "authorization, content-type, apollo-require-preflight",
+    "Access-Control-Max-Age": "600",
+  });
+  res.end();
+  return true;
+}
+
+function sendErrors(res: ServerResponse, status: number, code: string, message: string): void {
+  sendJson(res, status, { errors: [{ message, extensions: { code } }] });
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const text = JSON.stringify(value);
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+async function packageVersion(): Promise<string> {
+  return (JSON.parse(await readFile(PACKAGE_JSON, "utf8")) as { version: string }).version;
+}

@@ -1,0 +1,124 @@
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import { before, describe, it } from "node:test";
+import { getIntrospectionQuery, parse, type GraphQLSchema } from "graphql";
+import { ApiError } from "../../../server/graphql/errors.js";
+import { admitOperation } from "../../../server/graphql/gate.js";
+import { assertWithinLimits, DEFAULT_LIMITS, operationDepth, pageSize } from "../../../server/graphql/limits.js";
+import { LiveEvents } from "../../../server/graphql/live-events.js";
+import { buildApiSchema } from "../../../server/graphql/schema.js";
+
+let schema: GraphQLSchema;
+before(async () => {
+  schema = await buildApiSchema(new LiveEvents());
+});
+
+function codeOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+  } catch (error) {
+    assert.ok(error instanceof ApiError, `expected ApiError, got ${String(error)}`);
+    return error.code;
+  }
+  return undefined;
+}
+
+describe("operationDepth", () => {
+  it("counts nested fields through fragments and inline fragments", () => {
+    const doc = parse(`
+      query Q { serverInfo { ...F } }
+      fragment F on ServerInfo { ... on ServerInfo { limits { maxDepth } } }`);
+    assert.equal(operationDepth(doc, "Q"), 3);
+  });
+
+  it("takes the named operation of a multi-operation document", () => {
+    const doc = parse(`query A { serverInfo { version } } query B { serverInfo { limits { maxDepth } } }`);
+    assert.equal(operationDepth(doc, "A"), 2);
+    assert.equal(operationDepth(doc, "B"), 3);
+  });
+
+  it("lets the standard introspection query through (its ofType chain does not count)", () => {
+    const doc = parse(getIntrospectionQuery());
+    assert.ok(operationDepth(doc) <= DEFAULT_LIMITS.maxDepth);
+    assert.doesNotThrow(() => assertWithinLimits({ schema, document: doc, limits: DEFAULT_LIMITS }));
+  });
+
+  it("handles a fragment bomb (each fragment spreads the next twice) in linear time", () => {
+    const n = 200;
+    const fragments = Array.from({ length: n }, (_, i) =>
+      i === n - 1 ? `fragment F${i} on ServerInfo { version }` : `fragment F${i} on ServerInfo { ...F${i + 1} ...F${i + 1} }`,
+    );
+    const doc = parse(`{ serverInfo { ...F0 } } ${fragments.join("\n")}`);
+    assert.equal(operationDepth(doc), 2);
+    assert.equal(codeOf(() => assertWithinLimits({ schema, document: doc, limits: DEFAULT_LIMITS })), "LIMIT_EXCEEDED");
+  });
+
+  it("does not loop on fragment cycles (graphql's validation reports them)", () => {
+    const doc = parse(`{ serverInfo { ...A } } fragment A on ServerInfo { ...B } fragment B on ServerInfo { ...A version }`);
+    assert.equal(operationDepth(doc), 2);
+  });
+});
+
+describe("assertWithinLimits", () => {
+  it("refuses an over-deep introspection query", () => {
+    const deep = "{ __schema { types { fields { type { fields { type { fields { type { fields { type { fields { type { name } } } } } } } } } } } } }";
+    const doc = parse(deep);
+    assert.equal(operationDepth(doc), 13);
+    assert.equal(codeOf(() => assertWithinLimits({ schema, document: doc, limits: DEFAULT_LIMITS })), "LIMIT_EXCEEDED");
+  });
+
+  it("multiplies the cost of a list field by its k argument", () => {
+    const query = (k: number) => parse(`subscription { neuronLeaderboard(runId: "1", metric: "m", k: ${k}) { neurons { id r } } }`);
+    const small = assertWithinLimits({ schema, document: query(10), limits: DEFAULT_LIMITS });
+    const large = assertWithinLimits({ schema, document: query(100), limits: DEFAULT_LIMITS });
+    // 1 + k * (neurons 1 + id 1 + r 1)
+    assert.equal(small, 1 + 10 * 3);
+    assert.equal(large, 1 + 100 * 3);
+  });
+
+  it("reads k from variables", () => {
+    const doc = parse(`subscription ($k: Int!) { neuronLeaderboard(runId: "1", metric: "m", k: $k) { neurons { id } } }`);
+    assert.equal(assertWithinLimits({ schema, document: doc, variables: { k: 7 }, limits: DEFAULT_LIMITS }), 1 + 7 * 2);
+  });
+
+  it("refuses an alias bomb by complexity", () => {
+    const aliases = Array.from({ length: 40 }, (_, i) => `a${i}: neuronLeaderboard(runId: "1", metric: "m", k: 1000) { neurons { id layer index r } }`);
+    const doc = parse(`subscription { ${aliases.join(" ")} }`);
+    const error = (() => {
+      try {
+        assertWithinLimits({ schema, document: doc, limits: DEFAULT_LIMITS });
+      } catch (e) {
+        return e as ApiError;
+      }
+      return undefined;
+    })();
+    assert.equal(error?.code, "LIMIT_EXCEEDED");
+    assert.match(error!.message, /complexity/);
+    assert.equal(error!.extensions.max, DEFAULT_LIMITS.maxComplexity);
+  });
+});
+
+describe("pageSize", () => {
+  it("accepts 1..max and refuses the rest with BAD_USER_INPUT naming the argument", () => {
+    assert.equal(pageSize(1000, "first", DEFAULT_LIMITS), 1000);
+    assert.equal(codeOf(() => pageSize(5000, "first", DEFAULT_LIMITS)), "BAD_USER_INPUT");
+    assert.equal(codeOf(() => pageSize(0, "k", DEFAULT_LIMITS)), "BAD_USER_INPUT");
+    assert.throws(() => pageSize(5000, "first", DEFAULT_LIMITS), /first: 5000 is above the page limit of 1000/);
+  });
+});
+
+describe("admitOperation", () => {
+  const readOnly = { canRead: true, canWrite: false };
+  it("admits queries and subscriptions without the token", () => {
+    assert.doesNotThrow(() => admitOperation({ schema, document: parse("{ serverInfo { version } }"), auth: readOnly, limits: DEFAULT_LIMITS }));
+  });
+
+  it("refuses a mutation without the token, whatever the operation name picks", () => {
+    const doc = parse(`query Q { serverInfo { version } } mutation M { __typename }`);
+    assert.doesNotThrow(() => admitOperation({ schema, document: doc, operationName: "Q", auth: readOnly, limits: DEFAULT_LIMITS }));
+    assert.equal(codeOf(() => admitOperation({ schema, document: doc, operationName: "M", auth: readOnly, limits: DEFAULT_LIMITS })), "UNAUTHENTICATED");
+    assert.doesNotThrow(() =>
+      admitOperation({ schema, document: doc, operationName: "M", auth: { canRead: true, canWrite: true }, limits: DEFAULT_LIMITS }),
+    );
+  });
+});
