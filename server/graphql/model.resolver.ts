@@ -8,6 +8,11 @@ import { resolveInsideRoots } from "./roots.js";
 
 @Resolver(() => Model)
 export class ModelResolver {
+  @Query(() => [Model], { description: "Every registered model, oldest first." })
+  async models(@Ctx() { services }: GraphQLContext): Promise<Model[]> {
+    return (await services.store.listModels()).map(toModel);
+  }
+
   @Query(() => Model, { description: "One registered model by id." })
   async model(@Arg("id", () => ID) id: string, @Ctx() { services }: GraphQLContext): Promise<Model> {
     return toModel(await services.store.getModel(parseId(id, "id")));

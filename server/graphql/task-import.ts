@@ -31,8 +31,7 @@ export async function importTask(store: Store, input: TaskImport): Promise<numbe
     label: row.label === undefined ? null : String(row.label),
   }));
   const source = "path" in input.source ? input.source.path : "<inline>";
-  const taskId = await store.addTask({ name: input.name, source, template: input.template, verbalizer: verbalizer ?? null });
-  await store.addSamples(taskId, samples);
+  const taskId = await store.addTask({ name: input.name, source, template: input.template, verbalizer: verbalizer ?? null }, samples);
   return taskId;
 }
 

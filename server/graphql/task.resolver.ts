@@ -37,6 +37,11 @@ const MAX_INLINE_ROWS = 10_000;
 
 @Resolver(() => Task)
 export class TaskResolver {
+  @Query(() => [Task], { description: "Every imported task, oldest first." })
+  async tasks(@Ctx() { services }: GraphQLContext): Promise<Task[]> {
+    return (await services.store.listTasks()).map(toTask);
+  }
+
   @Query(() => Task, { description: "One imported task by id." })
   async task(@Arg("id", () => ID) id: string, @Ctx() { services }: GraphQLContext): Promise<Task> {
     return toTask(await services.store.getTask(parseId(id, "id")));

@@ -132,6 +132,26 @@ function toRun(r: Row): RunRecord {
   };
 }
 
+function toModel(r: Row): ModelRecord {
+  return { id: r.id as number, path: r.path as string, family: r.family as string, config: parseJson(r.config), created: r.created as Date };
+}
+
+function toTask(r: Row): TaskRecord {
+  return { id: r.id as number, name: r.name as string, source: r.source as string, template: r.template as string, verbalizer: parseJson(r.verbalizer), created: r.created as Date };
+}
+
+function appendSamples(conn: DuckDBConnection, taskId: number, rows: SampleRow[]): Promise<void> {
+  return appendColumns(conn, "samples", rows.length, [
+    { kind: "int", values: taskId },
+    { kind: "text", values: rows.map((r) => r.sampleId) },
+    { kind: "text", values: rows.map((r) => r.split) },
+    { kind: "text", values: rows.map((r) => JSON.stringify(r.fields)) },
+    { kind: "text", values: rows.map((r) => r.rendered) },
+    { kind: "text", values: rows.map((r) => r.answer) },
+    { kind: "text", values: rows.map((r) => r.label) },
+  ]);
+}
+
 async function rowObjects(conn: DuckDBConnection, sql: string, params: (string | number | null)[] = []): Promise<Row[]> {
   return (await conn.runAndReadAll(sql, params)).getRowObjectsJS() as Row[];
 }
@@ -225,45 +245,44 @@ export class Store {
     return this.db.read(`reading model ${id}`, async (conn) => {
       const rows = await rowObjects(conn, "SELECT * FROM models WHERE id = $1", [id]);
       if (rows.length === 0) throw new StoreError("NOT_FOUND", `unknown model ${id}`);
-      const r = rows[0]!;
-      return { id, path: r.path as string, family: r.family as string, config: parseJson(r.config), created: r.created as Date };
+      return toModel(rows[0]!);
     });
   }
 
-  async addTask(t: { name: string; source: string; template: string; verbalizer: unknown }): Promise<number> {
-    return this.db.write("adding task", async (conn) => {
+  async listModels(): Promise<ModelRecord[]> {
+    return this.db.read("listing models", async (conn) => (await rowObjects(conn, "SELECT * FROM models ORDER BY id")).map(toModel));
+  }
+
+  /** Adds a task and, when given, its samples, in one transaction: a task is never left without its rows. */
+  async addTask(t: { name: string; source: string; template: string; verbalizer: unknown }, samples: SampleRow[] = []): Promise<number> {
+    return this.db.tx("adding task", async (conn) => {
       const rows = await rowObjects(conn, "INSERT INTO tasks (name, source, template, verbalizer) VALUES ($1, $2, $3, $4) RETURNING id", [
         t.name,
         t.source,
         t.template,
         json(t.verbalizer),
       ]);
-      return rows[0]!.id as number;
+      const id = rows[0]!.id as number;
+      if (samples.length > 0) await appendSamples(conn, id, samples);
+      return id;
     });
+  }
+
+  async listTasks(): Promise<TaskRecord[]> {
+    return this.db.read("listing tasks", async (conn) => (await rowObjects(conn, "SELECT * FROM tasks ORDER BY id")).map(toTask));
   }
 
   async getTask(id: number): Promise<TaskRecord> {
     return this.db.read(`reading task ${id}`, async (conn) => {
       const rows = await rowObjects(conn, "SELECT * FROM tasks WHERE id = $1", [id]);
       if (rows.length === 0) throw new StoreError("NOT_FOUND", `unknown task ${id}`);
-      const r = rows[0]!;
-      return { id, name: r.name as string, source: r.source as string, template: r.template as string, verbalizer: parseJson(r.verbalizer), created: r.created as Date };
+      return toTask(rows[0]!);
     });
   }
 
   /** Bulk insert of a task's rows, one transaction. */
   async addSamples(taskId: number, rows: SampleRow[]): Promise<void> {
-    return this.db.tx(`adding samples to task ${taskId}`, async (conn) => {
-      await appendColumns(conn, "samples", rows.length, [
-        { kind: "int", values: taskId },
-        { kind: "text", values: rows.map((r) => r.sampleId) },
-        { kind: "text", values: rows.map((r) => r.split) },
-        { kind: "text", values: rows.map((r) => JSON.stringify(r.fields)) },
-        { kind: "text", values: rows.map((r) => r.rendered) },
-        { kind: "text", values: rows.map((r) => r.answer) },
-        { kind: "text", values: rows.map((r) => r.label) },
-      ]);
-    });
+    return this.db.tx(`adding samples to task ${taskId}`, (conn) => appendSamples(conn, taskId, rows));
   }
 
   /** A task's samples in insertion order, optionally one split. */

@@ -49,6 +49,8 @@ describe("registerModel", () => {
     assert.equal(res.data!.registerModel.family, "gpt2");
     assert.equal(res.data!.registerModel.path, join(modelsDir, "gpt2-tiny"));
     assert.equal(res.data!.registerModel.config.nLayers, expected.n_layer);
+    const listed = await mutate<{ models: { id: string; family: string }[] }>("{ models { id family } }", {});
+    assert.ok(listed.data!.models.some((m) => m.id === res.data!.registerModel.id && m.family === "gpt2"));
   });
 
   it("refuses folders outside the roots, missing folders and relative paths", async () => {
@@ -111,6 +113,8 @@ describe("importTask", () => {
     assert.match(unknownField.errors![0]!.message, /nope/);
     const after = await mutate<Imported>(IMPORT, { input: { name: "ok2", template: "{q}", rows: [{ q: "a", answer: "b" }, { q: "c", answer: "d", split: "val" }, { q: "e", answer: "f", split: "train" }] } });
     assert.equal(Number(after.data!.importTask.id), Number(before.data!.importTask.id) + 1, "no task was stored in between");
+    const listed = await mutate<{ tasks: { id: string; name: string }[] }>("{ tasks { id name } }", {});
+    assert.deepEqual(listed.data!.tasks.filter((t) => t.name.startsWith("ok")).map((t) => t.name), ["ok", "ok2"]);
   });
 
   it("refuses both or neither of path and rows, and files outside the roots", async () => {
