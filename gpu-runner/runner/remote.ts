@@ -11,6 +11,10 @@ import type { ErrorEvent } from "./protocol.js";
 export interface RemoteRunnerOptions extends HostOptions {
   /** Sent as `Authorization: Bearer <token>`. */
   readonly token?: string;
+  /** This machine's copy of the model: replaces the server's model folder in every start. */
+  readonly modelDir?: string;
+  readonly threads?: number;
+  readonly device?: "cpu" | "cuda";
 }
 
 export interface RemoteRunner {
@@ -48,7 +52,8 @@ export function connectRemoteRunner(url: string, options: RemoteRunnerOptions = 
         send({ type: "error", runId: msg.runId, seq: -1, code: "BAD_INPUT", message: `run ${msg.runId} is already running on this runner` });
         return;
       }
-      const job = startRunInWorker(msg, (ev) => send(ev), options);
+      const start = options.modelDir === undefined ? msg : { ...msg, model: { kind: "onnx" as const, dir: options.modelDir, threads: options.threads, device: options.device } };
+      const job = startRunInWorker(start, (ev) => send(ev), options);
       jobs.set(msg.runId, job);
       // the sink already got the terminal (or synthesized) error event
       job.done.catch(() => undefined).finally(() => jobs.delete(msg.runId));

@@ -18,8 +18,15 @@ import { Authenticator, loadOrCreateToken } from "./auth.js";
 import { BodyTooLargeError, readBody } from "./body.js";
 import { serveStatic } from "./static.js";
 import { attachGraphQLWebSocket } from "./websocket.js";
+import { WebSocketServer } from "ws";
+import type { Duplex } from "node:stream";
+import { startRunInWorker } from "../../gpu-runner/runner/host.js";
+import type { RunnerEvent, StartMessage } from "../../gpu-runner/runner/protocol.js";
+import { RemoteRunnerPool } from "../runs/remote-pool.js";
 
 export const GRAPHQL_PATH = "/graphql";
+/** Where remote runners connect (`skillscope runner --connect ws://HOST:PORT/ingest`). */
+export const INGEST_PATH = "/ingest";
 
 export interface ServerOptions {
   /** Interface to listen on; loopback by default. */
@@ -70,17 +77,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     allowRemoteReads: options.allowRemoteReads ?? false,
   });
   const store = await Store.open(options.dbPath ?? join(options.dataDir, DB_FILE));
-  const runs = new RunManager(store, options.runner);
+  const remotes = new RemoteRunnerPool();
+  const local = options.runner?.executor ?? ((s: StartMessage, sink: (ev: RunnerEvent) => void) => startRunInWorker(s, sink, options.runner?.host));
+  const runs = new RunManager(store, { ...options.runner, executor: remotes.executor(local) });
   try {
-    return await serve(options, limits, authenticator, store, runs);
+    return await serve(options, limits, authenticator, store, runs, remotes);
   } catch (error) {
+    remotes.close();
     await runs.close();
     await store.close();
     throw error;
   }
 }
 
-async function serve(options: ServerOptions, limits: Limits, authenticator: Authenticator, store: Store, runs: RunManager): Promise<RunningServer> {
+async function serve(options: ServerOptions, limits: Limits, authenticator: Authenticator, store: Store, runs: RunManager, remotes: RemoteRunnerPool): Promise<RunningServer> {
   const live = new LiveEvents(storeLoaders(store, runs));
   const unbridge = bridgeRunEvents(runs, live);
   const services: Services = {
@@ -132,7 +142,23 @@ async function serve(options: ServerOptions, limits: Limits, authenticator: Auth
       resolve();
     });
   });
-  const ws = attachGraphQLWebSocket({ httpServer, path: GRAPHQL_PATH, schema, services, authenticator });
+  const ws = attachGraphQLWebSocket({ schema, services, authenticator });
+  const ingest = new WebSocketServer({ noServer: true, maxPayload: 1 << 30 });
+  httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (path === GRAPHQL_PATH) {
+      ws.wss.handleUpgrade(req, socket, head, (client) => ws.wss.emit("connection", client, req));
+    } else if (path === INGEST_PATH && !closing) {
+      // runners write results: the same token as mutations, from any address
+      if (!authenticator.check(req.headers.authorization, req.socket.remoteAddress).canWrite) {
+        socket.end("HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\n\r\nremote runners need --token (the server's bearer token)\n");
+        return;
+      }
+      ingest.handleUpgrade(req, socket, head, (client) => remotes.attach(client, `${req.socket.remoteAddress}:${req.socket.remotePort}`));
+    } else {
+      socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
+    }
+  });
   try {
     apollo = await startApollo(schema, httpServer, () => ws.dispose());
   } catch (error) {
@@ -153,6 +179,7 @@ async function serve(options: ServerOptions, limits: Limits, authenticator: Auth
       // apollo.stop() drains: closes the listener, waits for in-flight requests, disposes graphql-ws;
       // then running work stops (marked interrupted, resumable), and only then is the store closed.
       closed ??= (async () => {
+        remotes.close();
         await running.stop();
         await runs.close();
         unbridge();

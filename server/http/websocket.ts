@@ -1,5 +1,4 @@
 import { parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs, type GraphQLError, type GraphQLSchema } from "graphql";
-import type { Server } from "node:http";
 import { useServer } from "graphql-ws/use/ws";
 import { WebSocketServer } from "ws";
 import { createContext, type RequestAuth, type Services } from "../graphql/context.js";
@@ -8,19 +7,18 @@ import { admitOperation } from "../graphql/gate.js";
 import type { Authenticator } from "./auth.js";
 
 /**
- * graphql-ws on `path` of `httpServer`. Reads follow the HTTP rules (loopback, or remote reads
+ * graphql-ws over a WebSocket server the HTTP server hands `/graphql` upgrades to. Reads follow the HTTP rules (loopback, or remote reads
  * allowed, or the token); the token may come in connectionParams.authorization or the upgrade
  * request's Authorization header. Every operation passes the same gate as over HTTP.
  */
 export function attachGraphQLWebSocket(options: {
-  httpServer: Server;
-  path: string;
   schema: GraphQLSchema;
   services: Services;
   authenticator: Authenticator;
-}): { dispose(): Promise<void> } {
+}): { wss: WebSocketServer; dispose(): Promise<void> } {
   const { schema, services, authenticator } = options;
-  const wss = new WebSocketServer({ server: options.httpServer, path: options.path, maxPayload: services.limits.maxBodyBytes });
+  // noServer: the HTTP server routes upgrades by path (graphql-ws here, remote runners at /ingest)
+  const wss = new WebSocketServer({ noServer: true, maxPayload: services.limits.maxBodyBytes });
   const disposable = useServer<Record<string, unknown> | undefined, { auth: RequestAuth }>(
     {
       schema,
@@ -55,6 +53,7 @@ export function attachGraphQLWebSocket(options: {
     wss,
   );
   return {
+    wss,
     async dispose() {
       await disposable.dispose();
     },

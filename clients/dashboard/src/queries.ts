@@ -1,0 +1,302 @@
+/**
+ * Every GraphQL request the dashboard makes, with the shapes it reads back. Pages call these
+ * builders and keep the request beside the figure it feeds, so the figure's data can be fetched
+ * again outside the browser.
+ */
+import type { GraphQLRequest } from "./graphql.js";
+
+export type RunStatus = "QUEUED" | "RUNNING" | "TRAINING" | "EXTRACTING" | "SCORING" | "DONE" | "FAILED" | "CANCELLED" | "INTERRUPTED";
+export const ACTIVE_STATUSES: readonly RunStatus[] = ["QUEUED", "RUNNING", "TRAINING", "EXTRACTING", "SCORING"];
+
+export interface RunSummary {
+  id: string;
+  status: RunStatus;
+  error: string | null;
+  createdAt: string;
+  updatedAt: string;
+  model: { path: string; family: string };
+  task: { name: string };
+}
+
+export function runsRequest(first = 100): GraphQLRequest {
+  return {
+    query: `query Runs($first: Int!) {
+  runs(first: $first) {
+    totalCount
+    edges { node { id status error createdAt updatedAt model { path family } task { name } } }
+  }
+}`,
+    variables: { first },
+  };
+}
+export interface RunsData {
+  runs: { totalCount: number; edges: { node: RunSummary }[] };
+}
+
+export interface MetricInfo {
+  name: string;
+  kind: string;
+  description: string | null;
+}
+
+export interface RunDetail extends RunSummary {
+  neuronDefinition: string | null;
+  layers: number[] | null;
+  positions: number | null;
+  dFF: number | null;
+  metrics: MetricInfo[];
+}
+
+export function runRequest(id: string): GraphQLRequest {
+  return {
+    query: `query Run($id: ID!) {
+  run(id: $id) {
+    id status error createdAt updatedAt neuronDefinition layers positions dFF
+    model { path family }
+    task { name }
+    metrics { name kind description }
+  }
+}`,
+    variables: { id },
+  };
+}
+export interface RunData {
+  run: RunDetail;
+}
+
+/** Stored progress reports of a run (the history before the live subscription joins). */
+export function runEventsRequest(id: string, afterSeq = 0, first = 1000): GraphQLRequest {
+  return {
+    query: `query RunEvents($id: ID!, $afterSeq: Int!, $first: Int!) {
+  run(id: $id) { id events(afterSeq: $afterSeq, first: $first) { seq payload } }
+}`,
+    variables: { id, afterSeq, first },
+  };
+}
+export interface RunEventsData {
+  run: { id: string; events: { seq: number; payload: unknown }[] };
+}
+
+export interface ProgressEvent {
+  runId: string;
+  seq: number;
+  phase: string;
+  step: number;
+  totalSteps: number | null;
+  epoch: number;
+  loss: number;
+  lr: number;
+  valLoss: number | null;
+  valAccuracy: number | null;
+  tokensPerSec: number;
+  etaSec: number | null;
+}
+
+export function trainingProgressRequest(runId: string): GraphQLRequest {
+  return {
+    query: `subscription TrainingProgress($runId: ID!) {
+  trainingProgress(runId: $runId) { runId seq phase step totalSteps epoch loss lr valLoss valAccuracy tokensPerSec etaSec }
+}`,
+    variables: { runId },
+  };
+}
+export interface TrainingProgressData {
+  trainingProgress: ProgressEvent;
+}
+
+export function runStatusRequest(runId: string): GraphQLRequest {
+  return {
+    query: `subscription RunStatus($runId: ID!) {
+  runStatus(runId: $runId) { runId status error at }
+}`,
+    variables: { runId },
+  };
+}
+export interface RunStatusData {
+  runStatus: { runId: string; status: RunStatus; error: string | null; at: string };
+}
+
+/** How a neuron's per-position r is reduced to one score. */
+export type Aggregate = "MAX_ABS_OVER_POSITIONS" | "MAX_ACTIVATION";
+
+export interface RankedNeuron {
+  id: string;
+  layer: number;
+  index: number;
+  r: number;
+  /** Position of r (null for MAX_ACTIVATION). */
+  bestPosition: number | null;
+  p: number | null;
+  rank: number;
+}
+
+export interface NeuronFilter {
+  runId: string;
+  metric: string;
+  aggregate: Aggregate;
+  layer?: number | null;
+  minAbsR?: number | null;
+  first: number;
+}
+
+export function neuronsRequest(filter: NeuronFilter): GraphQLRequest {
+  return {
+    query: `query Neurons($runId: ID!, $metric: String!, $aggregate: NeuronAggregate!, $layer: Int, $minAbsR: Float, $first: Int!) {
+  neurons(runId: $runId, metric: $metric, aggregate: $aggregate, layer: $layer, minAbsR: $minAbsR, first: $first) {
+    totalCount
+    edges { node { id layer index r p bestPosition rank } }
+  }
+}`,
+    variables: { layer: null, minAbsR: null, ...filter },
+  };
+}
+export interface NeuronsData {
+  neurons: { totalCount: number; edges: { node: RankedNeuron }[] };
+}
+
+/** Alias of the heat-map cell (layer, position) in strongestPerCellRequest. */
+export function cellAlias(layer: number, position: number): string {
+  return `c${layer}_${position}`;
+}
+
+/**
+ * The strongest neuron (largest |r| at that position) of every (layer, position) in one request,
+ * one aliased `neurons(first: 1)` per cell, for the layer x position heat map.
+ */
+export function strongestPerCellRequest(runId: string, metric: string, layers: readonly number[], positions: number): GraphQLRequest {
+  const fields: string[] = [];
+  for (const layer of layers) {
+    for (let p = 0; p < positions; p++) {
+      fields.push(`  ${cellAlias(layer, p)}: neurons(runId: $runId, metric: $metric, layer: ${layer}, position: ${p}, first: 1) { edges { node { index r } } }`);
+    }
+  }
+  return { query: `query StrongestPerCell($runId: ID!, $metric: String!) {\n${fields.join("\n")}\n}`, variables: { runId, metric } };
+}
+export type StrongestPerCellData = Record<string, { edges: { node: { index: number; r: number } }[] }>;
+
+/** Counts in equal bins: bin i is [edges[i], edges[i+1]), the last closed. */
+export interface HistogramData {
+  edges: number[];
+  counts: number[];
+  /** Values left out as undefined (NaN r). */
+  undefinedCount: number;
+}
+
+/** Alias of a layer in correlationHistogramsRequest. */
+export function layerAlias(layer: number): string {
+  return `l${layer}`;
+}
+
+/** Histograms of r over each layer's neurons (one aliased field per layer): the paper's Figs 6-7. */
+export function correlationHistogramsRequest(runId: string, metric: string, aggregate: Aggregate, layers: readonly number[], bins: number): GraphQLRequest {
+  const fields = layers.map(
+    (layer) => `  ${layerAlias(layer)}: correlationHistogram(runId: $runId, metric: $metric, aggregate: $aggregate, layer: ${layer}, bins: $bins) { edges counts undefinedCount }`,
+  );
+  return {
+    query: `query CorrelationHistograms($runId: ID!, $metric: String!, $aggregate: NeuronAggregate!, $bins: Int!) {\n${fields.join("\n")}\n}`,
+    variables: { runId, metric, aggregate, bins },
+  };
+}
+export type CorrelationHistogramsData = Record<string, HistogramData>;
+
+export interface PositionR {
+  position: number;
+  r: number | null;
+  p: number | null;
+  /** Samples with a value of the metric. */
+  samples: number;
+}
+
+export interface ExtremalSample {
+  rank: number;
+  sampleIdx: number;
+  sampleId: string;
+  activation: number;
+  text: string | null;
+  answer: string | null;
+  label: string | null;
+  prediction: string | null;
+  correct: boolean | null;
+  loss: number | null;
+  metrics: { name: string; value: number | null }[];
+}
+
+export interface NeuronDetail {
+  id: string;
+  layer: number;
+  index: number;
+  correlations: PositionR[];
+  high: ExtremalSample[];
+  low: ExtremalSample[];
+  activationHistogram: HistogramData;
+}
+
+const SAMPLE_FIELDS = "rank sampleIdx sampleId activation text answer label prediction correct loss metrics { name value }";
+
+/** A neuron's r per position, its extremal samples (both directions) and its activation histogram. */
+export function neuronRequest(runId: string, layer: number, index: number, metric: string, k: number, position: number | null, bins: number): GraphQLRequest {
+  return {
+    query: `query Neuron($runId: ID!, $layer: Int!, $index: Int!, $metric: String!, $k: Int!, $position: Int, $bins: Int!) {
+  neuron(runId: $runId, layer: $layer, index: $index) {
+    id layer index
+    correlations(metric: $metric) { position r p samples }
+    high: extremalSamples(direction: HIGH, k: $k, position: $position) { ${SAMPLE_FIELDS} }
+    low: extremalSamples(direction: LOW, k: $k, position: $position) { ${SAMPLE_FIELDS} }
+    activationHistogram(position: $position, bins: $bins) { edges counts undefinedCount }
+  }
+}`,
+    variables: { runId, layer, index, metric, k, position, bins },
+  };
+}
+export interface NeuronData {
+  neuron: NeuronDetail;
+}
+
+/**
+ * Every sample's activation of a neuron with its value of one metric (`k` = all samples), to split
+ * the activation histogram by metric value.
+ */
+export function activationsWithMetricRequest(runId: string, layer: number, index: number, metric: string, k: number, position: number | null): GraphQLRequest {
+  return {
+    query: `query NeuronActivationsByMetric($runId: ID!, $layer: Int!, $index: Int!, $metric: String!, $k: Int!, $position: Int) {
+  neuron(runId: $runId, layer: $layer, index: $index) {
+    id
+    samples: extremalSamples(direction: HIGH, k: $k, position: $position) { sampleId activation metrics(names: [$metric]) { value } }
+  }
+}`,
+    variables: { runId, layer, index, metric, k, position },
+  };
+}
+export interface ActivationsWithMetricData {
+  neuron: { id: string; samples: { sampleId: string; activation: number; metrics: { value: number | null }[] }[] };
+}
+
+export function serverLimitsRequest(): GraphQLRequest {
+  return { query: "query Limits { serverInfo { limits { maxPageSize } } }", variables: {} };
+}
+export interface ServerLimitsData {
+  serverInfo: { limits: { maxPageSize: number } };
+}
+
+export interface LeaderboardEntry {
+  id: string;
+  layer: number;
+  index: number;
+  r: number;
+  bestPosition: number;
+  rank: number;
+}
+
+/** The live top-k neurons of a run for one metric while it extracts. */
+export function leaderboardRequest(runId: string, metric: string, k: number): GraphQLRequest {
+  return {
+    query: `subscription NeuronLeaderboard($runId: ID!, $metric: String!, $k: Int!) {
+  neuronLeaderboard(runId: $runId, metric: $metric, k: $k) { runId metric samplesSeen neurons { id layer index r bestPosition rank } }
+}`,
+    variables: { runId, metric, k },
+  };
+}
+export interface LeaderboardData {
+  /** samplesSeen: null while the runner streams (the count is known once extraction ends). */
+  neuronLeaderboard: { runId: string; metric: string; samplesSeen: number | null; neurons: LeaderboardEntry[] };
+}
