@@ -22,8 +22,8 @@ export function bridgeRunEvents(runs: RunManager, live: LiveEvents): () => void 
       for (const key of live.watchedKeys("NEURON_LEADERBOARD")) {
         const [keyRun, metric] = parseLeaderboardKey(key);
         if (keyRun !== runId) continue;
-        const entries = runs.leaderboard(event.runId, metric, LEADERBOARD_SIZE);
-        if (entries) live.publish("NEURON_LEADERBOARD", key, { runId, metric, samplesSeen: null, entries: entries.map(toLeaderboardEntry) });
+        const board = runs.leaderboard(event.runId, metric, LEADERBOARD_SIZE);
+        if (board) live.publish("NEURON_LEADERBOARD", key, { runId, metric, samplesSeen: board.samplesSeen, entries: board.entries.map(toLeaderboardEntry) });
       }
     }
   });

@@ -23,7 +23,7 @@ export function storeLoaders(store: Store, runs: RunManager): LatestLoaders {
     NEURON_LEADERBOARD: async (key) => {
       const [runId, metric] = parseLeaderboardKey(key);
       const live = await orNull(runId, async (id) => runs.leaderboard(id, metric, LEADERBOARD_SIZE));
-      if (live) return { runId, metric, samplesSeen: null, entries: live.map(toLeaderboardEntry) };
+      if (live) return { runId, metric, samplesSeen: live.samplesSeen, entries: live.entries.map(toLeaderboardEntry) };
       const page = await orNull(runId, (id) => store.queryScores(id, { metric, agg: "max_abs_r", first: LEADERBOARD_SIZE }));
       if (!page || page.rows.length === 0) return null;
       const outputs = await store.readSampleOutputs(Number(runId));

@@ -22,6 +22,11 @@ export interface LeaderboardEntry {
   position: number;
 }
 
+export interface LiveLeaderboard {
+  samplesSeen: number;
+  entries: LeaderboardEntry[];
+}
+
 export interface IngestHooks {
   status(status: RunStatus): Promise<void>;
   /** A progress event stored under the run's own sequence number (continuous across attempts). */
@@ -78,17 +83,20 @@ export class RunIngest {
     }
   }
 
-  /** Live top-k by max |r| over positions; null before the first activation batch. */
-  leaderboard(metric: string, k: number): LeaderboardEntry[] | null {
+  /** Live top-k by max |r| over positions, with the samples behind it; null before the first activation batch. */
+  leaderboard(metric: string, k: number): LiveLeaderboard | null {
     const stats = this.stats;
     const shape = this.shape;
     if (!stats || !shape || !this.tables.has(metric)) return null;
     const layers = shape.layers.filter((l) => stats.count(l) > 1);
+    if (layers.length === 0) return null;
     const aggs = layers.map((layer) => ({ layer, agg: maxAbsOverPositions(stats.pearson(layer, metric), shape.positions, shape.dFF) }));
-    return topKByAbs(aggs.map(({ layer, agg }) => ({ layer, scores: agg.r })), k).map((e, i) => ({
+    const entries = topKByAbs(aggs.map(({ layer, agg }) => ({ layer, scores: agg.r })), k).map((e, i) => ({
       rank: i + 1, layer: e.layer, neuron: e.neuron, r: e.score,
       position: aggs.find((a) => a.layer === e.layer)!.agg.position[e.neuron],
     }));
+    // layers stream batch by batch, so the least-advanced layer bounds what every entry has seen
+    return { samplesSeen: Math.min(...layers.map((l) => stats.count(l))), entries };
   }
 
   private async setStatus(status: RunStatus): Promise<void> {

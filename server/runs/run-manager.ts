@@ -9,7 +9,7 @@ import type { RunnerEvent, StartMessage, TerminalEvent } from "../../gpu-runner/
 import type { TrainCheckpoint } from "../../gpu-runner/train/train.js";
 import { parseVerbalizer } from "../tasks/index.js";
 import type { RunRecord, RunStatus, Store } from "../store/store.js";
-import { RunIngest, type LeaderboardEntry } from "./run-ingest.js";
+import { RunIngest, type LiveLeaderboard } from "./run-ingest.js";
 import { runnerConfig, validateRunOptions, type RunOptions } from "./run-options.js";
 import { toMetricRow, toRunnerRow, type MetricRow } from "./samples.js";
 
@@ -103,7 +103,7 @@ export class RunManager {
   }
 
   /** Live top-k of a running run (null when it has no activations yet or is not running). */
-  leaderboard(runId: number, metric: string, k: number): LeaderboardEntry[] | null {
+  leaderboard(runId: number, metric: string, k: number): LiveLeaderboard | null {
     return this.active.get(runId)?.ingest?.leaderboard(metric, k) ?? null;
   }
 
