@@ -10,6 +10,7 @@ import { ExtremalSampleResolver, NeuronResolver } from "./neuron.resolver.js";
 import { RunStatusResolver } from "./run-status.resolver.js";
 import { RunResolver } from "./run.resolver.js";
 import { ServerInfoResolver } from "./server-info.resolver.js";
+import { SignificanceResolver } from "./significance.resolver.js";
 import { TaskResolver } from "./task.resolver.js";
 import { TrainingProgressResolver } from "./training-progress.resolver.js";
 
@@ -25,6 +26,7 @@ const RESOLVERS = [
   RunStatusResolver,
   TrainingProgressResolver,
   LeaderboardResolver,
+  SignificanceResolver,
 ] as const;
 
 /** The executable schema; subscriptions publish through `live`. */

@@ -138,6 +138,17 @@ it("runs the planted fixture end to end over the API", async () => {
   }).next();
   assert.equal(board.value!.data!.neuronLeaderboard.neurons[0]!.id, PLANTED);
 
+  // the planted neuron stands above the permutation null; the null's chance level matches theory
+  type Sig = { significance: { samples: number; tests: number; pooledAbsR999: number; maxAbsR999: number; analyticAbsR999: number; bhAbsRThreshold: number | null; discoveries: number; layers: { observed: number[]; expectedNull: number[] }[] } };
+  const sig = ok(await gql<Sig>(`{ significance(runId: "${runId}", metric: "colors", permutations: 50, seed: 3, bins: 20) {
+    samples tests pooledAbsR999 maxAbsR999 analyticAbsR999 bhAbsRThreshold discoveries layers { observed expectedNull } } }`)).significance;
+  assert.ok(Math.abs(ranked.neurons.edges[0]!.node.r) > sig.maxAbsR999, `planted r above the null max: ${sig.maxAbsR999}`);
+  assert.ok(Math.abs(sig.pooledAbsR999 / sig.analyticAbsR999 - 1) < 0.25, `pooled null ${sig.pooledAbsR999} vs analytic ${sig.analyticAbsR999}`);
+  assert.ok(sig.discoveries >= 4 && sig.bhAbsRThreshold !== null, "at least the planted neuron's positions are discoveries");
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  assert.equal(sum(sig.layers[0]!.observed), sig.tests);
+  assert.ok(Math.abs(sum(sig.layers[0]!.expectedNull) - sig.tests) < 1e-6 * sig.tests);
+
   const cancelDone = await gql(`mutation { cancelRun(id: "${runId}") { id } }`);
   assert.equal(cancelDone.errors?.[0]?.extensions.code, "CONFLICT");
   const resumeDone = await gql(`mutation { resumeRun(id: "${runId}") { id } }`);

@@ -1,0 +1,52 @@
+import { Arg, Ctx, Float, ID, Int, Query, Resolver } from "type-graphql";
+import { histogram } from "../analysis/index.js";
+import { SignificanceService, nullBand } from "../runs/significance.js";
+import type { Store } from "../store/store.js";
+import type { GraphQLContext } from "./context.js";
+import { badInput } from "./errors.js";
+import { parseId } from "./ids.js";
+import { FIELD_COST } from "./limits.js";
+import { LayerNullHistogram, Significance } from "./significance.type.js";
+
+/** One significance cache per store: results stay valid as long as the run's activations do. */
+const services = new WeakMap<Store, SignificanceService>();
+const MAX_BINS = 200;
+
+@Resolver(() => Significance)
+export class SignificanceResolver {
+  @Query(() => Significance, {
+    description: "Permutation null of a finished run's correlations with a metric (seeded, cached): chance levels of |r|, the BH threshold and the null band per layer.",
+    complexity: FIELD_COST.layerScan * 4,
+  })
+  async significance(
+    @Arg("runId", () => ID) runIdArg: string,
+    @Arg("metric") metric: string,
+    @Arg("permutations", () => Int, { defaultValue: 200 }) permutations: number,
+    @Arg("seed", () => Int, { defaultValue: 0 }) seed: number,
+    @Arg("q", () => Float, { defaultValue: 0.05, description: "False discovery rate for Benjamini-Hochberg." }) q: number,
+    @Arg("bins", () => Int, { defaultValue: 40 }) bins: number,
+    @Ctx() { services: { store } }: GraphQLContext,
+  ): Promise<Significance> {
+    const runId = parseId(runIdArg, "runId");
+    if (!(Number.isInteger(bins) && bins >= 1 && bins <= MAX_BINS)) throw badInput("bins", `must be an integer in 1..${MAX_BINS}, got ${bins}`);
+    let service = services.get(store);
+    if (!service) services.set(store, (service = new SignificanceService(store)));
+    let s;
+    try {
+      s = await service.compute(runId, metric, { permutations, seed, q });
+    } catch (e) {
+      if (e instanceof RangeError) throw badInput("significance", e.message);
+      throw e;
+    }
+    const perLayer = s.observed[0]?.r.length ?? 0;
+    const layers: LayerNullHistogram[] = s.observed.map(({ layer, r }) => {
+      const h = histogram(r, bins, -1, 1);
+      return { layer, edges: Array.from(h.edges), observed: Array.from(h.counts), expectedNull: nullBand(s.nullAbsCounts, bins, perLayer) };
+    });
+    return {
+      metric: s.metric, permutations: s.permutations, samples: s.samples, tests: s.tests,
+      pooledAbsR999: s.pooledAbsR999, maxAbsR999: s.maxAbsR999, analyticAbsR999: s.analyticAbsR999,
+      bhAbsRThreshold: Number.isFinite(s.bhAbsRThreshold) ? s.bhAbsRThreshold : null, q: s.q, discoveries: s.discoveries, layers,
+    };
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Significance of a run's correlations for one metric: a seeded permutation null (shuffle the
+ * metric, recompute r for every stored neuron) giving the chance level of |r| at this sample size,
+ * the 99.9th percentile of the null max |r|, the Benjamini-Hochberg threshold and, per layer, the
+ * null's expected r histogram (the band the r histograms are read against). Computed from stored
+ * activations and cached per (run, metric, permutations, seed, q).
+ */
+import { criticalAbsR, NULL_HISTOGRAM_BINS, permutationNull, type PermutationNull } from "../analysis/index.js";
+import type { Store } from "../store/store.js";
+
+export interface SignificanceOptions {
+  permutations?: number;
+  seed?: number;
+  q?: number;
+}
+
+export interface Significance {
+  metric: string;
+  permutations: number;
+  /** Samples with a defined metric value. */
+  samples: number;
+  /** Neurons x positions tested. */
+  tests: number;
+  /** 99.9th percentile of the pooled null |r|. */
+  pooledAbsR999: number;
+  /** 99.9th percentile of the null max |r| over every neuron (family-wise). */
+  maxAbsR999: number;
+  /** |r| at which the analytic two-sided p is 0.001 (Student t, N - 2 df). */
+  analyticAbsR999: number;
+  /** Smallest |r| declared significant by Benjamini-Hochberg at q (Infinity: none). */
+  bhAbsRThreshold: number;
+  q: number;
+  discoveries: number;
+  /** Per layer: observed r at every (position, neuron), for histograms against the null. */
+  observed: { layer: number; r: Float64Array }[];
+  /** Null |r| distribution (pooled counts over [0, 1]) for expected-count bands. */
+  nullAbsCounts: Float64Array;
+}
+
+export const MAX_PERMUTATIONS = 1000;
+
+export class SignificanceService {
+  private readonly cache = new Map<string, Promise<Significance>>();
+
+  constructor(private readonly store: Store) {}
+
+  /** @throws RangeError for bad options; StoreError for unknown runs or metrics. */
+  compute(runId: number, metric: string, options: SignificanceOptions = {}): Promise<Significance> {
+    const permutations = options.permutations ?? 200;
+    const seed = options.seed ?? 0;
+    const q = options.q ?? 0.05;
+    if (!(Number.isInteger(permutations) && permutations >= 1 && permutations <= MAX_PERMUTATIONS)) throw new RangeError(`permutations must be an integer in 1..${MAX_PERMUTATIONS}`);
+    if (!(q > 0 && q < 1)) throw new RangeError("q must lie strictly between 0 and 1");
+    const key = JSON.stringify([runId, metric, permutations, seed, q]);
+    let hit = this.cache.get(key);
+    if (!hit) {
+      hit = this.run(runId, metric, permutations, seed, q);
+      this.cache.set(key, hit);
+      hit.catch(() => this.cache.delete(key));
+    }
+    return hit;
+  }
+
+  /** Drops cached results of a run (its scores or metrics changed). */
+  forget(runId: number): void {
+    for (const key of this.cache.keys()) if (JSON.parse(key)[0] === runId) this.cache.delete(key);
+  }
+
+  private async run(runId: number, metric: string, permutations: number, seed: number, q: number): Promise<Significance> {
+    const run = await this.store.getRun(runId);
+    const layers = run.layers ?? [];
+    if (run.status !== "done" || layers.length === 0) throw new RangeError(`run ${runId} is ${run.status}: significance needs the stored activations of a finished run`);
+    const values = await this.store.readMetric(runId, metric);
+    const first = await this.store.readActivations(runId, layers[0]);
+    // only samples where the metric is defined take part
+    const keep = Array.from(first.sampleIdx).map((s, row) => ({ s, row })).filter(({ s }) => Number.isFinite(values.value[s]));
+    const y = Float64Array.from(keep, ({ s }) => values.value[s]);
+    const { positions, dFF } = first;
+    const cols = positions * dFF;
+    const select = (data: Float32Array): Float32Array => {
+      if (keep.length === data.length / cols) return data;
+      const out = new Float32Array(keep.length * cols);
+      keep.forEach(({ row }, i) => out.set(data.subarray(row * cols, (row + 1) * cols), i * cols));
+      return out;
+    };
+    const nul: PermutationNull = await permutationNull({
+      metric: y, layers: layers.length, positions, neurons: dFF, permutations, seed, q,
+      activations: async (i) => select(i === 0 ? first.data : (await this.store.readActivations(runId, layers[i])).data),
+    });
+    return {
+      metric, permutations, samples: y.length, tests: layers.length * cols,
+      pooledAbsR999: nul.pooledAbsR999, maxAbsR999: nul.maxAbsR999, analyticAbsR999: criticalAbsR(0.001, y.length),
+      bhAbsRThreshold: nul.bh.absRThreshold, q, discoveries: nul.bh.discoveries,
+      observed: layers.map((layer, i) => ({ layer, r: nul.observed[i] })),
+      nullAbsCounts: nul.nullAbsCounts,
+    };
+  }
+}
+
+/**
+ * Expected null counts in equal bins of r over [-1, 1] for `tests` values: the pooled |r| null,
+ * split evenly between +r and -r (the shuffled-metric null is symmetric).
+ */
+export function nullBand(nullAbsCounts: Float64Array, bins: number, tests: number): number[] {
+  const total = nullAbsCounts.reduce((a, b) => a + b, 0);
+  const out = new Array<number>(bins).fill(0);
+  const width = 2 / bins;
+  nullAbsCounts.forEach((c, k) => {
+    if (c === 0) return;
+    const mid = (k + 0.5) / NULL_HISTOGRAM_BINS;
+    for (const r of [mid, -mid]) out[Math.min(bins - 1, Math.floor((r + 1) / width))] += (c / total) * (tests / 2);
+  });
+  return out;
+}
