@@ -4,7 +4,7 @@
  * n soft length, d model width, F FFN width, V vocabulary.
  */
 import { Graph, GraphBuildError, type Tensor } from "../graph/graph.js";
-import { add, gather, logSoftmax, matmul, mul, neg, reduceMean, reshape, softmax, takeAlongLastAxis, transpose, unsqueeze } from "../graph/ops.js";
+import { add, gather, logSoftmax, matmul, mul, neg, reduceMean, reshape, slice, softmax, sub, takeAlongLastAxis, transpose, unsqueeze } from "../graph/ops.js";
 import type { GraphSpec } from "./spec.js";
 
 export interface ModelInputs {
@@ -20,9 +20,21 @@ export interface ModelInputs {
   softPrompt?: Tensor;
   /** [B,T,n] */
   softOneHot?: Tensor;
+  intervention?: InterventionInputs;
 }
 
-export function declareInputs(g: Graph, spec: GraphSpec, dModel: number): ModelInputs {
+/** Inputs of an FFN intervention (see GraphSpec.intervene); `slot` maps a layer to its row in scale/offset. */
+export interface InterventionInputs {
+  /** [I,F] */
+  scale: Tensor;
+  /** [B,I,F] */
+  offset: Tensor;
+  /** [B,T] float, 1 where the intervention applies */
+  mask: Tensor;
+  slot: ReadonlyMap<number, number>;
+}
+
+export function declareInputs(g: Graph, spec: GraphSpec, dModel: number, dFF: number): ModelInputs {
   const inputs: ModelInputs = {
     ids: g.input("input_ids", ["batch", "seq"], "int64"),
     positionIds: g.input("position_ids", ["batch", "seq"], "int64"),
@@ -33,7 +45,30 @@ export function declareInputs(g: Graph, spec: GraphSpec, dModel: number): ModelI
     inputs.softPrompt = g.input("soft_prompt", [spec.softLength, dModel]);
     inputs.softOneHot = g.input("soft_onehot", ["batch", "seq", spec.softLength]);
   }
+  if (spec.intervene) {
+    const layers = spec.intervene.layers;
+    if (layers.length === 0 || new Set(layers).size !== layers.length) {
+      throw new GraphBuildError(`intervene.layers must be distinct layer indices, got [${layers}]`);
+    }
+    inputs.intervention = {
+      scale: g.input("ffn_scale", [layers.length, dFF]),
+      offset: g.input("ffn_offset", ["batch", layers.length, dFF]),
+      mask: g.input("ffn_mask", ["batch", "seq"]),
+      slot: new Map(layers.map((l, i) => [l, i])),
+    };
+  }
   return inputs;
+}
+
+/** FFN neurons a [B,T,F] of `layer` after the spec's intervention (a itself when the layer has none). */
+export function intervene(inputs: ModelInputs, layer: number, a: Tensor): Tensor {
+  const iv = inputs.intervention;
+  const i = iv?.slot.get(layer);
+  if (!iv || i === undefined) return a;
+  const scale = slice(iv.scale, 0, i, i + 1); // [1,F]
+  const offset = slice(iv.offset, 1, i, i + 1); // [B,1,F]
+  const m = unsqueeze(iv.mask, [2]); // [B,T,1]
+  return add(a, mul(m, add(mul(a, sub(scale, 1)), offset)));
 }
 
 /** Token embeddings with the soft prompt placed at its slots: [B,T,d]. The one-hot matmul keeps

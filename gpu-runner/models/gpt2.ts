@@ -7,7 +7,7 @@ import { Graph } from "../graph/graph.js";
 import { add, gather, gelu, layerNorm, reshape, slice, transpose } from "../graph/ops.js";
 import { ConfigError } from "../hf/errors.js";
 import type { ModelDir } from "../hf/model-dir.js";
-import { attend, declareInputs, dense, embed, finish, splitHeads } from "./common.js";
+import { attend, declareInputs, dense, embed, finish, intervene, splitHeads } from "./common.js";
 import type { GraphSpec } from "./spec.js";
 import { WeightReader } from "./weights.js";
 
@@ -20,7 +20,7 @@ export function buildGpt2Graph(model: ModelDir, externalFolder: string, spec: Gr
   // Published GPT-2 files have no "transformer." prefix; files saved from GPT2LMHeadModel do.
   const w = new WeightReader(model, g, externalFolder, ["", "transformer."]);
   const { dModel: d, dFF: F, nHeads: H, headDim: hd, vocabSize: V, maxPositions: P, normEps: eps } = c;
-  const inputs = declareInputs(g, spec, d);
+  const inputs = declareInputs(g, spec, d, F);
   const wte = w.param("wte.weight", [V, d]);
   let h = add(embed(inputs, wte), gather(w.param("wpe.weight", [P, d]), inputs.positionIds)); // [B,T,d]
   const ffn = [];
@@ -35,7 +35,7 @@ export function buildGpt2Graph(model: ModelDir, externalFolder: string, spec: Gr
     const merged = reshape(transpose(o, [0, 2, 1, 3]), [0, 0, d]);
     h = add(h, dense(merged, w.param(p + "attn.c_proj.weight", [d, d]), "inOut", w.param(p + "attn.c_proj.bias", [d])));
     const m = layerNorm(h, w.param(p + "ln_2.weight", [d]), w.param(p + "ln_2.bias", [d]), eps);
-    const act = gelu(dense(m, w.param(p + "mlp.c_fc.weight", [d, F]), "inOut", w.param(p + "mlp.c_fc.bias", [F]))); // [B,T,F]
+    const act = intervene(inputs, i, gelu(dense(m, w.param(p + "mlp.c_fc.weight", [d, F]), "inOut", w.param(p + "mlp.c_fc.bias", [F])))); // [B,T,F]
     ffn.push(act);
     h = add(h, dense(act, w.param(p + "mlp.c_proj.weight", [F, d]), "inOut", w.param(p + "mlp.c_proj.bias", [d])));
   }

@@ -8,7 +8,7 @@ import { Graph, type Tensor } from "../graph/graph.js";
 import { add, cast, concat, cos, mul, neg, reshape, rmsNorm, silu, sin, slice, transpose, unsqueeze } from "../graph/ops.js";
 import { ConfigError } from "../hf/errors.js";
 import type { ModelDir } from "../hf/model-dir.js";
-import { attend, declareInputs, dense, embed, finish } from "./common.js";
+import { attend, declareInputs, dense, embed, finish, intervene } from "./common.js";
 import type { GraphSpec } from "./spec.js";
 import { ropeInvFreq } from "./rope.js";
 import { WeightReader } from "./weights.js";
@@ -30,7 +30,7 @@ export function buildLlamaGraph(model: ModelDir, externalFolder: string, spec: G
   const w = new WeightReader(model, g, externalFolder);
   const { dModel: d, dFF: F, nHeads: H, nKvHeads: KV, headDim: hd, vocabSize: V, normEps: eps } = c;
   const groups = H / KV;
-  const inputs = declareInputs(g, spec, d);
+  const inputs = declareInputs(g, spec, d, F);
 
   // RoPE tables from position ids, float32 as in HF.
   const invFreq = ropeInvFreq(c);
@@ -59,7 +59,7 @@ export function buildLlamaGraph(model: ModelDir, externalFolder: string, spec: G
     const merged = reshape(transpose(o, [0, 3, 1, 2, 4]), [0, 0, H * hd]);
     h = add(h, dense(merged, w.param(p + "self_attn.o_proj.weight", [d, H * hd]), "outIn", c.oBias ? w.param(p + "self_attn.o_proj.bias", [d]) : undefined));
     const m = rmsNorm(h, w.param(p + "post_attention_layernorm.weight", [d]), eps);
-    const act = mul(silu(dense(m, w.param(p + "mlp.gate_proj.weight", [F, d]), "outIn")), dense(m, w.param(p + "mlp.up_proj.weight", [F, d]), "outIn")); // [B,T,F]
+    const act = intervene(inputs, i, mul(silu(dense(m, w.param(p + "mlp.gate_proj.weight", [F, d]), "outIn")), dense(m, w.param(p + "mlp.up_proj.weight", [F, d]), "outIn"))); // [B,T,F]
     ffn.push(act);
     h = add(h, dense(act, w.param(p + "mlp.down_proj.weight", [d, F]), "outIn"));
   }

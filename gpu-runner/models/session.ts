@@ -36,12 +36,32 @@ export interface SessionOptions {
   withLoss?: boolean;
   /** d loss / d soft_prompt [n, d]; implies withLoss. */
   withPromptGrad?: boolean;
+  /**
+   * Compile FFN intervention inputs for these layers, applied at the soft positions (default; needs
+   * a soft prompt) or at every position. Runs without RunInput.intervention leave outputs bit-identical
+   * to a session without it. Default: none.
+   */
+  intervene?: { readonly layers: readonly number[]; readonly positions?: "soft" | "all" };
+}
+
+/**
+ * Per-run intervention values (I = intervene.layers.length, in that order; F = d_ff): neuron a of
+ * layer intervene.layers[i] becomes a * scale[i, f] + offset[b, i, f] at the intervened positions.
+ * Zero ablation: scale 0. Mean ablation: scale 0, offset = mean. Steering: scale = factor.
+ */
+export interface InterventionValues {
+  /** [I*F]; default all ones. */
+  scale?: Float32Array;
+  /** [I*F] (every sequence) or [B*I*F] (per sequence); default zeros. */
+  offset?: Float32Array;
 }
 
 export interface RunInput {
   sequences: readonly SequenceInput[];
   /** [n * d] row-major, required when the session has a soft prompt. */
   softPrompt?: Float32Array;
+  /** Only for sessions created with `intervene`. */
+  intervention?: InterventionValues;
 }
 
 export interface RunResult {
@@ -61,7 +81,7 @@ const BUILDERS: Record<LoadedModel["config"]["family"], GraphBuilder> = { gpt2: 
 export class ModelSession {
   private constructor(
     readonly model: LoadedModel,
-    readonly options: Required<SessionOptions>,
+    readonly options: ResolvedSessionOptions,
     readonly tapLayers: readonly number[],
     private readonly session: GraphSession,
   ) {}
@@ -76,9 +96,10 @@ export class ModelSession {
     }
     const withPromptGrad = options.withPromptGrad ?? false;
     if (withPromptGrad && n === 0) throw new BatchInputError("withPromptGrad needs a soft prompt (softPromptLength > 0)");
-    const full: Required<SessionOptions> = {
+    const full: ResolvedSessionOptions = {
       softPromptLength: n, taps: tapLayers, tapPositions: options.tapPositions ?? (n > 0 ? "soft" : "all"),
       logits: options.logits ?? "none", withLoss: (options.withLoss ?? false) || withPromptGrad, withPromptGrad,
+      intervene: checkIntervene(options.intervene, c.nLayers, n),
     };
     if (full.tapPositions === "soft" && n === 0 && tapLayers.length > 0) {
       throw new BatchInputError('tapPositions "soft" needs a soft prompt; use "all"');
@@ -87,6 +108,7 @@ export class ModelSession {
       softLength: n, tapLayers, tapPositions: full.tapPositions === "all" ? "all" : "gather",
       logits: full.logits === "all" ? "all" : full.logits === "none" ? "none" : "gather",
       withLoss: full.withLoss, withPromptGrad,
+      ...(full.intervene ? { intervene: { layers: full.intervene.layers } } : {}),
     };
     const graph = BUILDERS[c.family](model, model.externalFolder, spec);
     const session = await GraphSession.create(graph, {
@@ -128,6 +150,8 @@ export class ModelSession {
       feeds["loss_pos"] = { data: L.lossPos, shape: [L.lossPos.length] };
       feeds["loss_targets"] = { data: L.lossTargets, shape: [L.lossTargets.length] };
     }
+    if (o.intervene) Object.assign(feeds, this.interventionFeeds(L, input.intervention ?? {}));
+    else if (input.intervention) throw new BatchInputError("intervention given, but the session was created without intervene layers");
     const out = await this.session.run(feeds);
     const result: RunResult = { layout: L, ffn: new Map() };
     if (o.logits !== "none") result.logits = out["logits"]!.data as Float32Array;
@@ -137,9 +161,51 @@ export class ModelSession {
     return result;
   }
 
+  private interventionFeeds(L: BatchLayout, v: InterventionValues): Record<string, TensorValue> {
+    const iv = this.options.intervene!;
+    const F = this.model.config.dFF;
+    const I = iv.layers.length;
+    const B = L.batch;
+    const T = L.seqLen;
+    const scale = v.scale ?? new Float32Array(I * F).fill(1);
+    if (scale.length !== I * F) throw new BatchInputError(`intervention.scale must hold layers x d_ff = ${I} x ${F} values, got ${scale.length}`);
+    let offset = v.offset ?? new Float32Array(B * I * F);
+    if (offset.length === I * F && B > 1) {
+      const per = offset;
+      offset = new Float32Array(B * I * F);
+      for (let b = 0; b < B; b++) offset.set(per, b * I * F);
+    }
+    if (offset.length !== B * I * F) throw new BatchInputError(`intervention.offset must hold layers x d_ff = ${I * F} or batch x layers x d_ff = ${B * I * F} values, got ${offset.length}`);
+    const mask = new Float32Array(B * T);
+    if (iv.positions === "soft") for (const p of L.softPos) mask[Number(p)] = 1;
+    else for (let b = 0; b < B; b++) mask.fill(1, b * T, b * T + L.lengths[b]!);
+    return {
+      ffn_scale: { data: scale, shape: [I, F] },
+      ffn_offset: { data: offset, shape: [B, I, F] },
+      ffn_mask: { data: mask, shape: [B, T] },
+    };
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+type FullIntervene = { layers: readonly number[]; positions: "soft" | "all" } | undefined;
+
+/** SessionOptions with every default applied. */
+export type ResolvedSessionOptions = Required<Omit<SessionOptions, "intervene">> & { intervene: FullIntervene };
+
+function checkIntervene(iv: SessionOptions["intervene"], nLayers: number, softLength: number): FullIntervene {
+  if (!iv) return undefined;
+  const layers = [...iv.layers];
+  if (layers.length === 0 || new Set(layers).size !== layers.length || layers.some((l) => !Number.isInteger(l) || l < 0 || l >= nLayers)) {
+    throw new BatchInputError(`intervene.layers must be distinct layer indices in [0, ${nLayers}), got [${layers}]`);
+  }
+  const positions = iv.positions ?? "soft";
+  if (positions !== "soft" && positions !== "all") throw new BatchInputError(`intervene.positions must be "soft" or "all", got ${String(positions)}`);
+  if (positions === "soft" && softLength === 0) throw new BatchInputError('intervene.positions "soft" needs a soft prompt; use "all"');
+  return { layers, positions };
 }
 
 /** Convenience: `ModelSession.create`. */

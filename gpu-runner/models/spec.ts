@@ -8,7 +8,8 @@ import type { ModelDir } from "../hf/model-dir.js";
  *   soft_prompt [n,d] + soft_onehot [B,T,n]            when softLength > 0,
  *   tap_pos [M] int64 (flat b*T+t)                      when tapPositions = "gather",
  *   logit_pos [P] int64 (flat b*T+t)                    when logits = "gather",
- *   loss_pos [Q] int64 + loss_targets [Q] int64         when withLoss.
+ *   loss_pos [Q] int64 + loss_targets [Q] int64         when withLoss,
+ *   ffn_scale [I,F] + ffn_offset [B,I,F] + ffn_mask [B,T] when intervene (I = intervene.layers.length).
  * Outputs:
  *   logits [B,T,V] ("all") or [P,V] ("gather"); ffn_<layer> [B,T,F] ("all") or [M,F] ("gather");
  *   loss [] (mean cross-entropy over the Q targets); prompt_grad [n,d] (d loss / d soft_prompt).
@@ -21,6 +22,13 @@ export interface GraphSpec {
   logits: "all" | "gather" | "none";
   withLoss: boolean;
   withPromptGrad: boolean;
+  /**
+   * FFN neuron intervention (ablation, steering) at these layers: the neurons a of layer
+   * intervene.layers[i] become a + m * (a * (scale[i] - 1) + offset[b, i]) with m = ffn_mask[b, t],
+   * before the down projection and before any tap. scale = 1, offset = 0 leaves every output
+   * bit-identical (a + 0 = a). Absent: no intervention inputs.
+   */
+  intervene?: { readonly layers: readonly number[] };
 }
 
 /** Builds the graph of one family; weights become external-data parameters located relative to

@@ -117,7 +117,7 @@ export async function runJob(start: StartMessage, send: Send, signal: AbortSigna
 }
 
 /** Tokenize rows; a row too long for the layout is an error naming it (unless truncation is on). */
-async function encodeRows(rows: readonly TaskRow[], codec: TextCodec, split: string, layout: LayoutOptions): Promise<EncodedSample[]> {
+export async function encodeRows(rows: readonly TaskRow[], codec: TextCodec, split: string, layout: LayoutOptions): Promise<EncodedSample[]> {
   const out: EncodedSample[] = [];
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];

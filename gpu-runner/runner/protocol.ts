@@ -4,6 +4,7 @@
  * whose only non-JSON values are typed arrays: it survives structured clone (pass
  * transferList(msg) to postMessage) and codec.ts's binary frames.
  */
+import type { CausalExperiment, CausalOutcome } from "../causal/types.js";
 import type { RunnerErrorCode } from "../train/errors.js";
 import type { ExtractConfig, ExtractSummary } from "../extract/extract.js";
 import type { LayoutOptions } from "../train/layout.js";
@@ -48,7 +49,25 @@ export interface CancelMessage {
   readonly runId: string;
 }
 
-export type RunnerCommand = StartMessage | CancelMessage;
+/**
+ * A causal experiment (ablation or steering, see gpu-runner/causal) on a trained prompt: forwards
+ * the rows with and without FFN interventions. Ends with a `done` whose summary carries `causal`.
+ */
+export interface CausalMessage {
+  readonly type: "causal";
+  readonly runId: string;
+  readonly model: Extract<ModelSpec, { kind: "onnx" }>;
+  /** The samples to forward (S_val), already rendered. */
+  readonly rows: readonly TaskRow[];
+  readonly layout?: Partial<Omit<LayoutOptions, "padId">>;
+  /** The trained prompt [n, dModel]. */
+  readonly prompt: Float32Array;
+  readonly experiment: CausalExperiment;
+  /** Rows per forward (default 16). */
+  readonly batchSize?: number;
+}
+
+export type RunnerCommand = StartMessage | CancelMessage | CausalMessage;
 
 // ---- events: runner -> sink ----
 
@@ -151,6 +170,8 @@ export interface RunSummary {
     readonly bestValAccuracy?: number;
   };
   readonly extract?: ExtractSummary & { readonly shard: number };
+  /** The outcome of a `causal` job. */
+  readonly causal?: CausalOutcome;
   readonly seconds: number;
 }
 

@@ -1,0 +1,46 @@
+/**
+ * What a causal experiment needs from a finished run: its checkpoint folder, S_val as the runner
+ * saw it (same rows, same order), the layout and the trained prompt (the latest checkpoint's best
+ * validation prompt, which is the one extraction used).
+ */
+import { decodeFrame } from "../../gpu-runner/runner/codec.js";
+import type { CausalMessage, TaskRow } from "../../gpu-runner/runner/protocol.js";
+import { runnerConfig, type RunOptions } from "../runs/run-options.js";
+import { toRunnerRow } from "../runs/samples.js";
+import type { StoredRunConfig } from "../runs/run-manager.js";
+import type { RunRecord, Store } from "../store/store.js";
+import { AnalysisServiceError } from "./errors.js";
+
+export interface RunContext {
+  readonly run: RunRecord;
+  readonly model: CausalMessage["model"];
+  readonly rows: readonly TaskRow[];
+  readonly layout: NonNullable<CausalMessage["layout"]>;
+  /** [n, dModel] */
+  readonly prompt: Float32Array;
+}
+
+export async function loadRunContext(store: Store, runId: number): Promise<RunContext> {
+  const run = await store.getRun(runId).catch((e: Error) => {
+    throw new AnalysisServiceError("NOT_FOUND", `run ${runId}: ${e.message}`, { cause: e });
+  });
+  const options: RunOptions = (run.config as StoredRunConfig | null)?.options ?? {};
+  const model = await store.getModel(run.modelId);
+  // the same call and filter as the run manager, so rows keep the order extraction saw
+  const val = (await store.listSamples(run.taskId)).filter((s) => s.split === "val");
+  if (val.length === 0) throw new AnalysisServiceError("BAD_STATE", `run ${runId}: its task has no validation samples`);
+  const cp = await store.latestCheckpoint(runId);
+  if (!cp) throw new AnalysisServiceError("BAD_STATE", `run ${runId} has no prompt checkpoint yet: wait until it has trained`);
+  let prompt = cp.prompt;
+  if (cp.optimizerState) {
+    const ev = decodeFrame(cp.optimizerState);
+    if (ev.type === "checkpoint") prompt = ev.checkpoint.best?.prompt ?? ev.checkpoint.prompt;
+  }
+  return {
+    run,
+    model: { kind: "onnx", dir: model.path, threads: options.threads, device: options.device },
+    rows: val.map(toRunnerRow),
+    layout: runnerConfig(options).layout ?? {},
+    prompt: Float32Array.from(prompt),
+  };
+}
