@@ -1,0 +1,36 @@
+/** The `skillscope` program: every command speaks GraphQL, in-process or to `--server URL`. */
+import { Command } from "commander";
+import { registerCatalogCommands } from "./commands/catalog.js";
+import { registerDemoCommand } from "./commands/demo.js";
+import { registerExportCommand } from "./commands/export.js";
+import { registerMetricCommands } from "./commands/metric.js";
+import { registerNeuronCommands } from "./commands/neurons.js";
+import { registerRunCommand } from "./commands/run.js";
+import { registerRunnerCommand } from "./commands/runner.js";
+import { registerServeCommand } from "./commands/serve.js";
+import { examples } from "./command-kit.js";
+import { packageVersion } from "./connect.js";
+import { registerForward } from "./forward.js";
+
+/** The program with every command registered (main() parses argv with it). */
+export function buildProgram(): Command {
+  const program = new Command("skillscope")
+    .description("find skill neurons in transformer language models: train a soft prompt, correlate FFN neurons with metrics")
+    .version(packageVersion())
+    .option("--verbose", "print stack traces with errors")
+    .showSuggestionAfterError(true)
+    // One line per error: commander puts its "(Did you mean ...?)" on a line of its own.
+    .configureOutput({ outputError: (text, write) => write(text.replace(/\n(?=\(Did you mean)/, " ")) });
+  registerServeCommand(program);
+  registerDemoCommand(program);
+  registerRunCommand(program);
+  registerRunnerCommand(program);
+  registerForward(program);
+  examples(program.commands.find((c) => c.name() === "forward")!, 'skillscope forward --model test/fixtures/models/gpt2-tiny --text "the cat sat" --json');
+  registerNeuronCommands(program);
+  registerMetricCommands(program);
+  registerExportCommand(program);
+  registerCatalogCommands(program);
+  program.addHelpText("after", "\nExample:\n  $ skillscope run --model ./models/gpt2 --task sst.jsonl --template \"Review: {text}\" --json\n  $ skillscope neurons --run 1 --metric label --top 10\n");
+  return program;
+}

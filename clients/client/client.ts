@@ -1,0 +1,160 @@
+/**
+ * The typed skillscope client: queries and mutations over HTTP, subscriptions over graphql-ws,
+ * with the server's bearer token. Documents are typed (clients/client/documents.ts), so results
+ * and variables are checked at compile time.
+ */
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { getOperationAST, print, type DocumentNode, type GraphQLFormattedError } from "graphql";
+import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
+import WebSocket from "ws";
+import { mapAsyncIterator } from "./map-iterator.js";
+
+/** Variables argument: optional when the operation has no required variables. */
+export type VariablesArg<V> = Record<string, never> extends V ? [variables?: V] : [variables: V];
+
+/** What the CLI and scripts need from a connection to skillscope, remote or in-process. */
+export interface GraphQLTransport {
+  /** Runs a query or mutation; throws GraphQLRequestError when the server answers with errors. */
+  execute<R, V>(document: TypedDocumentNode<R, V>, ...variables: VariablesArg<V>): Promise<R>;
+  /** Results of a subscription as they come; `return()` (or `break`) ends it. */
+  subscribe<R, V>(document: TypedDocumentNode<R, V>, ...variables: VariablesArg<V>): AsyncIterableIterator<R>;
+  /** Ends open subscriptions and connections. */
+  close(): Promise<void>;
+}
+
+/** The server answered with GraphQL errors (the first one's message; code from `extensions.code`). */
+export class GraphQLRequestError extends Error {
+  override readonly name = "GraphQLRequestError";
+  readonly code: string | undefined;
+  constructor(readonly errors: readonly GraphQLFormattedError[], readonly operation: string) {
+    super(errors[0]?.message ?? "unknown GraphQL error");
+    const code = errors[0]?.extensions?.code;
+    this.code = typeof code === "string" ? code : undefined;
+  }
+}
+
+/** The server could not be reached or sent something that is not a GraphQL response. */
+export class ConnectionError extends Error {
+  override readonly name = "ConnectionError";
+}
+
+export interface ClientOptions {
+  /** The server's base URL (http://127.0.0.1:4000) or its GraphQL endpoint (.../graphql). */
+  url: string;
+  /** Bearer token (`<dataDir>/token` on the server); needed for mutations. */
+  token?: string;
+}
+
+export interface SkillscopeClient extends GraphQLTransport {
+  /** The HTTP GraphQL endpoint in use. */
+  readonly endpoint: string;
+  query<R, V>(document: TypedDocumentNode<R, V>, ...variables: VariablesArg<V>): Promise<R>;
+  mutate<R, V>(document: TypedDocumentNode<R, V>, ...variables: VariablesArg<V>): Promise<R>;
+}
+
+/** `http://host:port` (or with `/graphql`) -> the HTTP and WebSocket GraphQL endpoints. */
+export function graphqlEndpoints(url: string): { http: string; ws: string } {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConnectionError(`server URL "${url}" is not a URL; give e.g. http://127.0.0.1:4000`);
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new ConnectionError(`server URL "${url}" must start with http:// or https://`);
+  }
+  if (parsed.pathname === "/" || parsed.pathname === "") parsed.pathname = "/graphql";
+  const http = parsed.toString();
+  parsed.protocol = parsed.protocol === "https:" ? "wss:" : "ws:";
+  return { http, ws: parsed.toString() };
+}
+
+/** A client for a running skillscope server. */
+export function createClient(options: ClientOptions): SkillscopeClient {
+  const { http, ws } = graphqlEndpoints(options.url);
+  const authorization = options.token ? `Bearer ${options.token}` : undefined;
+  let wsClient: WsClient | undefined;
+  const open = new Set<AsyncIterableIterator<unknown>>();
+
+  const execute = async <R, V>(document: TypedDocumentNode<R, V>, variables?: V): Promise<R> => {
+    const operation = operationName(document);
+    let response: Response;
+    try {
+      response = await fetch(http, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
+        body: JSON.stringify({ query: print(document), variables: variables ?? {}, operationName: operation }),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
+      throw new ConnectionError(`cannot reach ${http} (${cause}); is \`skillscope serve\` running there?`);
+    }
+    const text = await response.text();
+    let body: { data?: R | null; errors?: GraphQLFormattedError[] };
+    try {
+      body = JSON.parse(text) as typeof body;
+    } catch {
+      throw new ConnectionError(`${http} answered HTTP ${response.status} with something that is not GraphQL JSON: ${text.slice(0, 120)}`);
+    }
+    if (body.errors && body.errors.length > 0) throw new GraphQLRequestError(body.errors, operation);
+    if (body.data == null) throw new ConnectionError(`${http} answered HTTP ${response.status} without data`);
+    return body.data;
+  };
+
+  const subscribe = <R, V>(document: TypedDocumentNode<R, V>, variables?: V): AsyncIterableIterator<R> => {
+    wsClient ??= createWsClient({
+      url: ws,
+      webSocketImpl: WebSocket,
+      connectionParams: authorization ? { authorization } : {},
+      lazy: true,
+      retryAttempts: 0,
+    });
+    const operation = operationName(document);
+    const source = wsClient.iterate<R>({ query: print(document), variables: (variables ?? {}) as Record<string, unknown>, operationName: operation });
+    const results = mapAsyncIterator(
+      source,
+      (result) => {
+        if (result.errors && result.errors.length > 0) throw new GraphQLRequestError(result.errors, operation);
+        if (result.data == null) throw new ConnectionError(`${ws} sent a ${operation} result without data`);
+        return result.data;
+      },
+      (error) => subscriptionError(error, operation, ws),
+    );
+    open.add(results);
+    const end = results.return!.bind(results);
+    results.return = () => {
+      open.delete(results);
+      return end();
+    };
+    return results;
+  };
+
+  return {
+    endpoint: http,
+    execute: execute as SkillscopeClient["execute"],
+    query: execute as SkillscopeClient["query"],
+    mutate: execute as SkillscopeClient["mutate"],
+    subscribe: subscribe as SkillscopeClient["subscribe"],
+    async close() {
+      await Promise.all([...open].map((it) => it.return?.()));
+      await wsClient?.dispose();
+      wsClient = undefined;
+    },
+  };
+}
+
+function subscriptionError(error: unknown, operation: string, url: string): Error {
+  if (error instanceof Error) return error;
+  if (Array.isArray(error)) return new GraphQLRequestError(error as GraphQLFormattedError[], operation);
+  const close = error as { code?: number; reason?: string; message?: string };
+  if (typeof close?.code === "number") {
+    const hint = close.code === 4403 ? " (forbidden: pass the server's token)" : "";
+    return new ConnectionError(`subscription socket ${url} closed: ${close.code} ${close.reason || close.message || ""}${hint}`.trimEnd());
+  }
+  const cause = close?.message ?? String(error);
+  return new ConnectionError(`subscription socket ${url} failed: ${cause}`);
+}
+
+function operationName(document: DocumentNode): string {
+  return getOperationAST(document)?.name?.value ?? "anonymous";
+}

@@ -1,0 +1,458 @@
+/**
+ * Every GraphQL operation the CLI and the examples send, as typed documents: the result and
+ * variable types come from `npm run codegen` (clients/client/generated/) over the committed schema.
+ */
+import { graphql } from "./generated/gql.js";
+
+export const ServerInfoDocument = graphql(`
+  query ServerInfo {
+    serverInfo {
+      version
+      canWrite
+    }
+  }
+`);
+
+export const RegisterModelDocument = graphql(`
+  mutation RegisterModel($path: String!) {
+    registerModel(path: $path) {
+      id
+      family
+      path
+    }
+  }
+`);
+
+export const ImportTaskDocument = graphql(`
+  mutation ImportTask($input: ImportTaskInput!) {
+    importTask(input: $input) {
+      id
+      name
+      source
+      train: sampleCount(split: "train")
+      val: sampleCount(split: "val")
+    }
+  }
+`);
+
+export const RunSummaryDocument = graphql(`
+  query RunSummary($id: ID!) {
+    run(id: $id) {
+      id
+      status
+      error
+      layers
+      positions
+      dFF
+      neuronDefinition
+      trainFigures
+      valFigures
+      metrics {
+        name
+        kind
+      }
+      task {
+        id
+        name
+        val: sampleCount(split: "val")
+      }
+    }
+  }
+`);
+
+export const RunStatusSubscription = graphql(`
+  subscription RunStatusChanges($runId: ID!) {
+    runStatus(runId: $runId) {
+      runId
+      status
+      error
+      at
+    }
+  }
+`);
+
+export const TrainingProgressSubscription = graphql(`
+  subscription TrainingProgressReports($runId: ID!) {
+    trainingProgress(runId: $runId) {
+      runId
+      seq
+      phase
+      step
+      totalSteps
+      loss
+      lr
+      valLoss
+      valAccuracy
+      tokensPerSec
+      etaSec
+    }
+  }
+`);
+
+export const NeuronLeaderboardSubscription = graphql(`
+  subscription NeuronLeaderboardUpdates($runId: ID!, $metric: String!, $k: Int!) {
+    neuronLeaderboard(runId: $runId, metric: $metric, k: $k) {
+      samplesSeen
+      neurons {
+        rank
+        id
+        layer
+        index
+        r
+        bestPosition
+      }
+    }
+  }
+`);
+
+export const TopNeuronsDocument = graphql(`
+  query TopNeurons($runId: ID!, $metric: String!, $layer: Int, $first: Int!, $after: String, $aggregate: NeuronAggregate!) {
+    neurons(runId: $runId, metric: $metric, layer: $layer, first: $first, after: $after, aggregate: $aggregate) {
+      totalCount
+      pageInfo {
+        endCursor
+        hasNextPage
+      }
+      edges {
+        node {
+          rank
+          id
+          layer
+          index
+          metric
+          r
+          bestPosition
+          p
+        }
+      }
+    }
+  }
+`);
+
+export const NeuronCorrelationsDocument = graphql(`
+  query NeuronCorrelations($runId: ID!, $layer: Int!, $index: Int!, $metric: String!) {
+    neuron(runId: $runId, layer: $layer, index: $index) {
+      id
+      correlations(metric: $metric) {
+        position
+        r
+        p
+        samples
+      }
+    }
+  }
+`);
+
+export const ExtremalSamplesDocument = graphql(`
+  query ExtremalSamples($runId: ID!, $layer: Int!, $index: Int!, $direction: Direction!, $k: Int!, $position: Int) {
+    neuron(runId: $runId, layer: $layer, index: $index) {
+      id
+      extremalSamples(direction: $direction, k: $k, position: $position) {
+        rank
+        sampleId
+        sampleIdx
+        activation
+        text
+        answer
+        prediction
+        correct
+        label
+        loss
+      }
+    }
+  }
+`);
+
+export const AddMetricDocument = graphql(`
+  mutation AddMetric($runId: ID!, $name: String!, $description: String, $values: [SampleValueInput!]!) {
+    addMetric(runId: $runId, name: $name, description: $description, values: $values) {
+      name
+      kind
+      description
+    }
+  }
+`);
+
+export const ExportRunDocument = graphql(`
+  mutation ExportRun($id: ID!, $name: String) {
+    exportRun(id: $id, name: $name)
+  }
+`);
+
+export const RunsDocument = graphql(`
+  query Runs($first: Int!) {
+    runs(first: $first) {
+      totalCount
+      edges {
+        node {
+          id
+          status
+          createdAt
+          error
+          model {
+            id
+            path
+          }
+          task {
+            id
+            name
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const StartRunDocument = graphql(`
+  mutation StartRun($modelId: ID!, $taskId: ID!, $options: RunOptionsInput) {
+    startRun(modelId: $modelId, taskId: $taskId, options: $options) {
+      id
+      status
+    }
+  }
+`);
+
+export const CancelRunDocument = graphql(`
+  mutation CancelRun($id: ID!) {
+    cancelRun(id: $id) {
+      id
+      status
+    }
+  }
+`);
+
+export const ModelsDocument = graphql(`
+  query Models {
+    models {
+      id
+      family
+      path
+      createdAt
+    }
+  }
+`);
+
+export const TasksDocument = graphql(`
+  query Tasks {
+    tasks {
+      id
+      name
+      source
+      template
+      train: sampleCount(split: "train")
+      val: sampleCount(split: "val")
+      createdAt
+    }
+  }
+`);
+
+export const AblateNeuronsDocument = graphql(`
+  mutation AblateNeurons($runId: ID!, $metric: String!, $k: Int, $mode: AblationMode, $randomDraws: Int, $seed: Int, $layer: Int) {
+    ablateNeurons(runId: $runId, metric: $metric, k: $k, mode: $mode, randomDraws: $randomDraws, seed: $seed, layer: $layer) {
+      runId
+      metric
+      mode
+      positions
+      seed
+      sampleCount
+      neurons {
+        id
+        layer
+        index
+        r
+        position
+      }
+      baseline {
+        name
+        accuracy
+        meanLoss
+        meanGoldProb
+        changed
+        meanKl
+      }
+      ablated {
+        name
+        accuracy
+        meanLoss
+        meanGoldProb
+        changed
+        meanKl
+      }
+      random {
+        name
+        neurons
+        accuracy
+        meanLoss
+        meanGoldProb
+        changed
+        meanKl
+      }
+      deltas {
+        accuracy {
+          ...CausalEffectFields
+        }
+        loss {
+          ...CausalEffectFields
+        }
+        goldProb {
+          ...CausalEffectFields
+        }
+        kl {
+          ...CausalEffectFields
+        }
+      }
+    }
+  }
+
+  fragment CausalEffectFields on CausalEffect {
+    ablated {
+      estimate
+      low
+      high
+    }
+    random {
+      estimate
+      low
+      high
+    }
+    effect {
+      estimate
+      low
+      high
+    }
+    z
+    pRandom
+  }
+`);
+
+export const SteerNeuronDocument = graphql(`
+  mutation SteerNeuron($runId: ID!, $neuronId: ID!, $factors: [Float!]) {
+    steerNeuron(runId: $runId, neuronId: $neuronId, factors: $factors) {
+      runId
+      neuronId
+      positions
+      sampleCount
+      baseline {
+        accuracy
+        meanLoss
+        meanGoldProb
+      }
+      factors {
+        factor
+        accuracy
+        meanLoss
+        meanGoldProb
+        changed
+        meanKl
+      }
+    }
+  }
+`);
+
+export const SeedStabilityDocument = graphql(`
+  query SeedStability($runIds: [ID!]!, $metrics: [String!], $k: Int) {
+    seedStability(runIds: $runIds, metrics: $metrics, k: $k) {
+      runIds
+      k
+      metrics {
+        metric
+        meanJaccard
+        meanSpearman
+        topK {
+          runId
+          neurons
+        }
+        pairs {
+          runA
+          runB
+          jaccard
+          spearman
+        }
+        stable {
+          id
+          r
+        }
+      }
+    }
+  }
+`);
+
+export const CompareRunsDocument = graphql(`
+  query CompareRuns($runIds: [ID!]!, $metric: String!, $k: Int, $scatterLimit: Int) {
+    compareRuns(runIds: $runIds, metric: $metric, k: $k, scatterLimit: $scatterLimit) {
+      runIds
+      metric
+      k
+      shared {
+        id
+        r
+      }
+      scatter {
+        id
+        r
+      }
+      layers {
+        layer
+        meanAbsR
+        ks
+      }
+    }
+  }
+`);
+
+export const CounterexamplesDocument = graphql(`
+  query Counterexamples($runId: ID!, $heuristic: String!, $predicts: Float!, $label: String, $onlyWhenFired: Boolean) {
+    counterexamples(runId: $runId, heuristic: $heuristic, predicts: $predicts, label: $label, onlyWhenFired: $onlyWhenFired) {
+      runId
+      heuristic
+      label
+      disagree {
+        count
+        accuracy
+        sampleIds
+      }
+      agree {
+        count
+        accuracy
+        sampleIds
+      }
+    }
+  }
+`);
+
+export const AlternativeScoresDocument = graphql(`
+  query AlternativeScores($runId: ID!, $metric: String!, $layer: Int!, $k: Int, $bins: Int, $position: Int) {
+    alternativeScores(runId: $runId, metric: $metric, layer: $layer, k: $k, bins: $bins, position: $position) {
+      runId
+      metric
+      layer
+      samples
+      topK {
+        score
+        neurons {
+          id
+          index
+          pearson
+          spearman
+          mutualInformation
+          thresholdAccuracy
+        }
+      }
+      overlap {
+        a
+        b
+        jaccard
+      }
+    }
+  }
+`);
+
+export const RunVerbalizerDocument = graphql(`
+  query RunVerbalizer($id: ID!) {
+    run(id: $id) {
+      task {
+        verbalizer
+      }
+    }
+  }
+`);

@@ -1,0 +1,43 @@
+/**
+ * Maps an async iterator without an async generator: a generator's `return()` waits for a pending
+ * `next()`, so ending a quiet subscription would hang; here `return()` goes straight to the source.
+ */
+export function mapAsyncIterator<T, R>(
+  source: Promise<AsyncIterator<T>> | AsyncIterator<T>,
+  map: (value: T) => R,
+  mapError: (error: unknown) => unknown = (e) => e,
+): AsyncIterableIterator<R> {
+  const ready = Promise.resolve(source);
+  // A source that fails to start reports through next(); unobserved, it must not crash the process.
+  ready.catch(() => undefined);
+  let done = false;
+  const finish = async (): Promise<IteratorResult<R>> => {
+    if (!done) {
+      done = true;
+      const it = await ready.catch(() => undefined);
+      await it?.return?.();
+    }
+    return { done: true, value: undefined };
+  };
+  return {
+    async next() {
+      if (done) return { done: true, value: undefined };
+      try {
+        const it = await ready;
+        const r = await it.next();
+        if (r.done) {
+          done = true;
+          return { done: true, value: undefined };
+        }
+        return { done: false, value: map(r.value) };
+      } catch (error) {
+        await finish().catch(() => undefined);
+        throw mapError(error);
+      }
+    },
+    return: finish,
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
