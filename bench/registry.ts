@@ -1,7 +1,13 @@
 /** The benchmarks `npm run bench` runs, by name (`npm run bench -- NAME` runs one). */
+import { benchCorrelation } from "./correlation.js";
+import { benchEngine } from "./engine.js";
 import { benchIngest } from "./ingest.js";
 import type { BenchResult } from "./result.js";
+import { benchRun } from "./run.js";
 
 export const BENCHES: Record<string, () => Promise<BenchResult>> = {
   ingest: benchIngest,
+  correlation: benchCorrelation,
+  engine: benchEngine,
+  run: benchRun,
 };

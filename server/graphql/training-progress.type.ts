@@ -18,7 +18,7 @@ export class TrainingProgress implements TrainingProgressEvent {
   @Field(() => Int, { nullable: true, description: "Steps (training) or batches (extracting) of the phase." })
   totalSteps?: number | null;
 
-  @Field(() => Int)
+  @Field(() => Float, { description: "Epochs done, fractional within an epoch." })
   epoch!: number;
 
   @Field(() => Float, { description: "Mean cross-entropy over answer tokens of the last step." })
