@@ -2,6 +2,7 @@
 import { benchCorrelation } from "./correlation.js";
 import { benchEngine } from "./engine.js";
 import { benchIngest } from "./ingest.js";
+import { benchLoad } from "./load.js";
 import type { BenchResult } from "./result.js";
 import { benchRun } from "./run.js";
 
@@ -10,4 +11,5 @@ export const BENCHES: Record<string, () => Promise<BenchResult>> = {
   correlation: benchCorrelation,
   engine: benchEngine,
   run: benchRun,
+  load: benchLoad,
 };

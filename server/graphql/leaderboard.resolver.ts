@@ -1,5 +1,6 @@
 import { Arg, ID, Int, Resolver, Root, Subscription, type SubscribeResolverData } from "type-graphql";
 import type { GraphQLContext } from "./context.js";
+import { parseId } from "./ids.js";
 import { pageSize } from "./limits.js";
 import { leaderboardKey, type LeaderboardEvent } from "./live-events.js";
 import { NeuronLeaderboard } from "./leaderboard.type.js";
@@ -11,7 +12,7 @@ export class LeaderboardResolver {
     description: "The run's current top-k neurons for a metric first, then each update during extraction.",
     subscribe: ({ args, context }: SubscribeResolverData<unknown, Record<string, unknown>, GraphQLContext>) => {
       pageSize(args.k as number, "k", context.services.limits);
-      return context.services.live.subscribe("NEURON_LEADERBOARD", leaderboardKey(args.runId as string, args.metric as string));
+      return context.services.live.subscribe("NEURON_LEADERBOARD", leaderboardKey(String(parseId(args.runId as string, "runId")), args.metric as string));
     },
   })
   neuronLeaderboard(

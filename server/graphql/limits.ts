@@ -40,6 +40,8 @@ export const FIELD_COST = {
 
 /** Field selections the complexity walk may visit (fragments expanded) before refusing. */
 const MAX_QUERY_NODES = 10_000;
+/** What graphql-query-complexity throws when the walk passes MAX_QUERY_NODES. */
+const NODE_CAP_MESSAGE = "Query exceeds the maximum allowed number of nodes.";
 
 /** Arguments whose value says how many items a list field returns. */
 const SIZE_ARGS = ["first", "k"] as const;
@@ -138,7 +140,9 @@ export function assertWithinLimits(options: {
       estimators: [costEstimator(limits.maxPageSize)],
     });
   } catch (error) {
-    // The node cap (fragments spread many times) is the only error a valid document can raise here.
+    // A valid document raises two errors here: variables that do not fit their types (the caller's
+    // input, as graphql itself would report it), and the node cap (fragments spread many times).
+    if ((error as Error).message !== NODE_CAP_MESSAGE) throw new ApiError("BAD_USER_INPUT", (error as Error).message);
     throw new ApiError(
       "LIMIT_EXCEEDED",
       `this operation expands to more than ${MAX_QUERY_NODES} fields (${(error as Error).message}); spread fragments fewer times.`,
