@@ -12,6 +12,10 @@ import type { RunStatus, Store } from "../store/store.js";
 import type { MetricRow } from "./samples.js";
 import { correlationsFromStats, scoreFromStoredActivations, writeCorrelations } from "./scoring.js";
 
+/** Progress events are stored at least this often, and at once when this many wait. */
+const EVENT_FLUSH_MS = 250;
+const EVENT_BATCH = 256;
+
 /** One row of a live or final neuron leaderboard. */
 export interface LeaderboardEntry {
   rank: number;
@@ -45,6 +49,10 @@ export class RunIngest {
   /** Metrics that had a missing value somewhere: scored from stored activations at the end. */
   private readonly incomplete = new Set<string>();
   private status: RunStatus | null = null;
+  /** Highest progress sequence number given out (-1: not read from the store yet). */
+  private lastSeq = -1;
+  private pendingEvents: { seq: number; payload: unknown }[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
   private nLayers = 0;
 
   constructor(
@@ -71,8 +79,13 @@ export class RunIngest {
       case "status": return this.onStatus(ev);
       case "progress": {
         const { type: _t, runId: _r, seq: _s, ...payload } = ev;
-        const seq = await this.store.appendEvent(this.runId, payload);
+        if (this.lastSeq < 0) this.lastSeq = await this.store.lastEventSeq(this.runId);
+        const seq = ++this.lastSeq;
+        this.pendingEvents.push({ seq, payload });
         this.hooks.progress(seq, payload);
+        // a fast runner emits hundreds of steps a second: store them in batches, not one transaction each
+        this.flushTimer ??= setTimeout(() => void this.flushEvents(), EVENT_FLUSH_MS);
+        if (this.pendingEvents.length >= EVENT_BATCH) await this.flushEvents();
         return;
       }
       case "checkpoint": return this.onCheckpoint(ev);
@@ -81,6 +94,15 @@ export class RunIngest {
       case "done": return this.onDone(ev);
       case "error": return; // the manager decides the final status
     }
+  }
+
+  /** Stores the progress events not yet written; the manager calls it when an attempt ends. */
+  async flushEvents(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const batch = this.pendingEvents;
+    this.pendingEvents = [];
+    await this.store.appendEvents(this.runId, batch);
   }
 
   /** Live top-k by max |r| over positions, with the samples behind it; null before the first activation batch. */
@@ -114,6 +136,7 @@ export class RunIngest {
   }
 
   private async onCheckpoint(ev: CheckpointEvent): Promise<void> {
+    await this.flushEvents();
     // the whole event, binary-encoded, is the resumable state; the prompt is also kept readable
     await this.store.saveCheckpoint(this.runId, ev.step, ev.checkpoint.prompt, encodeFrame(ev));
   }
@@ -156,6 +179,7 @@ export class RunIngest {
   }
 
   private async onDone(ev: DoneEvent): Promise<void> {
+    await this.flushEvents();
     await this.setStatus("scoring");
     const n = this.ctx.rows.length;
     const order = [...this.outputs.keys()].sort((a, b) => a - b);

@@ -191,6 +191,7 @@ export class RunManager {
     if (slot.cancelled) slot.handle.cancel();
     const terminal: TerminalEvent = await slot.handle.done.catch((e: Error) => ({ type: "error", runId: String(runId), seq: -1, code: "WORKER_EXITED", message: e.message }) as TerminalEvent);
     await chain;
+    await ingest.flushEvents();
     if (sinkError) throw sinkError;
     if (terminal.type === "done") await this.setStatus(runId, "done");
     else if (terminal.code === "CANCELLED" || slot.cancelled) await this.setStatus(runId, this.closed ? "interrupted" : "cancelled", terminal.message);

@@ -382,6 +382,29 @@ export class Store {
     });
   }
 
+  /**
+   * Appends events whose sequence numbers the caller assigned (continuing lastEventSeq), in one
+   * transaction: the bulk path for fast progress streams.
+   */
+  async appendEvents(runId: number, events: readonly { seq: number; payload: unknown }[]): Promise<void> {
+    if (events.length === 0) return;
+    return this.db.tx(`appending ${events.length} events to run ${runId}`, async (conn) => {
+      await conn.run("INSERT INTO run_events (run_id, seq, payload) SELECT $run, unnest($seqs::INTEGER[]), unnest($payloads::VARCHAR[])", {
+        run: runId,
+        seqs: listValue(events.map((e) => e.seq)),
+        payloads: listValue(events.map((e) => JSON.stringify(e.payload))),
+      });
+    });
+  }
+
+  /** The run's highest event sequence number (0 when it has none). */
+  async lastEventSeq(runId: number): Promise<number> {
+    return this.db.read(`reading events of run ${runId}`, async (conn) => {
+      const rows = await rowObjects(conn, "SELECT coalesce(max(seq), 0)::INTEGER AS s FROM run_events WHERE run_id = $1", [runId]);
+      return rows[0]!.s as number;
+    });
+  }
+
   async listEvents(runId: number, afterSeq = 0): Promise<RunEvent[]> {
     return this.db.read(`listing events of run ${runId}`, async (conn) => {
       const rows = await rowObjects(conn, "SELECT seq, payload, created FROM run_events WHERE run_id = $1 AND seq > $2 ORDER BY seq", [runId, afterSeq]);
