@@ -15,14 +15,11 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
 } from "graphql";
+import { buildApi } from "../../server/graphql/api.js";
 import { createContext, type RequestAuth, type Services } from "../../server/graphql/context.js";
 import { ApiError } from "../../server/graphql/errors.js";
 import { admitOperation } from "../../server/graphql/gate.js";
 import { DEFAULT_LIMITS } from "../../server/graphql/limits.js";
-import { bridgeRunEvents } from "../../server/graphql/live-bridge.js";
-import { LiveEvents } from "../../server/graphql/live-events.js";
-import { storeLoaders } from "../../server/graphql/live-loaders.js";
-import { buildApiSchema } from "../../server/graphql/schema.js";
 import { RunManager } from "../../server/runs/run-manager.js";
 import { Store } from "../../server/store/store.js";
 import { GraphQLRequestError, type GraphQLTransport } from "../client/client.js";
@@ -48,30 +45,21 @@ export interface EmbeddedOptions {
 export async function openEmbedded(options: EmbeddedOptions): Promise<GraphQLTransport> {
   const store = await Store.open(options.dbPath);
   const runs = new RunManager(store);
-  const live = new LiveEvents(storeLoaders(store, runs));
-  const unbridge = bridgeRunEvents(runs, live);
-  const close = async () => {
+  const close = async (api?: { unbridge(): void }) => {
     // Work still running (a `run` interrupted by Ctrl-C) stops and is marked resumable first.
     await runs.close();
-    unbridge();
+    api?.unbridge();
     await store.close();
   };
+  let api;
   try {
-    const services: Services = {
-      store,
-      runs,
-      live,
-      limits: DEFAULT_LIMITS,
-      modelRoots: options.modelRoots ?? [],
-      taskRoots: options.taskRoots ?? [],
-      exportRoot: options.exportRoot,
-      version: options.version,
-    };
-    return embeddedTransport(await buildApiSchema(live), services, close);
+    api = await buildApi(store, runs, { ...options, limits: DEFAULT_LIMITS });
   } catch (error) {
     await close();
     throw error;
   }
+  const built = api;
+  return embeddedTransport(built.schema, built.services, () => close(built));
 }
 
 /** A transport over a built schema and its services; `close()` ends open subscriptions, then calls `onClose`. */

@@ -6,13 +6,11 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Store } from "../store/store.js";
+import { buildApi } from "../graphql/api.js";
+import type { LiveEvents } from "../graphql/live-events.js";
 import { createContext, type GraphQLContext, type Services } from "../graphql/context.js";
 import { DEFAULT_LIMITS, type Limits } from "../graphql/limits.js";
-import { LiveEvents } from "../graphql/live-events.js";
-import { bridgeRunEvents } from "../graphql/live-bridge.js";
-import { storeLoaders } from "../graphql/live-loaders.js";
 import { RunManager, type RunManagerOptions } from "../runs/run-manager.js";
-import { buildApiSchema } from "../graphql/schema.js";
 import { startApollo } from "./apollo.js";
 import { Authenticator, loadOrCreateToken } from "./auth.js";
 import { BodyTooLargeError, readBody } from "./body.js";
@@ -91,19 +89,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 }
 
 async function serve(options: ServerOptions, limits: Limits, authenticator: Authenticator, store: Store, runs: RunManager, remotes: RemoteRunnerPool): Promise<RunningServer> {
-  const live = new LiveEvents(storeLoaders(store, runs));
-  const unbridge = bridgeRunEvents(runs, live);
-  const services: Services = {
-    store,
-    runs,
-    live,
+  const { services, schema, unbridge } = await buildApi(store, runs, {
     limits,
-    modelRoots: options.modelRoots ?? [],
-    taskRoots: options.taskRoots ?? [],
+    modelRoots: options.modelRoots,
+    taskRoots: options.taskRoots,
     exportRoot: join(options.dataDir, "exports"),
     version: await packageVersion(),
-  };
-  const schema = await buildApiSchema(live);
+  });
+  const live = services.live;
   // Runs a previous process left queued start again.
   await runs.init();
   const dashboardDir = options.dashboardDir ?? DEFAULT_DASHBOARD_DIR;

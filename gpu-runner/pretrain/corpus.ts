@@ -1,0 +1,345 @@
+/**
+ * The demo's synthetic corpus: three tasks whose shortcuts are known by construction.
+ *
+ * - arithmetic: `12 * 7 = 84`, numbers written digit by digit by the tokenizer; the last digit
+ *   of a product or sum follows from the operands' last digits (the last-digit shortcut), the
+ *   other digits need the whole operands. Some operand pairs are held out of pretraining
+ *   (`isHeldOutPair`) so validation problems cannot be memorised.
+ * - NLI: `premise <sep> hypothesis -> entailment|non-entailment` over a small world of people
+ *   and transitive verbs. In the pretraining mix, as in MNLI, lexical overlap (every hypothesis
+ *   word occurs in the premise) goes along with entailment; `hansPair` draws the four
+ *   overlap x label cells equally, which breaks that correlation (HANS, McCoy et al. 2019).
+ * - sentiment: `the movie was not good . -> negative`: labels from word lists with negation.
+ *
+ * Everything is a pure function of an `Rng`, so a seed fixes the corpus byte for byte.
+ */
+import { Rng } from "../train/rng.js";
+import {
+  ARROW, FILLER, INTENSIFIERS, NEGATIVE_WORDS, NLI_ADJECTIVES, NOUNS, POSITIVE_WORDS, PREPOSITIONS, SEP,
+  TOPICS, VERBS,
+} from "./vocab.js";
+
+export type TaskName = "arith" | "nli" | "sentiment";
+export type ArithOp = "+" | "*";
+export type NliLabel = "entailment" | "non-entailment";
+export type SentimentLabel = "positive" | "negative";
+
+/** One corpus document: `instruction [filler x k] answer`. */
+export interface CorpusDoc {
+  readonly task: TaskName;
+  /** Space-separated words, e.g. "12 * 7 =" (the tokenizer splits numbers into digits). */
+  readonly instruction: string;
+  /** The answer words, e.g. "84" or "entailment". */
+  readonly answer: string;
+  /** How many FILLER words stand between instruction and answer (teaches the model to bridge a soft prompt). */
+  readonly filler: number;
+}
+
+export interface ArithProblem {
+  readonly a: number;
+  readonly b: number;
+  readonly op: ArithOp;
+  /** The exact result in decimal. */
+  readonly answer: string;
+}
+
+/** Which HANS-style construction produced an NLI pair (see `nliPair`). */
+export type NliKind =
+  | "identical" | "drop-adjective" | "drop-pp" | "conjunct" | "passive-to-active" | "relative-clause" // overlap, entailment
+  | "swap" | "passive-swap" | "pp-subsequence" | "relative-subsequence" // overlap, non-entailment
+  | "active-to-passive" // no overlap, entailment
+  | "other-noun" | "other-verb"; // no overlap, non-entailment
+
+export interface NliPair {
+  readonly premise: string;
+  readonly hypothesis: string;
+  readonly label: NliLabel;
+  /** Every hypothesis word occurs in the premise (the HANS lexical-overlap heuristic fires). */
+  readonly overlap: boolean;
+  readonly kind: NliKind;
+}
+
+export interface SentimentItem {
+  readonly text: string;
+  readonly label: SentimentLabel;
+  /** Whether any clause is negated with "not". */
+  readonly negated: boolean;
+}
+
+// ---------------------------------------------------------------- arithmetic
+
+/** Operand ranges: a two-digit first operand, a one- or two-digit second operand. */
+export const ARITH_A = { min: 10, max: 99 } as const;
+export const ARITH_B = { min: 2, max: 99 } as const;
+
+/** Operand pairs kept out of the pretraining corpus (about one in seven), for unseen validation problems. */
+export function isHeldOutPair(a: number, b: number): boolean {
+  return (a * 31 + b * 17) % 7 === 0;
+}
+
+export function arithResult(a: number, b: number, op: ArithOp): number {
+  return op === "+" ? a + b : a * b;
+}
+
+/** A uniformly drawn problem; `heldOut` picks from the held-out pairs (true) or the rest (false). */
+export function arithProblem(rng: Rng, op: ArithOp, heldOut: boolean): ArithProblem {
+  for (;;) {
+    const a = ARITH_A.min + rng.int(ARITH_A.max - ARITH_A.min + 1);
+    const b = ARITH_B.min + rng.int(ARITH_B.max - ARITH_B.min + 1);
+    if (isHeldOutPair(a, b) === heldOut) return { a, b, op, answer: String(arithResult(a, b, op)) };
+  }
+}
+
+export function arithInstruction(p: { a: number; b: number; op: ArithOp }): string {
+  return `${p.a} ${p.op} ${p.b} =`;
+}
+
+// ---------------------------------------------------------------- NLI
+
+interface Event { readonly agent: string; readonly verb: string; readonly patient: string }
+
+const active = (e: Event): string => `the ${e.agent} ${e.verb} the ${e.patient} .`;
+const passive = (e: Event): string => `the ${e.patient} was ${e.verb} by the ${e.agent} .`;
+
+function pick<T>(rng: Rng, list: readonly T[]): T {
+  return list[rng.int(list.length)];
+}
+
+/** k distinct items of `list`, in random order. */
+function pickDistinct<T>(rng: Rng, list: readonly T[], k: number): T[] {
+  const copy = [...list];
+  for (let i = 0; i < k; i++) {
+    const j = i + rng.int(copy.length - i);
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy.slice(0, k);
+}
+
+const words = (s: string): string[] => s.split(" ").filter((w) => w !== "." && w !== "");
+
+/** Every hypothesis word occurs in the premise (punctuation ignored): HANS's lexical overlap. */
+export function lexicalOverlap(premise: string, hypothesis: string): boolean {
+  const p = new Set(words(premise));
+  return words(hypothesis).every((w) => p.has(w));
+}
+
+type Build = (rng: Rng) => { premise: string; hypothesis: string };
+
+/** The constructions, each with its gold label; overlap is computed, never asserted. */
+const NLI_BUILDERS: Record<NliKind, { label: NliLabel; build: Build }> = {
+  identical: { label: "entailment", build: (rng) => { const e = event(rng); return { premise: active(e), hypothesis: active(e) }; } },
+  "drop-adjective": {
+    label: "entailment",
+    build: (rng) => {
+      const e = event(rng);
+      return { premise: `the ${pick(rng, NLI_ADJECTIVES)} ${e.agent} ${e.verb} the ${e.patient} .`, hypothesis: active(e) };
+    },
+  },
+  "drop-pp": {
+    label: "entailment",
+    build: (rng) => {
+      const [agent, patient, other] = pickDistinct(rng, NOUNS, 3);
+      const verb = pick(rng, VERBS);
+      return { premise: `the ${agent} ${pick(rng, PREPOSITIONS)} the ${other} ${verb} the ${patient} .`, hypothesis: active({ agent, verb, patient }) };
+    },
+  },
+  conjunct: {
+    label: "entailment",
+    build: (rng) => {
+      const [n1, n2, patient] = pickDistinct(rng, NOUNS, 3);
+      const verb = pick(rng, VERBS);
+      const agent = rng.int(2) === 0 ? n1 : n2;
+      return { premise: `the ${n1} and the ${n2} ${verb} the ${patient} .`, hypothesis: active({ agent, verb, patient }) };
+    },
+  },
+  "passive-to-active": { label: "entailment", build: (rng) => { const e = event(rng); return { premise: passive(e), hypothesis: active(e) }; } },
+  "relative-clause": {
+    label: "entailment",
+    build: (rng) => {
+      const [agent, other, patient] = pickDistinct(rng, NOUNS, 3);
+      const [verb, verb2] = pickDistinct(rng, VERBS, 2);
+      return { premise: `the ${agent} who ${verb2} the ${other} ${verb} the ${patient} .`, hypothesis: active({ agent, verb: verb2, patient: other }) };
+    },
+  },
+  swap: {
+    label: "non-entailment",
+    build: (rng) => { const e = event(rng); return { premise: active(e), hypothesis: active({ agent: e.patient, verb: e.verb, patient: e.agent }) }; },
+  },
+  "passive-swap": {
+    label: "non-entailment",
+    build: (rng) => { const e = event(rng); return { premise: passive(e), hypothesis: active({ agent: e.patient, verb: e.verb, patient: e.agent }) }; },
+  },
+  "pp-subsequence": {
+    label: "non-entailment",
+    build: (rng) => {
+      const [agent, patient, other] = pickDistinct(rng, NOUNS, 3);
+      const verb = pick(rng, VERBS);
+      return { premise: `the ${agent} ${pick(rng, PREPOSITIONS)} the ${other} ${verb} the ${patient} .`, hypothesis: active({ agent: other, verb, patient }) };
+    },
+  },
+  "relative-subsequence": {
+    label: "non-entailment",
+    build: (rng) => {
+      const [agent, other, patient] = pickDistinct(rng, NOUNS, 3);
+      const [verb, verb2] = pickDistinct(rng, VERBS, 2);
+      return { premise: `the ${agent} who ${verb2} the ${other} ${verb} the ${patient} .`, hypothesis: active({ agent: other, verb, patient }) };
+    },
+  },
+  "active-to-passive": {
+    label: "entailment",
+    build: (rng) => {
+      const e = event(rng);
+      const premise = rng.int(2) === 0 ? active(e) : `the ${pick(rng, NLI_ADJECTIVES)} ${e.agent} ${e.verb} the ${e.patient} .`;
+      return { premise, hypothesis: passive(e) };
+    },
+  },
+  "other-noun": {
+    label: "non-entailment",
+    build: (rng) => {
+      const [agent, patient, stranger] = pickDistinct(rng, NOUNS, 3);
+      const verb = pick(rng, VERBS);
+      const h = rng.int(2) === 0 ? { agent: stranger, verb, patient } : { agent, verb, patient: stranger };
+      return { premise: active({ agent, verb, patient }), hypothesis: rng.int(3) === 0 ? passive(h) : active(h) };
+    },
+  },
+  "other-verb": {
+    label: "non-entailment",
+    build: (rng) => {
+      const e = event(rng);
+      const verb = pick(rng, VERBS.filter((v) => v !== e.verb));
+      const h = { ...e, verb };
+      return { premise: active(e), hypothesis: rng.int(3) === 0 ? passive(h) : active(h) };
+    },
+  },
+};
+
+function event(rng: Rng): Event {
+  const [agent, patient] = pickDistinct(rng, NOUNS, 2);
+  return { agent, verb: pick(rng, VERBS), patient };
+}
+
+export const NLI_KINDS = Object.keys(NLI_BUILDERS) as NliKind[];
+const OVERLAP_ENTAIL: NliKind[] = ["identical", "drop-adjective", "drop-pp", "conjunct", "passive-to-active", "relative-clause"];
+const OVERLAP_NON: NliKind[] = ["swap", "passive-swap", "pp-subsequence", "relative-subsequence"];
+const DISJOINT_ENTAIL: NliKind[] = ["active-to-passive"];
+const DISJOINT_NON: NliKind[] = ["other-noun", "other-verb"];
+
+/** One pair of the given construction. */
+export function nliPair(rng: Rng, kind: NliKind): NliPair {
+  const { label, build } = NLI_BUILDERS[kind];
+  const { premise, hypothesis } = build(rng);
+  return { premise, hypothesis, label, overlap: lexicalOverlap(premise, hypothesis), kind };
+}
+
+/**
+ * MNLI-like mix: half entailment, half not; entailment mostly with full overlap, non-entailment
+ * mostly without, so overlap predicts the label well but not perfectly.
+ */
+export const MNLI_MIX = { overlapGivenEntailment: 0.88, overlapGivenNonEntailment: 0.08 } as const;
+
+export function mnliPair(rng: Rng): NliPair {
+  const entail = rng.int(2) === 0;
+  const overlap = rng.uniform() < (entail ? MNLI_MIX.overlapGivenEntailment : MNLI_MIX.overlapGivenNonEntailment);
+  const kinds = entail ? (overlap ? OVERLAP_ENTAIL : DISJOINT_ENTAIL) : overlap ? OVERLAP_NON : DISJOINT_NON;
+  return nliPair(rng, pick(rng, kinds));
+}
+
+/**
+ * HANS-style evaluation pair: the four (overlap, label) cells equally likely, so overlap says
+ * nothing about the label; `identical` is left out (trivially entailed).
+ */
+export function hansPair(rng: Rng): NliPair {
+  const cell = rng.int(4);
+  const kinds = [OVERLAP_ENTAIL.filter((k) => k !== "identical"), OVERLAP_NON, DISJOINT_ENTAIL, DISJOINT_NON][cell];
+  return nliPair(rng, pick(rng, kinds));
+}
+
+export function nliInstruction(p: { premise: string; hypothesis: string }): string {
+  return `${p.premise} ${SEP} ${p.hypothesis} ${ARROW}`;
+}
+
+// ---------------------------------------------------------------- sentiment
+
+function clause(rng: Rng, positive: boolean): { text: string; negated: boolean } {
+  const negated = rng.uniform() < 0.3;
+  const adjPositive = negated ? !positive : positive;
+  const adj = pick(rng, adjPositive ? POSITIVE_WORDS : NEGATIVE_WORDS);
+  const intens = rng.uniform() < 0.3 ? `${pick(rng, INTENSIFIERS)} ` : "";
+  const copula = rng.int(2) === 0 ? "was" : "is";
+  return { text: `the ${pick(rng, TOPICS)} ${copula} ${negated ? "not " : ""}${intens}${adj}`, negated };
+}
+
+/**
+ * A review of one or two clauses. "and" joins clauses of the same polarity; "but" joins
+ * opposite ones and the second clause decides the label.
+ */
+export function sentimentItem(rng: Rng): SentimentItem {
+  const positive = rng.int(2) === 0;
+  const label: SentimentLabel = positive ? "positive" : "negative";
+  const r = rng.uniform();
+  if (r < 0.6) {
+    const c = clause(rng, positive);
+    return { text: `${c.text} .`, label, negated: c.negated };
+  }
+  const joiner = r < 0.8 ? "and" : "but";
+  const first = clause(rng, joiner === "and" ? positive : !positive);
+  const second = clause(rng, positive);
+  return { text: `${first.text} ${joiner} ${second.text} .`, label, negated: first.negated || second.negated };
+}
+
+export function sentimentInstruction(s: { text: string }): string {
+  return `${s.text} ${ARROW}`;
+}
+
+// ---------------------------------------------------------------- the mix
+
+export interface CorpusOptions {
+  /** Task shares of the documents (normalised). */
+  readonly mix: Readonly<Record<TaskName, number>>;
+  /** Share of arithmetic problems that multiply (the rest add). */
+  readonly multiplyRate: number;
+  /** Share of documents with filler between instruction and answer. */
+  readonly fillerRate: number;
+  /**
+   * Filler words in such a document: the demo's soft-prompt length, so the model learns that
+   * the answer follows a 20-position gap exactly where prompt tuning will put one.
+   */
+  readonly fillerLength: number;
+}
+
+export const DEFAULT_CORPUS: CorpusOptions = {
+  mix: { arith: 0.4, nli: 0.35, sentiment: 0.25 }, multiplyRate: 0.7, fillerRate: 0.3, fillerLength: 20,
+};
+
+/** One pretraining document drawn from the mix (arithmetic never uses held-out pairs). */
+export function corpusDoc(rng: Rng, options: CorpusOptions = DEFAULT_CORPUS): CorpusDoc {
+  const { mix } = options;
+  const total = mix.arith + mix.nli + mix.sentiment;
+  const u = rng.uniform() * total;
+  let task: TaskName;
+  let instruction: string;
+  let answer: string;
+  if (u < mix.arith) {
+    const p = arithProblem(rng, rng.uniform() < options.multiplyRate ? "*" : "+", false);
+    [task, instruction, answer] = ["arith", arithInstruction(p), p.answer];
+  } else if (u < mix.arith + mix.nli) {
+    const p = mnliPair(rng);
+    [task, instruction, answer] = ["nli", nliInstruction(p), p.label];
+  } else {
+    const s = sentimentItem(rng);
+    [task, instruction, answer] = ["sentiment", sentimentInstruction(s), s.label];
+  }
+  const filler = rng.uniform() < options.fillerRate ? options.fillerLength : 0;
+  return { task, instruction, answer, filler };
+}
+
+/** The document as text: `instruction [_ ...] answer`. */
+export function docText(doc: CorpusDoc): string {
+  return [doc.instruction, ...new Array<string>(doc.filler).fill(FILLER), doc.answer].join(" ");
+}
+
+/** `count` documents from `seed`: the same seed always gives the same documents. */
+export function corpusDocs(seed: number, count: number, options: CorpusOptions = DEFAULT_CORPUS): CorpusDoc[] {
+  const rng = Rng.fromSeed(seed);
+  return Array.from({ length: count }, () => corpusDoc(rng, options));
+}

@@ -1,0 +1,80 @@
+/**
+ * The demo model's architecture and parameters: a small GPT-2 with the published tensor names
+ * (no `transformer.` prefix), Conv1D weights stored [in, out], and the head tied to `wte`.
+ */
+import { Rng } from "../train/rng.js";
+
+export interface Gpt2Shape {
+  readonly vocabSize: number;
+  readonly nPositions: number;
+  readonly dModel: number;
+  readonly nLayers: number;
+  readonly nHeads: number;
+  /** FFN width (neurons per layer). */
+  readonly dFF: number;
+  readonly layerNormEps: number;
+}
+
+/** The demo model: about 0.8M parameters, 3 MB in float32. */
+export const DEMO_SHAPE: Omit<Gpt2Shape, "vocabSize"> = {
+  nPositions: 64, dModel: 128, nLayers: 4, nHeads: 4, dFF: 512, layerNormEps: 1e-5,
+};
+
+export interface ParamSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** How the parameter starts: N(0, std^2), all ones, or all zeros. */
+  readonly init: { kind: "normal"; std: number } | { kind: "ones" } | { kind: "zeros" };
+  /** Gets weight decay (matrices) or not (biases, LayerNorm, positions). */
+  readonly decay: boolean;
+}
+
+/** Every parameter in checkpoint order, with GPT-2's initialisation (std 0.02, residual projections 0.02/sqrt(2L)). */
+export function gpt2ParamSpecs(s: Gpt2Shape): ParamSpec[] {
+  const std = 0.02;
+  const residStd = std / Math.sqrt(2 * s.nLayers);
+  const normal = (sd: number) => ({ kind: "normal", std: sd }) as const;
+  const ones = { kind: "ones" } as const;
+  const zeros = { kind: "zeros" } as const;
+  const specs: ParamSpec[] = [
+    { name: "wte.weight", shape: [s.vocabSize, s.dModel], init: normal(std), decay: true },
+    { name: "wpe.weight", shape: [s.nPositions, s.dModel], init: normal(0.01), decay: false },
+  ];
+  for (let l = 0; l < s.nLayers; l++) {
+    const p = `h.${l}.`;
+    specs.push(
+      { name: `${p}ln_1.weight`, shape: [s.dModel], init: ones, decay: false },
+      { name: `${p}ln_1.bias`, shape: [s.dModel], init: zeros, decay: false },
+      { name: `${p}attn.c_attn.weight`, shape: [s.dModel, 3 * s.dModel], init: normal(std), decay: true },
+      { name: `${p}attn.c_attn.bias`, shape: [3 * s.dModel], init: zeros, decay: false },
+      { name: `${p}attn.c_proj.weight`, shape: [s.dModel, s.dModel], init: normal(residStd), decay: true },
+      { name: `${p}attn.c_proj.bias`, shape: [s.dModel], init: zeros, decay: false },
+      { name: `${p}ln_2.weight`, shape: [s.dModel], init: ones, decay: false },
+      { name: `${p}ln_2.bias`, shape: [s.dModel], init: zeros, decay: false },
+      { name: `${p}mlp.c_fc.weight`, shape: [s.dModel, s.dFF], init: normal(std), decay: true },
+      { name: `${p}mlp.c_fc.bias`, shape: [s.dFF], init: zeros, decay: false },
+      { name: `${p}mlp.c_proj.weight`, shape: [s.dFF, s.dModel], init: normal(residStd), decay: true },
+      { name: `${p}mlp.c_proj.bias`, shape: [s.dModel], init: zeros, decay: false },
+    );
+  }
+  specs.push(
+    { name: "ln_f.weight", shape: [s.dModel], init: ones, decay: false },
+    { name: "ln_f.bias", shape: [s.dModel], init: zeros, decay: false },
+  );
+  return specs;
+}
+
+export const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Fresh parameters drawn from `seed`, by name. */
+export function initParams(specs: readonly ParamSpec[], seed: number): Map<string, Float32Array> {
+  const rng = Rng.fromSeed(seed);
+  const params = new Map<string, Float32Array>();
+  for (const spec of specs) {
+    const data = new Float32Array(numel(spec.shape));
+    if (spec.init.kind === "ones") data.fill(1);
+    else if (spec.init.kind === "normal") for (let i = 0; i < data.length; i++) data[i] = spec.init.std * rng.normal();
+    params.set(spec.name, data);
+  }
+  return params;
+}

@@ -1,0 +1,121 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { Rng } from "../../../gpu-runner/train/rng.js";
+import {
+  arithProblem, corpusDocs, docText, hansPair, isHeldOutPair, lexicalOverlap, mnliPair, NLI_KINDS, nliPair, sentimentItem,
+} from "../../../gpu-runner/pretrain/corpus.js";
+import { NEGATIVE_WORDS, POSITIVE_WORDS } from "../../../gpu-runner/pretrain/vocab.js";
+
+const corpusHash = (seed: number): string =>
+  createHash("sha256").update(corpusDocs(seed, 2000).map(docText).join("\n")).digest("hex");
+
+/** Pearson r of two 0/1 vectors, float64 two-pass. */
+function pearson(x: number[], y: number[]): number {
+  const n = x.length;
+  const mx = x.reduce((s, v) => s + v, 0) / n;
+  const my = y.reduce((s, v) => s + v, 0) / n;
+  let sxy = 0, sxx = 0, syy = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) ** 2;
+    syy += (y[i] - my) ** 2;
+  }
+  return sxy / Math.sqrt(sxx * syy);
+}
+
+test("same seed gives the same corpus bytes, another seed another corpus", () => {
+  assert.equal(corpusHash(7), corpusHash(7));
+  assert.notEqual(corpusHash(7), corpusHash(8));
+});
+
+test("the task mix, filler and formats are as designed", () => {
+  const docs = corpusDocs(3, 4000);
+  const share = (t: string): number => docs.filter((d) => d.task === t).length / docs.length;
+  assert.ok(Math.abs(share("arith") - 0.4) < 0.03 && Math.abs(share("nli") - 0.35) < 0.03 && Math.abs(share("sentiment") - 0.25) < 0.03);
+  const filled = docs.filter((d) => d.filler > 0);
+  assert.ok(Math.abs(filled.length / docs.length - 0.3) < 0.03);
+  assert.ok(filled.every((d) => d.filler === 20), "filler spans the demo's 20 soft-prompt positions");
+  const arith = docs.filter((d) => d.task === "arith");
+  assert.ok(Math.abs(arith.filter((d) => d.instruction.includes("*")).length / arith.length - 0.7) < 0.05);
+  for (const d of docs) {
+    if (d.task === "arith") assert.match(docText(d), /^\d+ [+*] \d+ = (_ )*\d+$/);
+    if (d.task === "nli") assert.match(docText(d), /^[a-z .]+ <sep> [a-z .]+ -> (_ )*(entailment|non-entailment)$/);
+    if (d.task === "sentiment") assert.match(docText(d), /^[a-z ]+ \. -> (_ )*(positive|negative)$/);
+  }
+});
+
+test("arithmetic: results are exact, held-out pairs never reach the corpus, digit features as designed", () => {
+  const docs = corpusDocs(5, 6000).filter((d) => d.task === "arith");
+  for (const d of docs) {
+    const [a, op, b] = d.instruction.split(" ");
+    const expected = op === "+" ? Number(a) + Number(b) : Number(a) * Number(b);
+    assert.equal(d.answer, String(expected));
+    assert.equal(isHeldOutPair(Number(a), Number(b)), false, `held-out pair in corpus: ${d.instruction}`);
+  }
+  const rng = Rng.fromSeed(9);
+  let heldOut = 0;
+  for (let i = 0; i < 2000; i++) {
+    const p = arithProblem(rng, "*", i % 2 === 0);
+    assert.equal(isHeldOutPair(p.a, p.b), i % 2 === 0);
+    if (i % 2 === 0) heldOut++;
+    // The last-digit shortcut: the product's last digit is a function of the operands' last digits.
+    assert.equal(Number(p.answer.at(-1)), ((p.a % 10) * (p.b % 10)) % 10);
+  }
+  assert.equal(heldOut, 1000);
+  // ...while the leading digit is not: two problems with equal last digits but different leading digits exist.
+  const byLast = new Map<string, Set<string>>();
+  for (let a = 10; a <= 99; a++) for (let b = 2; b <= 99; b++) {
+    const key = `${a % 10},${b % 10}`;
+    if (!byLast.has(key)) byLast.set(key, new Set());
+    byLast.get(key)!.add(String(a * b)[0]);
+  }
+  assert.ok([...byLast.values()].every((s) => s.size >= 5));
+});
+
+test("NLI: every construction has its intended overlap and label", () => {
+  const rng = Rng.fromSeed(11);
+  const overlapKinds = new Set(["identical", "drop-adjective", "drop-pp", "conjunct", "passive-to-active", "relative-clause",
+    "swap", "passive-swap", "pp-subsequence", "relative-subsequence"]);
+  for (const kind of NLI_KINDS) {
+    for (let i = 0; i < 50; i++) {
+      const p = nliPair(rng, kind);
+      assert.equal(p.overlap, overlapKinds.has(kind), `${kind}: ${p.premise} / ${p.hypothesis}`);
+      assert.equal(p.overlap, lexicalOverlap(p.premise, p.hypothesis));
+    }
+  }
+  assert.equal(lexicalOverlap("the doctor saw the lawyer .", "the lawyer saw the doctor ."), true);
+  assert.equal(lexicalOverlap("the doctor saw the lawyer .", "the lawyer was seen by the doctor ."), false);
+});
+
+test("NLI: overlap predicts entailment in the MNLI-like mix, HANS breaks it", () => {
+  const rng = Rng.fromSeed(13);
+  const train = Array.from({ length: 3000 }, () => mnliPair(rng));
+  const hans = Array.from({ length: 3000 }, () => hansPair(rng));
+  const r = (ps: typeof train): number => pearson(ps.map((p) => Number(p.overlap)), ps.map((p) => Number(p.label === "entailment")));
+  assert.ok(r(train) > 0.7, `train r = ${r(train)}`);
+  assert.ok(Math.abs(r(hans)) < 0.06, `HANS r = ${r(hans)}`);
+  // Both HANS overlap cells are populated: the heuristic is wrong on about half the overlap cases.
+  const overlapNon = hans.filter((p) => p.overlap && p.label === "non-entailment").length;
+  assert.ok(overlapNon > 600 && overlapNon < 900);
+});
+
+test("sentiment: the label follows the word lists and negation", () => {
+  const rng = Rng.fromSeed(17);
+  const pos = new Set<string>(POSITIVE_WORDS);
+  const neg = new Set<string>(NEGATIVE_WORDS);
+  let negated = 0;
+  for (let i = 0; i < 2000; i++) {
+    const s = sentimentItem(rng);
+    // Independent oracle: the polarity of the last clause, flipped by "not".
+    const clauses = s.text.replace(/ \.$/, "").split(/ and | but /);
+    const last = clauses.at(-1)!.split(" ");
+    const adj = last.at(-1)!;
+    assert.ok(pos.has(adj) || neg.has(adj), s.text);
+    const polarity = (pos.has(adj) ? 1 : -1) * (last.includes("not") ? -1 : 1);
+    assert.equal(s.label, polarity > 0 ? "positive" : "negative", s.text);
+    assert.equal(s.negated, s.text.split(" ").includes("not"));
+    if (s.negated) negated++;
+  }
+  assert.ok(negated > 400, `negated ${negated}`);
+});

@@ -1,0 +1,105 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { GraphSession, type TensorValue } from "../../../gpu-runner/graph/index.js";
+import { Rng } from "../../../gpu-runner/train/rng.js";
+import { gpt2ParamSpecs, initParams, type Gpt2Shape } from "../../../gpu-runner/pretrain/gpt2-params.js";
+import { buildTrainGraph, gradName } from "../../../gpu-runner/pretrain/train-graph.js";
+
+const TINY: Gpt2Shape = { vocabSize: 11, nPositions: 8, dModel: 8, nLayers: 2, nHeads: 2, dFF: 12, layerNormEps: 1e-5 };
+const B = 2;
+const T = 6;
+
+/** Random float64 parameters with LayerNorm gains and biases away from 1 / 0, so every path matters. */
+function params64(seed: number): Map<string, Float64Array> {
+  const rng = Rng.fromSeed(seed);
+  const out = new Map<string, Float64Array>();
+  for (const [name, data] of initParams(gpt2ParamSpecs(TINY), seed)) {
+    const d = Float64Array.from(data, (v) => v * 10);
+    if (name.endsWith("bias") || name.includes("ln_")) for (let i = 0; i < d.length; i++) d[i] += 0.3 * rng.normal();
+    out.set(name, d);
+  }
+  return out;
+}
+
+function batchFeeds(): Record<string, TensorValue> {
+  const rng = Rng.fromSeed(5);
+  const ids = BigInt64Array.from({ length: B * T }, () => BigInt(rng.int(TINY.vocabSize)));
+  const targets = BigInt64Array.from({ length: B * T }, () => BigInt(rng.int(TINY.vocabSize)));
+  // Second row right-padded after 4 positions: its last two targets do not count.
+  const mask = Float64Array.from({ length: B * T }, (_, i) => (i >= T && i % T >= 4 ? 0 : 1));
+  return { input_ids: { data: ids, shape: [B, T] }, targets: { data: targets, shape: [B, T] }, loss_mask: { data: mask, shape: [B, T] } };
+}
+
+test("training graph: every parameter's gradient matches central finite differences (float64)", async () => {
+  const specs = gpt2ParamSpecs(TINY);
+  const session = await GraphSession.create(buildTrainGraph(TINY, { batch: B, seqLen: T, dtype: "float64", withGrad: true, withLogits: false }));
+  const lossOnly = await GraphSession.create(buildTrainGraph(TINY, { batch: B, seqLen: T, dtype: "float64", withGrad: false, withLogits: false }));
+  const params = params64(3);
+  const base = batchFeeds();
+  const feeds = (p: Map<string, Float64Array>): Record<string, TensorValue> => {
+    const f = { ...base };
+    for (const s of specs) f[s.name] = { data: p.get(s.name)!, shape: s.shape };
+    return f;
+  };
+  const out = await session.run(feeds(params));
+  // Copy at once: a later run may reuse the memory behind ORT's output arrays.
+  const grads = new Map(specs.map((s) => [s.name, Float64Array.from(out[gradName(s.name)].data as Float64Array)]));
+  const rng = Rng.fromSeed(9);
+  const eps = 1e-6;
+  for (const s of specs) {
+    const g = grads.get(s.name)!;
+    // Directional derivative along a random direction u: <g, u> vs (L(p + eps u) - L(p - eps u)) / 2 eps.
+    const u = Float64Array.from(g, () => rng.normal());
+    const norm = Math.hypot(...u);
+    for (let i = 0; i < u.length; i++) u[i] /= norm;
+    const shifted = (sign: number) => {
+      const p = new Map(params);
+      p.set(s.name, Float64Array.from(params.get(s.name)!, (v, i) => v + sign * eps * u[i]));
+      return p;
+    };
+    const lp = (await lossOnly.run(feeds(shifted(1)))).loss.data[0] as number;
+    const lm = (await lossOnly.run(feeds(shifted(-1)))).loss.data[0] as number;
+    const fd = (lp - lm) / (2 * eps);
+    const analytic = g.reduce((acc, v, i) => acc + v * u[i], 0);
+    assert.ok(Math.abs(fd - analytic) <= 1e-7 + 1e-6 * Math.abs(fd), `${s.name}: analytic ${analytic} vs finite difference ${fd}`);
+    assert.ok(Math.abs(analytic) > 1e-5, `${s.name}: gradient is ~0, the check would be vacuous`);
+  }
+  await session.release();
+  await lossOnly.release();
+});
+
+test("training graph: causal (a later token never changes earlier logits) and loss = masked mean CE of its logits", async () => {
+  const specs = gpt2ParamSpecs(TINY);
+  const session = await GraphSession.create(buildTrainGraph(TINY, { batch: B, seqLen: T, dtype: "float64", withGrad: false, withLogits: true }));
+  const params = params64(4);
+  const base = batchFeeds();
+  const run = async (ids: BigInt64Array) => {
+    const f: Record<string, TensorValue> = { ...base, input_ids: { data: ids, shape: [B, T] } };
+    for (const s of specs) f[s.name] = { data: params.get(s.name)!, shape: s.shape };
+    return session.run(f);
+  };
+  const ids = base.input_ids.data as BigInt64Array;
+  const a = await run(ids);
+  const changed = BigInt64Array.from(ids);
+  changed[3] = (changed[3] + 1n) % BigInt(TINY.vocabSize);
+  const b = await run(changed);
+  const V = TINY.vocabSize;
+  const la = a.logits.data as Float64Array;
+  const lb = b.logits.data as Float64Array;
+  for (let t = 0; t < 3; t++) for (let v = 0; v < V; v++) assert.equal(la[t * V + v], lb[t * V + v]);
+  assert.notEqual(la[3 * V], lb[3 * V]);
+  // Independent loss from the logits: float64 log-sum-exp per counted position.
+  const targets = base.targets.data as BigInt64Array;
+  const mask = base.loss_mask.data as Float64Array;
+  let sum = 0, n = 0;
+  for (let i = 0; i < B * T; i++) {
+    if (!mask[i]) continue;
+    const row = la.subarray(i * V, (i + 1) * V);
+    const m = Math.max(...row);
+    const lse = m + Math.log(row.reduce((acc, v) => acc + Math.exp(v - m), 0));
+    sum += lse - row[Number(targets[i])];
+    n++;
+  }
+  assert.ok(Math.abs((a.loss.data[0] as number) - sum / n) < 1e-12);
+  await session.release();
+});
