@@ -20,7 +20,8 @@ export const DEMO_EXPERIMENTS = [
   { task: "arith", metric: "loss", reading: "low-activation samples expose the last-digit shortcut" },
 ] as const;
 
-export const DEMO_RUN_OPTIONS: RunOptions = { promptLength: 20, steps: 150, batchSize: 16, lr: 0.03, evalEvery: 25, patience: 3, seed: 1 };
+/** The prompt starts as 20 copies of the filler word the demo model saw in that gap during pretraining. */
+export const DEMO_RUN_OPTIONS: RunOptions = { promptLength: 20, initText: "_", steps: 150, batchSize: 16, lr: 0.03, evalEvery: 25, patience: 3, seed: 1 };
 
 export interface DemoOptions extends Omit<ServerOptions, "modelRoots" | "taskRoots"> {
   /** Folder with model/ and tasks/ (the repository's demo/ by default). */

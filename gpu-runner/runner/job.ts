@@ -48,7 +48,8 @@ export async function runJob(start: StartMessage, send: Send, signal: AbortSigna
       }
       prompt = start.prompt;
     } else {
-      trained = await trainPrompt(model, { train, val }, layout, start.train ?? {}, {
+      const trainConfig = start.initText === undefined ? start.train ?? {} : { ...start.train, init: { kind: "ids" as const, ids: await codec.encodeAnswer(start.initText) } };
+      trained = await trainPrompt(model, { train, val }, layout, trainConfig, {
         signal,
         resume: start.resume,
         onProgress: (p) => emit({ type: "progress", phase: "training", ...p }),

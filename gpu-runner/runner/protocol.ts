@@ -32,6 +32,8 @@ export interface StartMessage {
   /** padId comes from the model's tokenizer. */
   readonly layout?: Partial<Omit<LayoutOptions, "padId">>;
   readonly train?: Partial<TrainConfig>;
+  /** Initialise the prompt from the embeddings of this text's tokens, repeated to length n. */
+  readonly initText?: string;
   /** enabled false stops after training. */
   readonly extract?: Partial<ExtractConfig> & { readonly enabled?: boolean };
   /** Continue training from this checkpoint (same config, rows and seed => same trajectory). */

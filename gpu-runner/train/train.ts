@@ -10,7 +10,14 @@ import type { PromptModel } from "./prompt-model.js";
 import { Rng, type RngState } from "./rng.js";
 import { scoreAnswers } from "./scoring.js";
 
-export type PromptInit = { readonly kind: "normal"; readonly scale: number } | { readonly kind: "vocab" };
+/**
+ * normal: seeded Gaussian; vocab: embeddings of n sampled vocabulary tokens; ids: embeddings of the
+ * given tokens, repeated to length n (the runner makes them from an init text, as PEFT's TEXT init).
+ */
+export type PromptInit =
+  | { readonly kind: "normal"; readonly scale: number }
+  | { readonly kind: "vocab" }
+  | { readonly kind: "ids"; readonly ids: readonly number[] };
 
 export interface TrainConfig {
   readonly seed: number;
@@ -138,8 +145,10 @@ export function resolveTrainConfig(config: Partial<TrainConfig>): TrainConfig {
   if (c.schedule !== "constant" && c.schedule !== "linear") throw badInput(`train.schedule must be "constant" or "linear", got ${String(c.schedule)}`);
   if (c.init?.kind === "normal") {
     if (!(Number.isFinite(c.init.scale) && c.init.scale > 0)) throw badInput(`train.init.scale must be a positive number, got ${String(c.init.scale)}`);
+  } else if (c.init?.kind === "ids") {
+    if (!c.init.ids.every((id) => Number.isInteger(id) && id >= 0)) throw badInput("train.init.ids must be token ids");
   } else if (c.init?.kind !== "vocab") {
-    throw badInput(`train.init.kind must be "normal" or "vocab"`);
+    throw badInput(`train.init.kind must be "normal", "vocab" or "ids"`);
   }
   return c;
 }
@@ -167,6 +176,10 @@ export async function initPrompt(model: PromptModel, n: number, init: PromptInit
     const p = new Float32Array(n * model.dModel);
     for (let i = 0; i < p.length; i++) p[i] = rng.normal() * init.scale;
     return p;
+  }
+  if (init.kind === "ids") {
+    if (init.ids.length === 0) throw badInput("train.init: the init text has no tokens");
+    return model.embeddingRows(Array.from({ length: n }, (_, i) => init.ids[i % init.ids.length]));
   }
   const ids = Array.from({ length: n }, () => rng.int(model.vocabSize));
   return model.embeddingRows(ids);

@@ -27,6 +27,9 @@ export class RunOptionsInput implements RunOptions {
   @Field(() => String, { nullable: true, description: '"normal" (seeded Gaussian, default) or "vocab" (sampled vocabulary embeddings).' })
   init?: "normal" | "vocab";
 
+  @Field(() => String, { nullable: true, description: "Initialise the prompt from this text's token embeddings, repeated to the prompt length (wins over init)." })
+  initText?: string;
+
   @Field(() => Int, { nullable: true, description: "Validate every this many steps." })
   evalEvery?: number;
 

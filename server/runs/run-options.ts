@@ -14,6 +14,8 @@ export interface RunOptions {
   seed?: number;
   /** "normal" (seeded Gaussian, default) or "vocab" (sampled vocabulary embeddings). */
   init?: "normal" | "vocab";
+  /** Initialise the prompt from this text's token embeddings (wins over init). */
+  initText?: string;
   evalEvery?: number;
   /** Validations without improvement before stopping early (0 = never). */
   patience?: number;
@@ -53,6 +55,7 @@ export function validateRunOptions(o: RunOptions): void {
   if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new RunOptionsError("seed", "must be an integer");
   if (o.placement !== undefined && o.placement !== "after" && o.placement !== "prefix") throw new RunOptionsError("placement", 'must be "after" or "prefix"');
   if (o.init !== undefined && o.init !== "normal" && o.init !== "vocab") throw new RunOptionsError("init", 'must be "normal" or "vocab"');
+  if (o.initText !== undefined && o.initText.trim() === "") throw new RunOptionsError("initText", "is empty: give a text, or leave it out");
   if (o.positions !== undefined && o.positions !== "soft" && o.positions !== "all") throw new RunOptionsError("positions", 'must be "soft" or "all"');
   if (o.device !== undefined && o.device !== "cpu" && o.device !== "cuda") throw new RunOptionsError("device", 'must be "cpu" or "cuda"');
   if (o.layers !== undefined && (o.layers.length === 0 || o.layers.some((l) => !(Number.isInteger(l) && l >= 0)))) {
@@ -61,8 +64,9 @@ export function validateRunOptions(o: RunOptions): void {
 }
 
 /** The runner's start message for a run (rows, model and resume state are added by the manager). */
-export function runnerConfig(o: RunOptions): Pick<StartMessage, "layout" | "train" | "extract"> {
+export function runnerConfig(o: RunOptions): Pick<StartMessage, "layout" | "train" | "extract" | "initText"> {
   return {
+    ...(o.initText !== undefined ? { initText: o.initText } : {}),
     layout: { promptLength: o.promptLength ?? 20, placement: o.placement ?? "after" },
     train: {
       seed: o.seed ?? 0,

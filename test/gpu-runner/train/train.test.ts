@@ -89,6 +89,13 @@ test("gradient accumulation over two microbatches equals one batch of both", asy
   assert.ok(Math.abs(one.finalLoss - acc.finalLoss) < 1e-6);
 });
 
+test("ids init repeats the given tokens' embeddings over the prompt", async () => {
+  const res = await trainPrompt(model, { train: data.train, val: [] }, layout, { seed: 5, maxSteps: 1, init: { kind: "ids", ids: [3, 1] }, adam: { lr: 1e-9 } });
+  const rows = await model.embeddingRows([3, 1, 3, 1]);
+  for (let i = 0; i < rows.length; i++) assert.ok(Math.abs(res.finalPrompt[i] - rows[i]) < 1e-6);
+  await assert.rejects(trainPrompt(model, { train: data.train, val: [] }, layout, { seed: 5, maxSteps: 1, init: { kind: "ids", ids: [] } }), /no tokens/);
+});
+
 test("vocabulary init takes embedding rows; configuration errors are named", async () => {
   const res = await trainPrompt(model, { train: data.train, val: [] }, layout, { seed: 5, maxSteps: 1, init: { kind: "vocab" }, adam: { lr: 1e-9 } });
   const rows = await model.embeddingRows(Array.from({ length: TOY.vocabSize }, (_, i) => i));
