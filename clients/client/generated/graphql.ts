@@ -60,6 +60,8 @@ export type RunOptionsInput = {
   gradAccumulation?: number | null | undefined;
   /** "normal" (seeded Gaussian, default) or "vocab" (sampled vocabulary embeddings). */
   init?: string | null | undefined;
+  /** Initialise the prompt from this text's token embeddings, repeated to the prompt length (wins over init). */
+  initText?: string | null | undefined;
   /** Layers to record (default all). */
   layers?: Array<number> | null | undefined;
   lr?: number | null | undefined;
