@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+/**
+ * Renders dashboard figures to PNG with Debian's Chromium, for the README:
+ *   node clients/dashboard/screenshots.mjs http://127.0.0.1:4000 docs/figures 1:label 2:lexical_overlap 3:loss
+ * Each RUN:METRIC gives run-RUN.png (the run page with METRIC selected) and the run's figures one by one.
+ */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const [url, out, ...specs] = process.argv.slice(2);
+if (!url || !out || specs.length === 0) {
+  console.error("usage: node clients/dashboard/screenshots.mjs URL OUTDIR RUN:METRIC [RUN:METRIC ...]");
+  process.exit(1);
+}
+await mkdir(out, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  for (const spec of specs) {
+    const [run, metric] = spec.split(":");
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+    await page.goto(`${url}/#/runs/${run}?metric=${encodeURIComponent(metric)}`);
+    await page.waitForLoadState("networkidle");
+    const picker = page.locator("select").filter({ has: page.locator(`option[value="${metric}"]`) }).first();
+    if (await picker.count()) await picker.selectOption(metric);
+    await page.waitForTimeout(1500);
+    await page.screenshot({ path: join(out, `run-${run}.png`), fullPage: true });
+    for (const figure of await page.locator("[data-figure]").all()) {
+      const name = (await figure.getAttribute("data-figure")).replace(/[^A-Za-z0-9.-]+/g, "_");
+      await figure.screenshot({ path: join(out, `run-${run}-${name}.png`) });
+    }
+    console.log(`run ${run} (${metric}) -> ${out}`);
+  }
+} finally {
+  await browser.close();
+}
