@@ -1,6 +1,7 @@
 /** The benchmarks `npm run bench` runs, by name (`npm run bench -- NAME` runs one). */
 import { benchCorrelation } from "./correlation.js";
 import { benchEngine } from "./engine.js";
+import { benchGraphql } from "./graphql.js";
 import { benchIngest } from "./ingest.js";
 import { benchLoad } from "./load.js";
 import type { BenchResult } from "./result.js";
@@ -12,4 +13,5 @@ export const BENCHES: Record<string, () => Promise<BenchResult>> = {
   engine: benchEngine,
   run: benchRun,
   load: benchLoad,
+  graphql: benchGraphql,
 };
