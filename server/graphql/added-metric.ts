@@ -1,6 +1,7 @@
 import { maxAbsOverPositions, pearsonPValues, scoreMetricFromActivations } from "../analysis/index.js";
 import { metricFromPairs, type SampleValue } from "../metrics/index.js";
 import type { ScoreBatch } from "../store/scores.js";
+import { ReservoirOnlyRunError, runStorage } from "../runs/run-options.js";
 import type { Store } from "../store/store.js";
 import { ApiError } from "./errors.js";
 
@@ -16,6 +17,7 @@ export async function addMetric(store: Store, runId: number, name: string, pairs
   if (run.status !== "done") {
     throw new ApiError("CONFLICT", `run ${runId} is ${run.status}; metrics can be added once its extraction is done`, { status: run.status });
   }
+  if (runStorage(run).mode === "topk") throw new ApiError("CONFLICT", new ReservoirOnlyRunError(runId, "adding a metric").message, { storage: "topk" });
   if ((await store.listMetrics(runId)).some((m) => m.name === name)) {
     throw new ApiError("CONFLICT", `run ${runId} already has a metric "${name}"; choose another name`, { field: "name" });
   }

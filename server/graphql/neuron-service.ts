@@ -1,4 +1,6 @@
-import { extremalSamples, histogram, pearsonPair, pearsonPValue, type Histogram } from "../analysis/index.js";
+import { extremalSamples, histogram, pearsonPair, pearsonPValue, ReservoirSet, type Histogram } from "../analysis/index.js";
+import { decodeReservoirs } from "../runs/reservoir-codec.js";
+import { ReservoirOnlyRunError, runStorage } from "../runs/run-options.js";
 import type { SampleOutputs, SampleRow } from "../store/records.js";
 import type { Store } from "../store/store.js";
 import { ApiError } from "./errors.js";
@@ -18,6 +20,12 @@ export interface NeuronRows {
 export async function loadNeuronRows(store: Store, runId: number, layer: number, index: number): Promise<NeuronRows> {
   const [acts, outputs] = await Promise.all([store.readNeuron(runId, layer, index), store.readSampleOutputs(runId)]);
   if (acts.sampleIdx.length === 0) {
+    if (runStorage(await store.getRun(runId)).mode === "topk") {
+      throw new ApiError("CONFLICT", new ReservoirOnlyRunError(runId, "reading a neuron's activations (correlations by position, histograms)").message, {
+        runId,
+        storage: "topk",
+      });
+    }
     throw new ApiError("NOT_FOUND", `run ${runId} has no stored activations for layer ${layer}; query run.layers for the recorded ones`, {
       runId,
       layer,
@@ -88,6 +96,47 @@ export function extremalRows(rows: NeuronRows, direction: "high" | "low", k: num
   const found = extremalSamples(rows.data, rows.positions, 1, 0, position ?? "max", k);
   const list = direction === "high" ? found.highest : found.lowest;
   return list.map((e, i) => ({ rank: i + 1, sampleIdx: rows.sampleIdx[e.sample]!, sampleId: rows.sampleIds[e.sample]!, activation: e.value }));
+}
+
+/**
+ * extremalRows for a run with storage "topk": read from the layer's stored reservoirs, which hold
+ * each neuron's `reservoirK` highest and lowest activations, so k may not exceed reservoirK.
+ */
+export async function reservoirExtremalRows(
+  store: Store,
+  runId: number,
+  reservoirK: number,
+  neuron: { layer: number; index: number },
+  direction: "high" | "low",
+  k: number,
+  position: number | null,
+): Promise<ExtremalRow[]> {
+  if (k > reservoirK) {
+    throw new ApiError("BAD_USER_INPUT", `k: run ${runId} kept only the ${reservoirK} highest and lowest activations per neuron (storage "topk", reservoirK ${reservoirK}); ask for k <= ${reservoirK}`, {
+      field: "k",
+      max: reservoirK,
+    });
+  }
+  const [bytes, outputs] = await Promise.all([store.getReservoir(runId, neuron.layer), store.readSampleOutputs(runId)]);
+  if (!bytes) {
+    throw new ApiError("NOT_FOUND", `run ${runId} has no reservoirs for layer ${neuron.layer}; query run.layers for the recorded ones`, { runId, layer: neuron.layer });
+  }
+  const set = ReservoirSet.fromSnapshot(decodeReservoirs(bytes));
+  const { positions, neurons } = set.shape;
+  if (position !== null && position >= positions) {
+    throw new ApiError("BAD_USER_INPUT", `position: ${position} is out of range; the run has ${positions} positions (0..${positions - 1})`, { field: "position" });
+  }
+  if (neuron.index >= neurons) throw new ApiError("BAD_USER_INPUT", `index: the run has ${neurons} neurons per layer (0..${neurons - 1})`, { field: "index" });
+  const found = set.extremes(neuron.layer, position ?? "max", neuron.index);
+  const idOf = new Map<number, string>();
+  outputs.sampleIdx.forEach((idx, i) => idOf.set(idx, outputs.sampleId[i]!));
+  return (direction === "high" ? found.highest : found.lowest).slice(0, k).map((e, i) => {
+    const sampleId = idOf.get(e.sample);
+    if (sampleId === undefined) {
+      throw new ApiError("CONFLICT", `run ${runId} has reservoir entries for validation row ${e.sample} but no sample output for it; the extraction did not finish`, { runId });
+    }
+    return { rank: i + 1, sampleIdx: e.sample, sampleId, activation: e.value };
+  });
 }
 
 /** Histogram of the neuron's activations at `position` (or max over positions), bins over [min, max]. */

@@ -1,5 +1,6 @@
 import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, Float, ID, Int, Query, Resolver, Root } from "type-graphql";
 import { histogram, type Histogram } from "../analysis/index.js";
+import { runStorage } from "../runs/run-options.js";
 import type { ScoreAgg, ScoreQuery } from "../store/scores.js";
 import type { GraphQLContext, Services } from "./context.js";
 import { ApiError, badInput } from "./errors.js";
@@ -11,6 +12,7 @@ import {
   loadNeuronRows,
   metricInRowOrder,
   positionCorrelations,
+  reservoirExtremalRows,
   sampleDetails,
 } from "./neuron-service.js";
 import { neuronId } from "./neuron-id.js";
@@ -141,8 +143,11 @@ export class NeuronResolver {
     pageSize(k, "k", services.limits);
     position = optionalIndex(position, "position");
     const runId = Number(neuron.runId);
-    const [rows, run] = await Promise.all([loadNeuronRows(services.store, runId, neuron.layer, neuron.index), services.store.getRun(runId)]);
-    const extremes = extremalRows(rows, direction, k, position);
+    const run = await services.store.getRun(runId);
+    const storage = runStorage(run);
+    const extremes = storage.mode === "topk"
+      ? await reservoirExtremalRows(services.store, runId, storage.k, neuron, direction, k, position)
+      : extremalRows(await loadNeuronRows(services.store, runId, neuron.layer, neuron.index), direction, k, position);
     const details = await sampleDetails(services.store, runId, run.taskId, extremes.map((e) => e.sampleId));
     return extremes.map((e) => {
       const d = details.get(e.sampleId);

@@ -53,6 +53,15 @@ export class RunOptionsInput implements RunOptions {
 
   @Field(() => String, { nullable: true, description: '"cpu" (default) or "cuda".' })
   device?: "cpu" | "cuda";
+
+  @Field(() => String, {
+    nullable: true,
+    description: '"full" (default) stores every activation; "topk" keeps only each neuron\'s reservoirK highest and lowest activations (big models): extremal samples still work, added metrics, significance and activation histograms do not.',
+  })
+  storage?: "full" | "topk";
+
+  @Field(() => Int, { nullable: true, description: 'Reservoir size k of storage "topk" (default 32, at most 1000): extremalSamples serves k up to this.' })
+  reservoirK?: number;
 }
 
 /** The options without the fields GraphQL left unset (null or absent). */

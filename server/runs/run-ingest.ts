@@ -3,12 +3,16 @@
  * them through the store, keeps the streaming statistics (live correlations) and, on `done`,
  * writes outputs, metrics and scores. Activation batches are idempotent by (shard, batch, layer),
  * so an attempt that replays batches a previous attempt stored neither loses nor duplicates them.
+ * With storage "topk" no activation is stored: per-layer reservoirs of each neuron's k highest and
+ * lowest activations are kept instead and written at the end; scores come from the statistics alone.
  */
 import { encodeFrame } from "../../gpu-runner/runner/codec.js";
 import type { ActivationsEvent, CheckpointEvent, DoneEvent, RunnerEvent, SamplesEvent, StatusEvent } from "../../gpu-runner/runner/protocol.js";
-import { gatherMetricValues, maxAbsOverPositions, StreamingStats, topKByAbs } from "../analysis/index.js";
+import { gatherMetricValues, maxAbsOverPositions, ReservoirSet, StreamingStats, topKByAbs } from "../analysis/index.js";
 import { computeMetric, listMetrics, type MetricContext, type MetricInfo, type SampleOutput } from "../metrics/index.js";
 import type { RunStatus, Store } from "../store/store.js";
+import { encodeReservoirs, layerSnapshot } from "./reservoir-codec.js";
+import { runStorage } from "./run-options.js";
 import type { MetricRow } from "./samples.js";
 import { correlationsFromStats, scoreFromStoredActivations, writeCorrelations } from "./scoring.js";
 
@@ -45,6 +49,8 @@ export class RunIngest {
   private readonly tables = new Map<string, Float64Array>();
   private readonly metrics: MetricInfo[];
   private stats: StreamingStats | null = null;
+  /** Storage "topk" only: the reservoirs that stand in for stored activations. */
+  private reservoirs: ReservoirSet | null = null;
   private shape: { positions: number; dFF: number; layers: number[] } | null = null;
   /** Metrics that had a missing value somewhere: scored from stored activations at the end. */
   private readonly incomplete = new Set<string>();
@@ -162,16 +168,23 @@ export class RunIngest {
       if (this.nLayers === 0) throw new Error(`run ${this.runId}: activations arrived before the runner reported the model`);
       this.shape = { positions: ev.nPositions, dFF: ev.dFF, layers: [] };
       this.stats = new StreamingStats({ layers: this.nLayers, positions: ev.nPositions, neurons: ev.dFF, metrics: this.metricNames });
+      const storage = runStorage(await this.store.getRun(this.runId));
+      if (storage.mode === "topk") {
+        this.reservoirs = new ReservoirSet({ layers: this.nLayers, positions: ev.nPositions, neurons: ev.dFF, k: storage.k });
+      }
     }
     if (!this.shape!.layers.includes(ev.layer)) this.shape!.layers.push(ev.layer);
-    await this.store.ingestActivations(this.runId, {
-      shard: ev.shard, batchId: String(ev.batchId), layer: ev.layer, sampleIdx: ev.sampleIdx, positions: ev.nPositions, dFF: ev.dFF, data: ev.data,
-    });
+    if (this.reservoirs) this.reservoirs.update(ev.layer, ev.data, ev.sampleIdx);
+    else {
+      await this.store.ingestActivations(this.runId, {
+        shard: ev.shard, batchId: String(ev.batchId), layer: ev.layer, sampleIdx: ev.sampleIdx, positions: ev.nPositions, dFF: ev.dFF, data: ev.data,
+      });
+    }
     const values = gatherMetricValues([...this.tables.values()], ev.sampleIdx);
     for (let i = 0; i < values.length; i++) {
       if (!Number.isFinite(values[i])) {
         this.incomplete.add(this.metricNames[Math.floor(i / ev.sampleIdx.length)]);
-        values[i] = 0; // placeholder: that metric is rescored from stored activations at the end
+        values[i] = 0; // placeholder: that metric is rescored from stored activations at the end (or, in topk, left unscored)
       }
     }
     this.stats!.update(ev.layer, ev.data, values);
@@ -197,14 +210,25 @@ export class RunIngest {
     for (const m of this.metrics) {
       await this.store.writeMetric(this.runId, { name: m.name, kind: m.kind, description: m.description, sampleId: sampleIds, value: this.tables.get(m.name)! });
     }
+    const unscored: { metric: string; reason: string }[] = [];
     if (this.stats && this.shape) {
       const { positions, dFF, layers } = this.shape;
       layers.sort((a, b) => a - b);
       for (const m of this.metrics) {
-        const layerScores = this.incomplete.has(m.name) || order.length !== n
+        const rescore = this.incomplete.has(m.name) || order.length !== n;
+        if (rescore && this.reservoirs) {
+          // the statistics hold placeholder zeros for its missing values, and no activations were kept to rescore from
+          unscored.push({ metric: m.name, reason: 'has samples without a value and the run kept only reservoirs (storage "topk"), so it cannot be rescored from activations' });
+          continue;
+        }
+        const layerScores = rescore
           ? await scoreFromStoredActivations(this.store, this.runId, m.name, this.tables.get(m.name)!, layers)
           : correlationsFromStats(this.stats, layers, m.name, positions, dFF);
         await writeCorrelations(this.store, this.runId, m.name, layerScores);
+      }
+      if (this.reservoirs) {
+        const snap = this.reservoirs.toSnapshot();
+        for (const layer of layers) await this.store.putReservoir(this.runId, layer, encodeReservoirs(layerSnapshot(snap, layer)));
       }
       await this.store.updateRun(this.runId, { layers });
     }
@@ -212,7 +236,9 @@ export class RunIngest {
     await this.store.updateRun(this.runId, {
       timings: { seconds: s.seconds },
       trainFigures: s.train ?? null,
-      valFigures: s.extract ? { samples: s.extract.samples, accuracy: s.extract.accuracy, meanLoss: s.extract.meanLoss } : null,
+      valFigures: s.extract
+        ? { samples: s.extract.samples, accuracy: s.extract.accuracy, meanLoss: s.extract.meanLoss, ...(unscored.length ? { unscored } : {}) }
+        : null,
     });
   }
 }

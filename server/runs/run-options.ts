@@ -29,6 +29,43 @@ export interface RunOptions {
   /** onnxruntime intra-op threads. */
   threads?: number;
   device?: "cpu" | "cuda";
+  /**
+   * "full" (default) stores every activation; "topk" keeps only per-neuron reservoirs of the
+   * `reservoirK` highest and lowest activations (big models), so nothing can be rescored later.
+   */
+  storage?: "full" | "topk";
+  /** Reservoir size k of the "topk" storage (default 32). */
+  reservoirK?: number;
+}
+
+export const DEFAULT_RESERVOIR_K = 32;
+/** The largest k extremalSamples serves, so a bigger reservoir would only cost memory. */
+export const MAX_RESERVOIR_K = 1000;
+
+/** How a run keeps its activations. */
+export type RunStorage = { mode: "full" } | { mode: "topk"; k: number };
+
+/** The storage of a run, from its options or its stored config (`{ options }`, as the run manager writes it). */
+export function runStorage(source: RunOptions | { config: unknown }): RunStorage {
+  const o: RunOptions = "config" in source ? ((source.config as { options?: RunOptions } | null)?.options ?? {}) : source;
+  return o.storage === "topk" ? { mode: "topk", k: o.reservoirK ?? DEFAULT_RESERVOIR_K } : { mode: "full" };
+}
+
+/**
+ * Asked of a run that kept only reservoirs (storage "topk") for something that needs its full
+ * activations (rescoring, added metrics, permutation nulls). A RangeError, as other refusals of
+ * the analysis services are.
+ */
+export class ReservoirOnlyRunError extends RangeError {
+  constructor(readonly runId: number, what: string) {
+    super(`run ${runId} kept only top/bottom-k reservoirs (storage "topk"), not its activations: ${what} needs a run started with storage "full"`);
+    this.name = "ReservoirOnlyRunError";
+  }
+}
+
+/** Throws ReservoirOnlyRunError unless the run stored its full activations. */
+export function requireFullActivations(run: { id: number; config: unknown }, what: string): void {
+  if (runStorage(run).mode !== "full") throw new ReservoirOnlyRunError(run.id, what);
 }
 
 export class RunOptionsError extends Error {
@@ -58,6 +95,9 @@ export function validateRunOptions(o: RunOptions): void {
   if (o.initText !== undefined && o.initText.trim() === "") throw new RunOptionsError("initText", "is empty: give a text, or leave it out");
   if (o.positions !== undefined && o.positions !== "soft" && o.positions !== "all") throw new RunOptionsError("positions", 'must be "soft" or "all"');
   if (o.device !== undefined && o.device !== "cpu" && o.device !== "cuda") throw new RunOptionsError("device", 'must be "cpu" or "cuda"');
+  if (o.storage !== undefined && o.storage !== "full" && o.storage !== "topk") throw new RunOptionsError("storage", 'must be "full" or "topk"');
+  positiveInt("reservoirK", o.reservoirK, MAX_RESERVOIR_K);
+  if (o.reservoirK !== undefined && o.storage !== "topk") throw new RunOptionsError("reservoirK", 'applies only to storage "topk": set storage "topk" or leave reservoirK out');
   if (o.layers !== undefined && (o.layers.length === 0 || o.layers.some((l) => !(Number.isInteger(l) && l >= 0)))) {
     throw new RunOptionsError("layers", "must be a non-empty list of layer indices (0-based)");
   }

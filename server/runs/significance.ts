@@ -7,6 +7,7 @@
  */
 import { criticalAbsR, NULL_HISTOGRAM_BINS, permutationNull, type PermutationNull } from "../analysis/index.js";
 import type { Store } from "../store/store.js";
+import { requireFullActivations } from "./run-options.js";
 
 export interface SignificanceOptions {
   permutations?: number;
@@ -69,6 +70,7 @@ export class SignificanceService {
   private async run(runId: number, metric: string, permutations: number, seed: number, q: number): Promise<Significance> {
     const run = await this.store.getRun(runId);
     const layers = run.layers ?? [];
+    requireFullActivations(run, "a permutation null");
     if (run.status !== "done" || layers.length === 0) throw new RangeError(`run ${runId} is ${run.status}: significance needs the stored activations of a finished run`);
     const values = await this.store.readMetric(runId, metric);
     const first = await this.store.readActivations(runId, layers[0]);
