@@ -35,6 +35,11 @@ export interface ServerOptions {
   dataDir: string;
   /** The DuckDB file; `<dataDir>/skillscope.duckdb` by default. */
   dbPath?: string;
+  /**
+   * Serve an exported run (a folder written by exportRun, or an s3:// / https:// URL through DuckDB's
+   * httpfs) read-only instead of a database file: queries work as on the original; mutations fail.
+   */
+  attach?: string;
   /** Folders models may be registered from (none by default: registerModel refuses). */
   modelRoots?: readonly string[];
   /** Folders task files may be imported from (none by default: only inline rows). */
@@ -74,7 +79,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const authenticator = new Authenticator(await loadOrCreateToken(options.dataDir), {
     allowRemoteReads: options.allowRemoteReads ?? false,
   });
-  const store = await Store.open(options.dbPath ?? join(options.dataDir, DB_FILE));
+  const store = options.attach !== undefined ? await Store.attachExport(options.attach) : await Store.open(options.dbPath ?? join(options.dataDir, DB_FILE));
   const remotes = new RemoteRunnerPool();
   const local = options.runner?.executor ?? ((s: StartMessage, sink: (ev: RunnerEvent) => void) => startRunInWorker(s, sink, options.runner?.host));
   const runs = new RunManager(store, { ...options.runner, executor: remotes.executor(local) });

@@ -8,7 +8,8 @@ import { arrayChildFloats, copyFloatRow, floatItems, typedItems } from "./vector
 /*
  * Export layout (one run per folder; Spark/Trino/Polars/pandas read it as is):
  *   dir/activations/run=ID/layer=L/part-K.parquet  (sample_idx INTEGER, position INTEGER, data FLOAT[d_ff])
- *   dir/run.parquet  dir/samples.parquet  dir/outputs.parquet  dir/metrics.parquet  dir/scores.parquet
+ *   dir/run.parquet  dir/model.parquet  dir/task.parquet  dir/samples.parquet  dir/outputs.parquet
+ *   dir/metrics.parquet  dir/scores.parquet
  */
 
 /** Rows per activation part file: ~64 MB of float32 values whatever d_ff is. */
@@ -79,6 +80,8 @@ export async function exportRun(db: Db, runId: number, dir: string): Promise<voi
   await db.writeFiles(`exporting run ${runId} to ${dir}`, async (w) => {
     const id = runId;
     await w.run(`COPY (SELECT * FROM runs WHERE id = ${id}) TO ${q(`${dir}/run.parquet`)} (FORMAT parquet)`);
+    await w.run(`COPY (SELECT m.* FROM models m JOIN runs r ON m.id = r.model_id WHERE r.id = ${id}) TO ${q(`${dir}/model.parquet`)} (FORMAT parquet)`);
+    await w.run(`COPY (SELECT t.* FROM tasks t JOIN runs r ON t.id = r.task_id WHERE r.id = ${id}) TO ${q(`${dir}/task.parquet`)} (FORMAT parquet)`);
     await w.run(`COPY (SELECT s.* FROM samples s JOIN runs r ON s.task_id = r.task_id WHERE r.id = ${id}) TO ${q(`${dir}/samples.parquet`)} (FORMAT parquet)`);
     await w.run(`COPY (SELECT * FROM sample_outputs WHERE run_id = ${id} ORDER BY sample_idx) TO ${q(`${dir}/outputs.parquet`)} (FORMAT parquet)`);
     await w.run(
@@ -110,6 +113,8 @@ export async function attachViews(conn: DuckDBConnection, dir: string): Promise<
   const file = (name: string) => `read_parquet(${q(`${dir}/${name}`)})`;
   const views: [string, string][] = [
     ["runs", `SELECT * FROM ${file("run.parquet")}`],
+    ["models", `SELECT * FROM ${file("model.parquet")}`],
+    ["tasks", `SELECT * FROM ${file("task.parquet")}`],
     ["samples", `SELECT * FROM ${file("samples.parquet")}`],
     ["sample_outputs", `SELECT * FROM ${file("outputs.parquet")}`],
     ["metrics", `SELECT run_id, name, sample_id, value FROM ${file("metrics.parquet")}`],

@@ -18,6 +18,7 @@ export interface ListenOptions {
 interface ServeOptions extends ListenOptions {
   modelRoot?: string[];
   taskRoot?: string[];
+  attach?: string;
 }
 
 /** Adds --db, --host, --port, --data-dir, --allow-remote-reads and --json. */
@@ -55,9 +56,10 @@ export function registerServeCommand(program: Command): void {
       .command("serve")
       .description("serve the GraphQL API (HTTP and WebSocket at /graphql) and the dashboard (at /) until Ctrl-C")
       .option("--model-root <dir>", "folder models may be registered from (repeatable)", collect)
-      .option("--task-root <dir>", "folder task files may be imported from (repeatable)", collect),
+      .option("--task-root <dir>", "folder task files may be imported from (repeatable)", collect)
+      .option("--attach <dir>", "serve a run exported with `skillscope export` (a folder, or s3:// / https:// via DuckDB httpfs) read-only instead of --db"),
   );
-  examples(serve, "skillscope serve --port 4000 --model-root ~/models --task-root ./tasks");
+  examples(serve, "skillscope serve --port 4000 --model-root ~/models --task-root ./tasks", "skillscope serve --attach ./exports/run-7 --port 4001");
   serve.action(
     action<ServeOptions>(async (o) => {
       // Loaded here, not at startup: other commands (and --help) need not load the server.
@@ -72,6 +74,7 @@ export function registerServeCommand(program: Command): void {
           modelRoots: (o.modelRoot ?? []).map((d) => resolve(d)),
           taskRoots: (o.taskRoot ?? []).map((d) => resolve(d)),
           allowRemoteReads: o.allowRemoteReads ?? false,
+          ...(o.attach !== undefined ? { attach: /^[a-z0-9]+:\/\//.test(o.attach) ? o.attach : resolve(o.attach) } : {}),
         }),
       );
       announce(o, server.url);
