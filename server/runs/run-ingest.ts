@@ -59,6 +59,7 @@ export class RunIngest {
   private lastSeq = -1;
   private pendingEvents: { seq: number; payload: unknown }[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
+  private flushError: Error | undefined;
   private nLayers = 0;
 
   constructor(
@@ -90,7 +91,9 @@ export class RunIngest {
         this.pendingEvents.push({ seq, payload });
         this.hooks.progress(seq, payload);
         // a fast runner emits hundreds of steps a second: store them in batches, not one transaction each
-        this.flushTimer ??= setTimeout(() => void this.flushEvents(), EVENT_FLUSH_MS);
+        if (this.flushError) throw this.flushError;
+        // a failed timed flush must not become an unhandled rejection: the next event (or the end) reports it
+        this.flushTimer ??= setTimeout(() => this.flushEvents().catch((e: Error) => void (this.flushError ??= e)), EVENT_FLUSH_MS);
         if (this.pendingEvents.length >= EVENT_BATCH) await this.flushEvents();
         return;
       }
@@ -106,6 +109,7 @@ export class RunIngest {
   async flushEvents(): Promise<void> {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    if (this.flushError) throw this.flushError;
     const batch = this.pendingEvents;
     this.pendingEvents = [];
     await this.store.appendEvents(this.runId, batch);
