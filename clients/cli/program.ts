@@ -1,6 +1,8 @@
 /** The `skillscope` program: every command speaks GraphQL, in-process or to `--server URL`. */
 import { Command } from "commander";
 import { registerCatalogCommands } from "./commands/catalog.js";
+import { registerCausalCommands } from "./commands/causal.js";
+import { registerCompareCommands } from "./commands/compare.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerExportCommand } from "./commands/export.js";
 import { registerMetricCommands } from "./commands/metric.js";
@@ -31,6 +33,8 @@ export function buildProgram(): Command {
   registerMetricCommands(program);
   registerExportCommand(program);
   registerCatalogCommands(program);
+  registerCausalCommands(program);
+  registerCompareCommands(program);
   program.addHelpText("after", "\nExample:\n  $ skillscope run --model ./models/gpt2 --task sst.jsonl --template \"Review: {text}\" --json\n  $ skillscope neurons --run 1 --metric label --top 10\n");
   return program;
 }

@@ -1,6 +1,8 @@
+import { GraphQLError } from "graphql";
 import type { MiddlewareFn } from "type-graphql";
 import { CheckpointError, ConfigError } from "../../gpu-runner/hf/errors.js";
 import { AnalysisError } from "../analysis/errors.js";
+import { AnalysisServiceError, type AnalysisServiceCode } from "../causal/errors.js";
 import { StoreError, type StoreErrorCode } from "../store/errors.js";
 import { MetricError } from "../metrics/index.js";
 import { RunManagerError } from "../runs/run-manager.js";
@@ -13,6 +15,14 @@ const STORE_CODES: Partial<Record<StoreErrorCode, ErrorCode>> = {
   INVALID_INPUT: "BAD_USER_INPUT",
   INVALID_TRANSITION: "CONFLICT",
   READ_ONLY: "FORBIDDEN",
+};
+
+/** Causal and comparison services; RUNNER (the worker job failed) has no client-side fix. */
+const ANALYSIS_SERVICE_CODES: Record<AnalysisServiceCode, ErrorCode | null> = {
+  NOT_FOUND: "NOT_FOUND",
+  BAD_INPUT: "BAD_USER_INPUT",
+  BAD_STATE: "CONFLICT",
+  RUNNER: null,
 };
 
 /**
@@ -31,6 +41,11 @@ function toApiError(error: unknown): unknown {
   if (error instanceof StoreError) {
     const code = STORE_CODES[error.code];
     return code ? new ApiError(code, error.message, { reason: error.code }) : error;
+  }
+  if (error instanceof AnalysisServiceError) {
+    const code = ANALYSIS_SERVICE_CODES[error.code];
+    // A failed job keeps its message (it names the runner's error code) under the server-error code.
+    return code ? new ApiError(code, error.message, { reason: error.code }) : new GraphQLError(error.message, { extensions: { code: "INTERNAL_SERVER_ERROR", reason: error.code } });
   }
   if (error instanceof AnalysisError) return new ApiError("BAD_USER_INPUT", error.message, { reason: error.code });
   if (error instanceof TaskFileError) return new ApiError("BAD_USER_INPUT", error.message, { file: error.file, line: error.line, field: error.field });

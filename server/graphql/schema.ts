@@ -1,6 +1,8 @@
 import "reflect-metadata";
 import type { GraphQLSchema } from "graphql";
 import { buildSchema } from "type-graphql";
+import { CausalConditionResolver, CausalResolver } from "./causal.resolver.js";
+import { CompareResolver } from "./compare.resolver.js";
 import { mapServiceErrors } from "./error-mapping.js";
 import { LeaderboardResolver } from "./leaderboard.resolver.js";
 import type { LiveEvents } from "./live-events.js";
@@ -27,6 +29,9 @@ const RESOLVERS = [
   TrainingProgressResolver,
   LeaderboardResolver,
   SignificanceResolver,
+  CausalResolver,
+  CausalConditionResolver,
+  CompareResolver,
 ] as const;
 
 /** The executable schema; subscriptions publish through `live`. */

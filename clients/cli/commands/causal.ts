@@ -75,9 +75,9 @@ export function registerCausalCommands(program: Command): void {
     .description("scale one neuron by factors at the soft positions and show how accuracy, loss and predictions move")
     .requiredOption("--run <id>", "run id (a trained run)")
     .requiredOption("--id <neuron>", "neuron id L{layer}.N{index}, e.g. L0.N7")
-    .option("--factors <list>", "comma-separated factors (default -2,-1,0,1,2,3; write --factors=-2,0,2 when the list starts with a minus)", numberList)
+    .option("--factors <list>", "comma-separated factors a -> factor * a (default -2,-1,0,1,2,3; 1 is the baseline)", numberList)
     .option("--json", "print JSON");
-  examples(connectionOptions(steer), "skillscope steer --run 1 --id L0.N7 --factors=-2,0,1,2,3", "skillscope steer --run 1 --id L3.N17 --json");
+  examples(connectionOptions(steer), "skillscope steer --run 1 --id L0.N7 --factors -2,0,1,2,3", "skillscope steer --run 1 --id L3.N17 --json");
   steer.action(
     action<SteerOptions>(async (o) => {
       const { layer, index } = parseNeuronId(o.id);

@@ -75,9 +75,13 @@ export type RunOptionsInput = {
   positions?: string | null | undefined;
   /** Soft-prompt length n (default 20). */
   promptLength?: number | null | undefined;
+  /** Reservoir size k of storage "topk" (default 32, at most 1000): extremalSamples serves k up to this. */
+  reservoirK?: number | null | undefined;
   seed?: number | null | undefined;
   /** Optimizer steps (default 200). */
   steps?: number | null | undefined;
+  /** "full" (default) stores every activation; "topk" keeps only each neuron's reservoirK highest and lowest activations (big models): extremal samples still work, added metrics, significance and activation histograms do not. */
+  storage?: string | null | undefined;
   /** onnxruntime intra-op threads. */
   threads?: number | null | undefined;
 };

@@ -25,13 +25,16 @@ interface GraphQLResponse<T> {
   errors?: { message: string; extensions?: { code?: string } }[];
 }
 
-/** Runs a query over HTTP POST; throws GraphQLRequestError on transport or GraphQL errors. */
-export async function query<T>(request: GraphQLRequest): Promise<T> {
+/**
+ * Runs a query (or, with the bearer `token`, a mutation) over HTTP POST; throws
+ * GraphQLRequestError on transport or GraphQL errors.
+ */
+export async function query<T>(request: GraphQLRequest, token?: string): Promise<T> {
   let response: Response;
   try {
     response = await fetch(GRAPHQL_URL, {
       method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      headers: { "Content-Type": "application/json", Accept: "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify(request),
     });
   } catch (error) {

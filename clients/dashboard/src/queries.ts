@@ -300,3 +300,95 @@ export interface LeaderboardData {
   /** samplesSeen: null while the runner streams (the count is known once extraction ends). */
   neuronLeaderboard: { runId: string; metric: string; samplesSeen: number | null; neurons: LeaderboardEntry[] };
 }
+
+export interface LayerNullHistogram {
+  layer: number;
+  /** [bins + 1] edges over [-1, 1] */
+  edges: number[];
+  /** Observed (position, neuron) pairs per bin. */
+  observed: number[];
+  /** Expected count per bin under the shuffled-metric null. */
+  expectedNull: number[];
+}
+
+/** The permutation null of a run's correlations with a metric: per-layer null histograms and chance thresholds of |r|. */
+export function significanceRequest(runId: string, metric: string, bins: number): GraphQLRequest {
+  return {
+    query: `query Significance($runId: ID!, $metric: String!, $bins: Int!) {
+  significance(runId: $runId, metric: $metric, bins: $bins) {
+    metric permutations samples tests maxAbsR999 bhAbsRThreshold q discoveries
+    layers { layer edges observed expectedNull }
+  }
+}`,
+    variables: { runId, metric, bins },
+  };
+}
+export interface SignificanceData {
+  significance: {
+    metric: string;
+    permutations: number;
+    samples: number;
+    tests: number;
+    /** Chance level of the largest |r| over every neuron (99.9th percentile of the null max). */
+    maxAbsR999: number;
+    bhAbsRThreshold: number | null;
+    q: number;
+    discoveries: number;
+    layers: LayerNullHistogram[];
+  };
+}
+
+export type AblationMode = "ZERO" | "MEAN" | "NOISE";
+
+export interface Interval {
+  estimate: number | null;
+  low: number | null;
+  high: number | null;
+}
+export interface CausalEffect {
+  ablated: Interval;
+  random: Interval;
+  effect: Interval;
+  z: number | null;
+  pRandom: number;
+}
+export interface CausalConditionSummary {
+  name: string;
+  accuracy: number;
+  meanLoss: number;
+  meanGoldProb: number;
+  changed: number;
+  meanKl: number;
+}
+
+/** Ablates a metric's top-K neurons against random neuron sets of the same layers (a mutation: needs the token). */
+export function ablateRequest(runId: string, metric: string, k: number, mode: AblationMode, randomDraws: number, seed: number): GraphQLRequest {
+  const effect = "{ ablated { estimate low high } random { estimate low high } effect { estimate low high } z pRandom }";
+  const condition = "{ name accuracy meanLoss meanGoldProb changed meanKl }";
+  return {
+    query: `mutation AblateNeurons($runId: ID!, $metric: String!, $k: Int!, $mode: AblationMode!, $randomDraws: Int!, $seed: Int!) {
+  ablateNeurons(runId: $runId, metric: $metric, k: $k, mode: $mode, randomDraws: $randomDraws, seed: $seed) {
+    runId metric mode sampleCount
+    neurons { id r }
+    baseline ${condition}
+    ablated ${condition}
+    random ${condition}
+    deltas { accuracy ${effect} loss ${effect} }
+  }
+}`,
+    variables: { runId, metric, k, mode, randomDraws, seed },
+  };
+}
+export interface AblationData {
+  ablateNeurons: {
+    runId: string;
+    metric: string;
+    mode: AblationMode;
+    sampleCount: number;
+    neurons: { id: string; r: number | null }[];
+    baseline: CausalConditionSummary;
+    ablated: CausalConditionSummary;
+    random: CausalConditionSummary[];
+    deltas: { accuracy: CausalEffect; loss: CausalEffect };
+  };
+}

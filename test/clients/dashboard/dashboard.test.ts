@@ -17,6 +17,7 @@ import { startServer, type RunningServer } from "../../../server/http/server.js"
 import { Store } from "../../../server/store/index.js";
 import { HeldRunner } from "./held-runner.js";
 import { PLANTED, seedFinishedRun, seedQueuedRun, SHAPE } from "./seed-run.js";
+import { trainPlantedRun } from "./trained-run.js";
 
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 const SHOTS = join(ROOT, "test-results", "dashboard");
@@ -61,6 +62,8 @@ describe("dashboard in Chromium", () => {
   let browser: Browser;
   let finishedRun: number;
   let liveRun: number;
+  /** A run with a real checkpoint and trained prompt, for the causal panel. */
+  let trainedRun: number;
   const runner = new HeldRunner();
   /** Console errors and uncaught exceptions of every page, with the page's URL. */
   const browserErrors: string[] = [];
@@ -76,6 +79,7 @@ describe("dashboard in Chromium", () => {
     try {
       const seeded = await seedFinishedRun(store);
       finishedRun = seeded.runId;
+      trainedRun = await trainPlantedRun(store);
       liveRun = await seedQueuedRun(store, seeded);
     } finally {
       await store.close();
@@ -145,7 +149,7 @@ describe("dashboard in Chromium", () => {
     const page = await open("#/");
     const rows = page.locator("tr[data-run]");
     await rows.first().waitFor();
-    assert.equal(await rows.count(), 2);
+    assert.equal(await rows.count(), 3);
     const finished = page.locator(`tr[data-run="${finishedRun}"] .status`);
     assert.equal(await finished.textContent(), "done");
     const live = page.locator(`tr[data-run="${liveRun}"] .status`);
@@ -242,6 +246,84 @@ describe("dashboard in Chromium", () => {
     const row = SHAPE.layers.indexOf(PLANTED.layer);
     await canvas.click({ position: { x: grid.left + (PLANTED.position + 0.5) * grid.cellW, y: grid.top + (grid.rows - 1 - row + 0.5) * grid.cellH } });
     await until("the neuron page opens", async () => page.url().endsWith(`#/runs/${finishedRun}/neurons/L${PLANTED.layer}.N${PLANTED.index}?metric=label`));
+    await page.context().close();
+  });
+
+  it("draws the permutation-null band and the chance level of |r| on a layer's r histogram", async () => {
+    const page = await open(`#/runs/${finishedRun}`);
+    await chartDrawn(page, "r-null");
+    const box = page.locator('[data-chart="r-null"]');
+    // The planted layer has the most pairs beyond chance, so it is shown first.
+    assert.equal(await box.getAttribute("data-layer"), String(PLANTED.layer));
+    const legend = await box.locator(".u-legend .u-series .u-label").allTextContents();
+    assert.deepEqual(legend.slice(1), [`observed, layer ${PLANTED.layer}`, "expected if no neuron carried the metric", "null ±2 sd (upper)", "null ±2 sd (lower)"]);
+    // The markers drawn are ±maxAbsR999 of the same significance query, fetched here over plain HTTP.
+    const response = await fetch(`${server.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: 'query($id: ID!) { significance(runId: $id, metric: "label", bins: 200) { maxAbsR999 bhAbsRThreshold layers { layer observed expectedNull } } }', variables: { id: String(finishedRun) } }),
+    });
+    const sig = ((await response.json()) as { data: { significance: { maxAbsR999: number; bhAbsRThreshold: number | null; layers: { layer: number; observed: number[]; expectedNull: number[] }[] } } }).data.significance;
+    await until("the chance markers are drawn", async () => (await box.getAttribute("data-markers")) !== null);
+    const markers = JSON.parse((await box.getAttribute("data-markers"))!) as number[];
+    assert.deepEqual(markers.slice(0, 2), [-sig.maxAbsR999, sig.maxAbsR999]);
+    assert.ok(sig.maxAbsR999 > 0.1 && sig.maxAbsR999 < 1, `chance level ${sig.maxAbsR999}`);
+    // The null expects as many pairs per layer as were observed: every (position, neuron) pair.
+    const layer = sig.layers.find((l) => l.layer === PLANTED.layer)!;
+    const total = (v: number[]) => v.reduce((a, b) => a + b, 0);
+    assert.equal(total(layer.observed), SHAPE.positions * SHAPE.dFF);
+    assert.ok(Math.abs(total(layer.expectedNull) - SHAPE.positions * SHAPE.dFF) < 1e-6 * SHAPE.positions * SHAPE.dFF);
+    assert.match((await page.locator('[data-role="null-summary"]').textContent()) ?? "", new RegExp(`^Layer ${PLANTED.layer}: [1-9]\\d* of ${SHAPE.positions * SHAPE.dFF} `));
+    // Another layer on demand.
+    await page.locator('select[name="null-layer"]').selectOption("0");
+    await until("layer 0 is drawn", async () => (await page.locator('[data-chart="r-null"]').getAttribute("data-layer")) === "0");
+    await page.locator('select[name="null-layer"]').selectOption(String(PLANTED.layer));
+    await until("the planted layer is drawn again", async () => (await page.locator('[data-chart="r-null"]').getAttribute("data-layer")) === String(PLANTED.layer));
+    await chartDrawn(page, "r-null");
+    await page.locator('[data-figure$="r-null"]').screenshot({ path: join(SHOTS, "r-null-band.png") });
+    await page.context().close();
+  });
+
+  it("runs the causal check from the run page with the token, and draws top-K vs random changes with intervals", async () => {
+    // The refused attempt logs its HTTP 401 in the console: keep this page's errors apart.
+    const errors: string[] = [];
+    const page = await open(`#/runs/${trainedRun}`, errors);
+    const form = page.locator(".causal-form");
+    await form.waitFor();
+    await form.locator('select[name="causal-metric"]').selectOption("colors");
+    await form.locator('input[name="k"]').fill("1");
+    await form.locator('input[name="draws"]').fill("6");
+    const panel = page.locator('[data-figure$="-causal"]');
+    await form.locator('input[name="token"]').fill("not-the-token");
+    await form.locator("button").click();
+    await until("the refusal is explained", async () => /paste its token/.test((await panel.locator(".notice-error").textContent().catch(() => "")) ?? ""));
+
+    const token = (await readFile(join(dir, "token"), "utf8")).trim();
+    await form.locator('input[name="token"]').fill(token);
+    await form.locator("button").click();
+    const svg = panel.locator('[data-chart="causal-effects"] svg');
+    await until("the effect chart is drawn", async () => {
+      if ((await panel.locator(".notice-error").count()) > 0) throw new Error(`the panel shows an error: ${await panel.locator(".notice-error").textContent()}`);
+      return (await svg.count()) > 0;
+    }, 60_000);
+    assert.match((await panel.locator("p.muted").first().textContent()) ?? "", /^zero ablation of L0\.N7 on 40 validation samples; 6 random sets\.$/);
+    // Ablating the planted neuron raises the loss beyond every random set; each set is drawn as a dot.
+    const estimate = async (key: string) => Number(await svg.locator(`[data-interval="${key}"]`).getAttribute("data-estimate"));
+    const topLoss = await estimate("loss-topK");
+    const randomLoss = await estimate("loss-random");
+    assert.ok(topLoss > 0 && topLoss > 4 * Math.abs(randomLoss), `Δ loss top-K ${topLoss} vs random ${randomLoss}`);
+    assert.equal(await svg.locator('[data-measure="loss"] circle').count(), 6 + 2);
+    const interval = svg.locator('[data-interval="loss-random"]');
+    assert.ok(Number(await interval.getAttribute("data-low")) <= randomLoss && randomLoss <= Number(await interval.getAttribute("data-high")));
+    assert.deepEqual(await panel.locator("tr[data-effect]").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-effect"))), ["accuracy", "loss"]);
+    // Its request can be replayed outside the browser, with the token from the data directory (never the token itself).
+    const replay = (await panel.locator(".query-text").textContent()) ?? "";
+    assert.match(replay, /^mutation AblateNeurons[\s\S]*-H "Authorization: Bearer \$\(cat <dataDir>\/token\)"/);
+    assert.ok(!replay.includes(token));
+    // The token stays for this tab only.
+    assert.equal(await page.evaluate("sessionStorage.getItem('skillscope.token')"), token);
+    await panel.screenshot({ path: join(SHOTS, "causal-check.png") });
+    assert.deepEqual(errors.filter((e) => !/status of 401/.test(e)), []);
     await page.context().close();
   });
 

@@ -43,6 +43,8 @@ type QueriesModule = Record<string, unknown> & {
   correlationHistogramsRequest(runId: string, metric: string, aggregate: string, layers: readonly number[], bins: number): Request;
   neuronRequest(runId: string, layer: number, index: number, metric: string, k: number, position: number | null, bins: number): Request;
   activationsWithMetricRequest(runId: string, layer: number, index: number, metric: string, k: number, position: number | null): Request;
+  significanceRequest(runId: string, metric: string, bins: number): Request;
+  ablateRequest(runId: string, metric: string, k: number, mode: string, randomDraws: number, seed: number): Request;
   leaderboardRequest(runId: string, metric: string, k: number): Request;
   serverLimitsRequest(): Request;
 };
@@ -123,6 +125,9 @@ describe("dashboard pure modules", () => {
       activationsWithMetric: queries.activationsWithMetricRequest("1", 3, 11007, "label", DEFAULT_LIMITS.maxPageSize, 4),
       leaderboard: queries.leaderboardRequest("1", "label", 20),
       limits: queries.serverLimitsRequest(),
+      significance: queries.significanceRequest("1", "label", 200),
+      // the largest the panel offers (its k field stops at 100)
+      ablate: queries.ablateRequest("1", "label", 100, "NOISE", 200, 0),
     };
     const builders = Object.keys(queries).filter((name) => name.endsWith("Request"));
     assert.equal(builders.length, Object.keys(requests).length, `every request builder is checked (${builders.join(", ")})`);

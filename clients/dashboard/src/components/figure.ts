@@ -53,9 +53,11 @@ export function figure(options: { name: string; title: string; caption?: string;
       current = { request, data };
       download.disabled = false;
       const payload = JSON.stringify({ query: request.query, variables: request.variables });
+      // Mutations need the server's bearer token; the command reads it from the data directory.
+      const auth = /^\s*mutation\b/.test(request.query) ? ` -H "Authorization: Bearer $(cat <dataDir>/token)"` : "";
       queryText.textContent =
         `${request.query.trim()}\n\n# variables\n${JSON.stringify(request.variables, null, 2)}\n\n# fetch it yourself\n` +
-        `curl -s ${GRAPHQL_URL} -H 'content-type: application/json' --data '${payload.replace(/'/g, "'\\''")}'`;
+        `curl -s ${GRAPHQL_URL} -H 'content-type: application/json'${auth} --data '${payload.replace(/'/g, "'\\''")}'`;
     },
     showMessage(kind, text) {
       replaceChildren(body, notice(kind, text));

@@ -1,5 +1,6 @@
 import { heatmap, type HeatCell } from "../charts/heatmap.js";
 import { histogramChart } from "../charts/histogram-chart.js";
+import { nullBandFigure } from "../charts/null-band.js";
 import { ramp } from "../charts/palette.js";
 import { selectControl } from "../components/controls.js";
 import { figure, type Figure } from "../components/figure.js";
@@ -12,6 +13,7 @@ import {
   correlationHistogramsRequest,
   layerAlias,
   neuronsRequest,
+  significanceRequest,
   strongestPerCellRequest,
   type Aggregate,
   type CorrelationHistogramsData,
@@ -19,6 +21,7 @@ import {
   type NeuronsData,
   type RankedNeuron,
   type RunDetail,
+  type SignificanceData,
   type StrongestPerCellData,
 } from "../queries.js";
 import { neuronHref } from "../router.js";
@@ -76,6 +79,23 @@ export function analysisSection(root: HTMLElement, run: RunDetail): () => void {
     title: "Distribution of r per layer",
     caption: "Counts of neurons by their score's Pearson r (sign kept), one line per layer, log scale; click a layer in the legend to hide it, drag across the plot to zoom, double-click to zoom out.",
   });
+  const chanceLayer = { value: "" };
+  const chance = figure({
+    name: `run-${run.id}-r-null`,
+    title: "r against chance (permutation null)",
+    caption:
+      "Observed r of every (position, neuron) pair of one layer, with the count expected if no neuron carried the metric " +
+      "(shuffled-metric null, dashed; band: ±2 sd) and the family-wise chance level of |r| (dashed vertical lines; orange: Benjamini-Hochberg): pairs beyond it beat chance.",
+    controls: [
+      selectControl({
+        label: "layer",
+        name: "null-layer",
+        choices: [{ value: "", text: "most above chance" }, ...layers.map((l) => ({ value: String(l), text: String(l) }))],
+        value: "",
+        onChange: (v) => ((chanceLayer.value = v), refreshChance()),
+      }),
+    ],
+  });
   const heat = figure({
     name: `run-${run.id}-heatmap`,
     title: "Strongest r by layer and soft-token position",
@@ -94,12 +114,12 @@ export function analysisSection(root: HTMLElement, run: RunDetail): () => void {
     caption: "Ranked by |r|; click a header to sort, a neuron to inspect it.",
     controls: [tableLayer, neuronJump(run, () => state.metric)],
   });
-  root.append(controls, histograms.element, heat.element, table.element);
+  root.append(controls, histograms.element, chance.element, heat.element, table.element);
 
   // Each figure shows the answer to its latest request only, and nothing renders after dispose.
-  type Slot = "histograms" | "heatmap" | "table";
+  type Slot = "histograms" | "chance" | "heatmap" | "table";
   const charts = new Map<Slot, { destroy(): void }>();
-  const generation: Record<Slot, number> = { histograms: 0, heatmap: 0, table: 0 };
+  const generation: Record<Slot, number> = { histograms: 0, chance: 0, heatmap: 0, table: 0 };
   let disposed = false;
   const load = <T>(slot: Slot, panel: Figure, request: GraphQLRequest, render: (data: T) => { destroy(): void } | undefined): void => {
     const token = ++generation[slot];
@@ -141,6 +161,14 @@ export function analysisSection(root: HTMLElement, run: RunDetail): () => void {
       });
     });
 
+  const refreshChance = (): void =>
+    load<SignificanceData>("chance", chance, significanceRequest(run.id, state.metric, HISTOGRAM_BINS), (data) => {
+      const box = h("div", { class: "chart", "data-chart": "r-null" });
+      const summary = h("p", { class: "muted", "data-role": "null-summary" });
+      replaceChildren(chance.body, summary, box);
+      return nullBandFigure(box, summary, data.significance, chanceLayer.value === "" ? null : Number(chanceLayer.value));
+    });
+
   const positions = Array.from({ length: run.positions ?? 0 }, (_, p) => p);
   const refreshHeatmap = (): void =>
     load<StrongestPerCellData>("heatmap", heat, strongestPerCellRequest(run.id, state.metric, layers, positions.length), (data) => {
@@ -170,6 +198,7 @@ export function analysisSection(root: HTMLElement, run: RunDetail): () => void {
 
   const refreshAll = (): void => {
     refreshHistograms();
+    refreshChance();
     refreshHeatmap();
     refreshTable();
   };

@@ -7,6 +7,7 @@ import { ACTIVE_STATUSES, runRequest, runStatusRequest, type RunData, type RunDe
 import { runHref } from "../router.js";
 import type { Crumbs, Page } from "./page.js";
 import { analysisSection } from "./run-analysis.js";
+import { causalPanel } from "./run-causal.js";
 import { leaderboardFigure } from "./run-leaderboard.js";
 import { trainingFigure } from "./run-training.js";
 
@@ -53,6 +54,8 @@ export function runPage(root: HTMLElement, runId: string, setCrumbs: (crumbs: Cr
     const disposers = [
       ...(ACTIVE_STATUSES.includes(run.status) && run.metrics.length > 0 ? [leaderboardFigure(sections, run)] : []),
       analysisSection(sections, run),
+      // causal jobs forward the validation set with the trained prompt: only for finished runs
+      ...(run.status === "DONE" && run.metrics.length > 0 && (run.layers?.length ?? 0) > 0 ? [causalPanel(sections, run)] : []),
     ];
     disposeSections = () => disposers.forEach((dispose) => dispose());
   };

@@ -1,0 +1,185 @@
+import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, Float, ID, Int, Mutation, Resolver, Root } from "type-graphql";
+import type { ConditionOutcome } from "../../gpu-runner/causal/types.js";
+import { DEFAULT_FACTORS, runAblation, steerNeuron, type Effect, type Interval as ServiceInterval } from "../causal/index.js";
+import type { Store } from "../store/store.js";
+import {
+  AblationModeValue,
+  AblationReport,
+  CausalCondition,
+  CausalEffect,
+  CausalSampleOutcome,
+  InterventionPositionsValue,
+  Interval,
+  SteeringReport,
+} from "./causal.type.js";
+import type { GraphQLContext } from "./context.js";
+import { badInput } from "./errors.js";
+import { nonNegativeInt, parseId } from "./ids.js";
+import { FIELD_COST, pageSize } from "./limits.js";
+import { neuronId } from "./neuron-id.js";
+
+@ArgsType()
+class AblateArgs {
+  @Field(() => ID)
+  runId!: string;
+
+  @Field({ description: "Metric whose top-K neurons (by max |r| over positions) are ablated." })
+  metric!: string;
+
+  @Field(() => Int, { defaultValue: 10, description: "How many top neurons, 1..1000." })
+  k!: number;
+
+  @Field(() => AblationModeValue, { defaultValue: AblationModeValue.ZERO })
+  mode!: AblationModeValue;
+
+  @Field(() => Int, { defaultValue: 20, description: "Random control sets (same neurons per layer as the top-K), 0..1000." })
+  randomDraws!: number;
+
+  @Field(() => Int, { defaultValue: 0, description: "Seeds the random sets, the noise and the bootstrap." })
+  seed!: number;
+
+  @Field(() => Int, { nullable: true, description: "Only rank (and ablate) neurons of this layer." })
+  layer?: number | null;
+
+  @Field(() => InterventionPositionsValue, { defaultValue: InterventionPositionsValue.SOFT })
+  positions!: InterventionPositionsValue;
+}
+
+/** A compute job runs forwards of the whole validation set: price it like a layer scan. */
+const JOB_COST = FIELD_COST.layerScan;
+
+/** The tail of each store's queue of causal jobs. */
+const queues = new WeakMap<Store, Promise<unknown>>();
+
+/**
+ * Runs causal jobs of one store one after another: each loads the model into a worker thread and
+ * forwards the validation set many times, so parallel requests would only compete for memory and cores.
+ */
+function oneAtATime<T>(store: Store, job: () => Promise<T>): Promise<T> {
+  const result = (queues.get(store) ?? Promise.resolve()).then(job, job);
+  queues.set(store, result.catch(() => undefined));
+  return result;
+}
+
+@Resolver(() => AblationReport)
+export class CausalResolver {
+  @Mutation(() => AblationReport, {
+    description:
+      "Ablates a metric's top-K neurons and, as controls, random neuron sets of the same layers; forwards the validation set under each " +
+      "(seconds to minutes, in a worker) and reports accuracy, loss, gold probability and KL changes with 95% intervals.",
+    complexity: JOB_COST,
+  })
+  async ablateNeurons(@Args() args: AblateArgs, @Ctx() { services }: GraphQLContext): Promise<AblationReport> {
+    const runId = parseId(args.runId, "runId");
+    const layer = args.layer == null ? undefined : nonNegativeInt(args.layer, "layer");
+    if (layer !== undefined) {
+      const run = await services.store.getRun(runId);
+      if (run.layers && !run.layers.includes(layer)) throw badInput("layer", `run ${runId} recorded layers ${run.layers.join(", ")}, not ${layer}`);
+    }
+    const report = await oneAtATime(services.store, () => runAblation(services.store, runId, {
+      metric: args.metric, k: args.k, mode: args.mode, randomDraws: args.randomDraws, seed: args.seed, layer, positions: args.positions,
+    }));
+    const condition = (c: ConditionOutcome) => toCondition(c, report.sampleIds);
+    return {
+      runId: String(runId),
+      metric: report.metric,
+      mode: report.mode as AblationModeValue,
+      positions: report.positions as InterventionPositionsValue,
+      seed: report.seed,
+      sampleCount: report.sampleIds.length,
+      neurons: report.neurons.map((n) => ({ id: neuronId(n.layer, n.neuron), layer: n.layer, index: n.neuron, r: finiteOrNull(n.r), position: n.position ?? null })),
+      baseline: condition(report.baseline),
+      ablated: condition(report.ablated),
+      random: report.random.map(condition),
+      deltas: {
+        accuracy: toEffect(report.deltas.accuracy),
+        loss: toEffect(report.deltas.loss),
+        goldProb: toEffect(report.deltas.goldProb),
+        kl: toEffect(report.deltas.kl),
+      },
+    };
+  }
+
+  @Mutation(() => SteeringReport, {
+    description: "Scales one neuron by each factor at the intervened positions and forwards the validation set (in a worker): how accuracy, loss and predictions move.",
+    complexity: JOB_COST,
+  })
+  async steerNeuron(
+    @Arg("runId", () => ID) runIdArg: string,
+    @Arg("neuronId", () => ID, { description: "L{layer}.N{index}, e.g. L0.N7." }) id: string,
+    @Arg("factors", () => [Float], { defaultValue: [...DEFAULT_FACTORS], description: "a -> factor * a; 1..64 finite numbers." }) factors: number[],
+    @Arg("positions", () => InterventionPositionsValue, { defaultValue: InterventionPositionsValue.SOFT }) positions: InterventionPositionsValue,
+    @Ctx() { services }: GraphQLContext,
+  ): Promise<SteeringReport> {
+    const runId = parseId(runIdArg, "runId");
+    const { layer, index } = parseNeuronId(id, "neuronId");
+    const run = await services.store.getRun(runId);
+    if (run.layers && !run.layers.includes(layer)) throw badInput("neuronId", `run ${runId} recorded layers ${run.layers.join(", ")}, not ${layer}`);
+    const report = await oneAtATime(services.store, () => steerNeuron(services.store, runId, layer, index, factors, { positions }));
+    return {
+      runId: String(runId),
+      neuronId: neuronId(layer, index),
+      layer,
+      index,
+      positions: report.positions as InterventionPositionsValue,
+      sampleCount: report.sampleIds.length,
+      baseline: toCondition(report.baseline, report.sampleIds),
+      factors: report.factors.map((c) => toCondition(c, report.sampleIds)),
+    };
+  }
+}
+
+@Resolver(() => CausalCondition)
+export class CausalConditionResolver {
+  @FieldResolver(() => [CausalSampleOutcome], { description: "Per-sample outputs in validation order, a page of them." })
+  samples(
+    @Root() condition: CausalCondition,
+    @Arg("first", () => Int, { defaultValue: 100, description: "Page size, 1..1000." }) first: number,
+    @Arg("offset", () => Int, { defaultValue: 0 }) offset: number,
+    @Ctx() { services }: GraphQLContext,
+  ): CausalSampleOutcome[] {
+    pageSize(first, "first", services.limits);
+    nonNegativeInt(offset, "offset");
+    const s = condition.perSample;
+    const end = Math.min(s.sampleIds.length, offset + first);
+    const out: CausalSampleOutcome[] = [];
+    for (let i = offset; i < end; i++) {
+      out.push({ sampleId: s.sampleIds[i]!, loss: s.loss[i]!, goldProb: s.goldProb[i]!, correct: s.correct[i] === 1, kl: s.kl[i]!, prediction: s.prediction[i]! });
+    }
+    return out;
+  }
+}
+
+/** `L{layer}.N{index}` -> its parts, else BAD_USER_INPUT naming `field`. */
+export function parseNeuronId(id: string, field: string): { layer: number; index: number } {
+  const m = /^L(\d{1,6})\.N(\d{1,9})$/.exec(id.trim());
+  if (!m) throw badInput(field, `"${id}" is not a neuron id; write L{layer}.N{index}, e.g. L0.N7`);
+  return { layer: Number(m[1]), index: Number(m[2]) };
+}
+
+function toCondition(c: ConditionOutcome, sampleIds: readonly string[]): CausalCondition {
+  return {
+    name: c.name,
+    neurons: c.neurons.map((n) => neuronId(n.layer, n.neuron)),
+    factor: c.factor ?? null,
+    accuracy: c.accuracy,
+    meanLoss: c.meanLoss,
+    meanGoldProb: c.meanGoldProb,
+    changed: c.changed,
+    meanKl: c.meanKl,
+    perSample: { sampleIds, ...c.perSample },
+  };
+}
+
+function toEffect(e: Effect): CausalEffect {
+  return { ablated: toInterval(e.ablated), random: toInterval(e.random), effect: toInterval(e.effect), z: finiteOrNull(e.z), pRandom: e.pRandom };
+}
+
+function toInterval(i: ServiceInterval): Interval {
+  return { estimate: finiteOrNull(i.estimate), low: finiteOrNull(i.low), high: finiteOrNull(i.high) };
+}
+
+/** GraphQL Float cannot carry NaN or Infinity. */
+function finiteOrNull(v: number | null | undefined): number | null {
+  return v !== null && v !== undefined && Number.isFinite(v) ? v : null;
+}
