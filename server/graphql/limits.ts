@@ -92,13 +92,16 @@ export function operationDepth(document: DocumentNode, operationName?: string | 
 
 /**
  * Cost of a field: its own cost (type-graphql's `complexity` option, default 1) plus its
- * children's, the children counted once per item when a `first`/`k` argument sizes the list
- * (clamped to the page limit, so an oversized page gets the argument's own error).
+ * children's, the children counted once per item when a `first`/`k` argument of a query or
+ * subscription field sizes the list (clamped to the page limit, so an oversized page gets the
+ * argument's own error).
  */
 function costEstimator(maxPageSize: number): ComplexityEstimator {
-  return ({ field, args, childComplexity }) => {
+  return ({ type, field, args, childComplexity }) => {
     const declared = field.extensions?.complexity;
     const own = typeof declared === "number" ? declared : 1;
+    // a mutation's `k` says how much work to do (e.g. neurons to ablate), not how many items come back
+    if (type.name === "Mutation") return own + childComplexity;
     for (const name of SIZE_ARGS) {
       const value = args[name];
       if (typeof value === "number") return own + Math.min(Math.max(value, 1), maxPageSize) * Math.max(childComplexity, 1);

@@ -76,6 +76,11 @@ describe("assertWithinLimits", () => {
     assert.equal(large, 1 + 100 * 3);
   });
 
+  it("does not multiply a mutation's cost by k: there k is work to do, not items returned", () => {
+    const mutation = (k: number) => parse(`mutation { ablateNeurons(runId: "1", metric: "m", k: ${k}) { neurons { id } } }`);
+    assert.equal(assertWithinLimits({ schema, document: mutation(1000), limits: DEFAULT_LIMITS }), assertWithinLimits({ schema, document: mutation(1), limits: DEFAULT_LIMITS }));
+  });
+
   it("reads k from variables", () => {
     const doc = parse(`subscription ($k: Int!) { neuronLeaderboard(runId: "1", metric: "m", k: $k) { neurons { id } } }`);
     assert.equal(assertWithinLimits({ schema, document: doc, variables: { k: 7 }, limits: DEFAULT_LIMITS }), 1 + 7 * 2);
