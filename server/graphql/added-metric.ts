@@ -1,7 +1,6 @@
-import { maxAbsOverPositions, pearsonPValues, scoreMetricFromActivations } from "../analysis/index.js";
 import { metricFromPairs, type SampleValue } from "../metrics/index.js";
-import type { ScoreBatch } from "../store/scores.js";
 import { ReservoirOnlyRunError, runStorage } from "../runs/run-options.js";
+import { scoreBatches, scoreFromStoredActivations } from "../runs/scoring.js";
 import type { Store } from "../store/store.js";
 import { ApiError } from "./errors.js";
 
@@ -23,32 +22,12 @@ export async function addMetric(store: Store, runId: number, name: string, pairs
   }
   const outputs = await store.readSampleOutputs(runId);
   const values = metricFromPairs(outputs.sampleId, pairs, name);
-  const valueOfIdx = new Map<number, number>();
-  outputs.sampleIdx.forEach((idx, i) => valueOfIdx.set(idx, values[i]!));
-
-  let samples = 0;
-  const batches: ScoreBatch[] = [];
-  for (const layer of run.layers ?? []) {
-    const acts = await store.readActivations(runId, layer);
-    const rowValues = Float64Array.from(acts.sampleIdx, (idx) => valueOfIdx.get(idx) ?? NaN);
-    const P = acts.positions;
-    const F = acts.dFF;
-    const scored = scoreMetricFromActivations([acts.data], rowValues, P, F);
-    samples = scored.samples;
-    const r = scored.r[0]!;
-    const neuronOfRow = Int32Array.from({ length: P * F }, (_, i) => i % F);
-    const positionOfRow = Int32Array.from({ length: P * F }, (_, i) => Math.floor(i / F));
-    const allNeurons = Int32Array.from({ length: F }, (_, f) => f);
-    const best = maxAbsOverPositions(r, P, F);
-    const rMax = scored.rMaxActivation[0]!;
-    // A neuron whose r is undefined at every position has no best position (-1); its r stays NaN (unranked).
-    const bestPosition = best.position.map((p) => Math.max(p, 0));
-    batches.push(
-      { metric: name, agg: "position", layer, position: positionOfRow, neuron: neuronOfRow, r, p: pearsonPValues(r, samples) },
-      { metric: name, agg: "max_abs_r", layer, position: bestPosition, neuron: allNeurons, r: best.r, p: pearsonPValues(best.r, samples) },
-      { metric: name, agg: "max_act", layer, position: null, neuron: allNeurons, r: rMax, p: pearsonPValues(rMax, samples) },
-    );
-  }
+  // by validation-row index, as the stored activations are keyed (NaN: no value given)
+  const byIdx = new Float64Array(Math.max(-1, ...outputs.sampleIdx) + 1).fill(Number.NaN);
+  outputs.sampleIdx.forEach((idx, i) => (byIdx[idx] = values[i]!));
+  const layers = await scoreFromStoredActivations(store, runId, name, byIdx, run.layers ?? []);
+  const samples = layers.at(-1)?.samples ?? 0;
+  const batches = layers.flatMap((c) => scoreBatches(name, c));
   await store.writeMetric(runId, { name, kind: "added", description, sampleId: outputs.sampleId, value: values });
   await store.writeScores(runId, batches);
   return samples;
