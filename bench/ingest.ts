@@ -64,7 +64,7 @@ async function ours(dir: string, data: Float32Array): Promise<number> {
     for (let s = 0; s < SAMPLES; s += SAMPLES_PER_BATCH) {
       const sampleIdx = Int32Array.from({ length: SAMPLES_PER_BATCH }, (_, i) => s + i);
       const slice = data.subarray((s / SAMPLES_PER_BATCH) * rowsPerBatch * D_FF, (s / SAMPLES_PER_BATCH + 1) * rowsPerBatch * D_FF);
-      await store.ingestActivations(runId, { shard: 0, batchId: `b${s}`, layer: 0, sampleIdx, positions: POSITIONS, dFF: D_FF, data: slice });
+      await store.ingestActivations(runId, { shard: 0, batchId: `b${s}`, layer: 0, sampleIdx, nPositions: POSITIONS, dFF: D_FF, data: slice });
     }
     await store.close();
   });

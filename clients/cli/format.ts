@@ -1,4 +1,5 @@
 /** Plain-text tables and numbers for the CLI's human output. */
+import { NEURON_ID_HINT, parseNeuronId as parseId } from "../../gpu-runner/neuron-id.js";
 import { CliError } from "./errors.js";
 
 /** Left-aligned columns separated by two spaces; numbers are right-aligned. */
@@ -31,7 +32,7 @@ export function clip(text: string | null | undefined, max: number): string {
 
 /** `L3.N17` -> { layer: 3, index: 17 }, as the field writes neuron ids. */
 export function parseNeuronId(id: string): { layer: number; index: number } {
-  const m = /^L(\d+)\.N(\d+)$/i.exec(id.trim());
-  if (!m) throw new CliError(`--id "${id}" is not a neuron id; write L{layer}.N{index}, e.g. L3.N17`);
-  return { layer: Number(m[1]), index: Number(m[2]) };
+  const parsed = parseId(id);
+  if (!parsed) throw new CliError(`--id "${id}" is not a neuron id; ${NEURON_ID_HINT}`);
+  return parsed;
 }

@@ -10,4 +10,4 @@
  */
 export type * from "./types.js";
 export { runCausalInWorker, type CausalWorkerOptions } from "./in-worker.js";
-export { checkNeurons, countPerLayer, neuronName, randomControlSets } from "./neurons.js";
+export { checkNeurons, countPerLayer, randomControlSets } from "./neurons.js";

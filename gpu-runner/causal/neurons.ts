@@ -1,9 +1,9 @@
 /** Neuron sets: validation against a model's shape and seeded random control sets. */
+import { neuronId } from "../neuron-id.js";
 import { Rng } from "../train/rng.js";
 import { badInput } from "../train/errors.js";
 import type { NeuronRef } from "./types.js";
 
-export const neuronName = (n: NeuronRef): string => `L${n.layer}.N${n.neuron}`;
 
 /** Throws BAD_INPUT naming the field unless every neuron is inside [0, nLayers) x [0, dFF) and distinct. */
 export function checkNeurons(field: string, neurons: readonly NeuronRef[], nLayers: number, dFF: number): void {
@@ -13,7 +13,7 @@ export function checkNeurons(field: string, neurons: readonly NeuronRef[], nLaye
     if (!n || !Number.isInteger(n.layer) || n.layer < 0 || n.layer >= nLayers || !Number.isInteger(n.neuron) || n.neuron < 0 || n.neuron >= dFF) {
       throw badInput(`${field}: ${JSON.stringify(n)} is outside layers 0..${nLayers - 1} x neurons 0..${dFF - 1}`);
     }
-    const key = neuronName(n);
+    const key = neuronId(n.layer, n.neuron);
     if (seen.has(key)) throw badInput(`${field}: ${key} appears twice`);
     seen.add(key);
   }

@@ -23,7 +23,8 @@ export interface ExtractConfig {
 
 export const DEFAULT_EXTRACT: ExtractConfig = { batchSize: 16, layers: "all", positions: "soft", decoding: "greedy" };
 
-export interface SampleOutputs {
+/** One extraction batch's scored samples (the store keeps a run's as SampleOutputs, column-wise over every batch). */
+export interface SampleOutputBatch {
   readonly batchId: number;
   /** [b] index of each row in the sample list. */
   readonly sampleIdx: Int32Array;
@@ -54,7 +55,7 @@ export interface ActivationBatch {
 
 export interface ExtractHooks {
   readonly decode: (ids: readonly number[]) => Promise<string> | string;
-  onSamples?(s: SampleOutputs): void;
+  onSamples?(s: SampleOutputBatch): void;
   onActivations?(a: ActivationBatch): void;
   /** Called after each batch with (batches done, total batches). */
   onBatchDone?(done: number, total: number): void;

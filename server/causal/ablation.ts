@@ -5,7 +5,7 @@
  */
 import type { AblationMode, AblationOutcome, ConditionOutcome, InterventionPositions, NeuronRef } from "../../gpu-runner/causal/types.js";
 import type { Store } from "../store/store.js";
-import { AnalysisServiceError } from "./errors.js";
+import { ServiceError } from "../errors.js";
 import { causalJobId, executeCausal, workerExecutor, type CausalExecutor, type ExecuteOptions } from "./execute.js";
 import { pairedBootstrap, sampleSd, tInterval, meanOf, type Interval } from "./intervals.js";
 import { loadRunContext } from "./run-context.js";
@@ -89,10 +89,10 @@ export async function runAblation(store: Store, runId: number, options: Ablation
 export async function topNeurons(store: Store, runId: number, metric: string, k: number, layer?: number): Promise<(NeuronRef & { r: number; position: number | null })[]> {
   const metrics = await store.listMetrics(runId);
   if (!metrics.some((m) => m.name === metric)) {
-    throw new AnalysisServiceError("NOT_FOUND", `run ${runId} has no metric "${metric}"; it has ${metrics.map((m) => m.name).join(", ") || "none"}`);
+    throw new ServiceError("NOT_FOUND", `run ${runId} has no metric "${metric}"; it has ${metrics.map((m) => m.name).join(", ") || "none"}`);
   }
   const page = await store.queryScores(runId, { metric, agg: "max_abs_r", layer, first: k });
-  if (page.rows.length === 0) throw new AnalysisServiceError("BAD_STATE", `run ${runId} has no scores for metric "${metric}"${layer === undefined ? "" : ` at layer ${layer}`}: wait until it is scored`);
+  if (page.rows.length === 0) throw new ServiceError("BAD_STATE", `run ${runId} has no scores for metric "${metric}"${layer === undefined ? "" : ` at layer ${layer}`}: wait until it is scored`);
   return page.rows.map((s) => ({ layer: s.layer, neuron: s.neuron, r: s.r, position: s.position }));
 }
 
@@ -119,7 +119,7 @@ function effectOf(o: AblationOutcome, m: Measure, resamples: number, seed: numbe
 
 function checkOptions(o: AblationOptions): void {
   const bad = (field: string, why: string): never => {
-    throw new AnalysisServiceError("BAD_INPUT", `ablation ${field}: ${why}`);
+    throw new ServiceError("BAD_INPUT", `ablation ${field}: ${why}`);
   };
   if (typeof o.metric !== "string" || o.metric === "") bad("metric", "must name a metric of the run");
   if (!o.neurons && !(Number.isInteger(o.k) && o.k >= 1 && o.k <= 1000)) bad("k", `must be an integer in 1..1000, got ${o.k}`);

@@ -3,7 +3,7 @@ import { runCausalInWorker } from "../../gpu-runner/causal/in-worker.js";
 import type { CausalOutcome } from "../../gpu-runner/causal/types.js";
 import type { CausalMessage } from "../../gpu-runner/runner/protocol.js";
 import { RunnerError } from "../../gpu-runner/train/errors.js";
-import { AnalysisServiceError } from "./errors.js";
+import { ServiceError } from "../errors.js";
 
 /** Starts the job and resolves with its outcome (tests and remote runners can supply their own). */
 export type CausalExecutor = (msg: CausalMessage, options: ExecuteOptions) => Promise<CausalOutcome>;
@@ -29,7 +29,7 @@ export async function executeCausal(execute: CausalExecutor, msg: CausalMessage,
     return await execute(msg, options);
   } catch (e) {
     if (e instanceof RunnerError) {
-      throw new AnalysisServiceError(e.code === "BAD_INPUT" ? "BAD_INPUT" : "RUNNER", `${msg.experiment.kind} job: ${e.code}: ${e.message}`, { cause: e });
+      throw new ServiceError(e.code === "BAD_INPUT" ? "BAD_INPUT" : "RUNNER", `${msg.experiment.kind} job: ${e.code}: ${e.message}`, { cause: e });
     }
     throw e;
   }

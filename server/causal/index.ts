@@ -4,7 +4,6 @@
  */
 export { runAblation, topNeurons, MEASURES, type AblationOptions, type AblationReport, type Effect, type Measure, type ServiceDeps } from "./ablation.js";
 export { steerNeuron, DEFAULT_FACTORS, type SteeringOptions, type SteeringReport } from "./steering.js";
-export { AnalysisServiceError, type AnalysisServiceCode } from "./errors.js";
 export { workerExecutor, type CausalExecutor, type ExecuteOptions } from "./execute.js";
 export { pairedBootstrap, tInterval, studentTQuantile, type Interval } from "./intervals.js";
 export { loadRunContext, type RunContext } from "./run-context.js";

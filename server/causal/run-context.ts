@@ -8,8 +8,8 @@ import type { CausalMessage, TaskRow } from "../../gpu-runner/runner/protocol.js
 import { runnerConfig, type RunOptions } from "../runs/run-options.js";
 import { toRunnerRow } from "../runs/samples.js";
 import type { StoredRunConfig } from "../runs/run-manager.js";
-import type { RunRecord, Store } from "../store/store.js";
-import { AnalysisServiceError } from "./errors.js";
+import type { RunRecord, Store } from "../store/index.js";
+import { ServiceError } from "../errors.js";
 
 export interface RunContext {
   readonly run: RunRecord;
@@ -22,18 +22,18 @@ export interface RunContext {
 
 export async function loadRunContext(store: Store, runId: number): Promise<RunContext> {
   const run = await store.getRun(runId).catch((e: Error) => {
-    throw new AnalysisServiceError("NOT_FOUND", `run ${runId}: ${e.message}`, { cause: e });
+    throw new ServiceError("NOT_FOUND", `run ${runId}: ${e.message}`, { cause: e });
   });
   const options: RunOptions = (run.config as StoredRunConfig | null)?.options ?? {};
   const model = await store.getModel(run.modelId);
   // the same call and filter as the run manager, so rows keep the order extraction saw
   const val = (await store.listSamples(run.taskId)).filter((s) => s.split === "val");
-  if (val.length === 0) throw new AnalysisServiceError("BAD_STATE", `run ${runId}: its task has no validation samples`);
+  if (val.length === 0) throw new ServiceError("BAD_STATE", `run ${runId}: its task has no validation samples`);
   const cp = await store.latestCheckpoint(runId);
-  if (!cp) throw new AnalysisServiceError("BAD_STATE", `run ${runId} has no prompt checkpoint yet: wait until it has trained`);
+  if (!cp) throw new ServiceError("BAD_STATE", `run ${runId} has no prompt checkpoint yet: wait until it has trained`);
   let prompt = cp.prompt;
-  if (cp.optimizerState) {
-    const ev = decodeFrame(cp.optimizerState);
+  if (cp.resumeFrame) {
+    const ev = decodeFrame(cp.resumeFrame);
     if (ev.type === "checkpoint") prompt = ev.checkpoint.best?.prompt ?? ev.checkpoint.prompt;
   }
   return {

@@ -2,7 +2,7 @@
 import type { ConditionOutcome, InterventionPositions, SteeringOutcome } from "../../gpu-runner/causal/types.js";
 import type { Store } from "../store/store.js";
 import type { ServiceDeps } from "./ablation.js";
-import { AnalysisServiceError } from "./errors.js";
+import { ServiceError } from "../errors.js";
 import { causalJobId, executeCausal, workerExecutor } from "./execute.js";
 import { loadRunContext } from "./run-context.js";
 
@@ -31,11 +31,11 @@ export async function steerNeuron(
   options: SteeringOptions = {}, deps: ServiceDeps = {},
 ): Promise<SteeringReport> {
   if (!Array.isArray(factors) || factors.length === 0 || factors.length > 64 || factors.some((f) => !Number.isFinite(f))) {
-    throw new AnalysisServiceError("BAD_INPUT", "steering factors: give 1..64 finite numbers");
+    throw new ServiceError("BAD_INPUT", "steering factors: give 1..64 finite numbers");
   }
   const ctx = await loadRunContext(store, runId);
   if (ctx.run.dFF !== null && !(Number.isInteger(neuron) && neuron >= 0 && neuron < ctx.run.dFF)) {
-    throw new AnalysisServiceError("BAD_INPUT", `steering neuron ${neuron} is outside 0..${ctx.run.dFF - 1}`);
+    throw new ServiceError("BAD_INPUT", `steering neuron ${neuron} is outside 0..${ctx.run.dFF - 1}`);
   }
   const outcome = (await executeCausal(deps.execute ?? workerExecutor, {
     type: "causal", runId: causalJobId(runId, "steering"), model: ctx.model, rows: ctx.rows, layout: ctx.layout, prompt: ctx.prompt,

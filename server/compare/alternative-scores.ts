@@ -4,7 +4,7 @@
  * and how much those sets overlap.
  */
 import { mutualInformation, pearsonPair, spearmanColumns, thresholdAccuracy } from "../analysis/rank-scores.js";
-import { AnalysisServiceError } from "../causal/errors.js";
+import { ServiceError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { jaccard } from "./set-stats.js";
 
@@ -36,19 +36,19 @@ export interface AlternativeScores {
 export async function alternativeScores(store: Store, runId: number, metric: string, layer: number, options: AlternativeScoreOptions = {}): Promise<AlternativeScores> {
   const k = options.k ?? 10;
   const bins = options.bins ?? 16;
-  if (!(Number.isInteger(k) && k >= 1)) throw new AnalysisServiceError("BAD_INPUT", `alternative scores k must be a positive integer, got ${k}`);
-  if (!(Number.isInteger(bins) && bins >= 2 && bins <= 256)) throw new AnalysisServiceError("BAD_INPUT", `alternative scores bins must be an integer in 2..256, got ${bins}`);
+  if (!(Number.isInteger(k) && k >= 1)) throw new ServiceError("BAD_INPUT", `alternative scores k must be a positive integer, got ${k}`);
+  if (!(Number.isInteger(bins) && bins >= 2 && bins <= 256)) throw new ServiceError("BAD_INPUT", `alternative scores bins must be an integer in 2..256, got ${bins}`);
   const acts = await store.readActivations(runId, layer);
-  if (acts.sampleIdx.length === 0) throw new AnalysisServiceError("BAD_STATE", `run ${runId} has no stored activations for layer ${layer}`);
+  if (acts.sampleIdx.length === 0) throw new ServiceError("BAD_STATE", `run ${runId} has no stored activations for layer ${layer}`);
   const P = acts.positions;
   const F = acts.dFF;
   if (options.position !== undefined && !(Number.isInteger(options.position) && options.position >= 0 && options.position < P)) {
-    throw new AnalysisServiceError("BAD_INPUT", `position ${options.position} is outside 0..${P - 1}`);
+    throw new ServiceError("BAD_INPUT", `position ${options.position} is outside 0..${P - 1}`);
   }
   const y = await metricBySampleIdx(store, runId, metric, acts.sampleIdx);
   const keep: number[] = [];
   for (let i = 0; i < y.length; i++) if (Number.isFinite(y[i])) keep.push(i);
-  if (keep.length < 3) throw new AnalysisServiceError("BAD_STATE", `metric "${metric}" has ${keep.length} defined values on run ${runId}'s samples; need at least 3`);
+  if (keep.length < 3) throw new ServiceError("BAD_STATE", `metric "${metric}" has ${keep.length} defined values on run ${runId}'s samples; need at least 3`);
   const N = keep.length;
   const yk = Float64Array.from(keep, (i) => y[i]!);
   // x [N, F]: the chosen position, or the max over positions (the "max_act" aggregate)
@@ -95,7 +95,7 @@ export async function alternativeScores(store: Store, runId: number, metric: str
 /** The metric's value for each activation row (matched through the sample outputs' ids); NaN where missing. */
 async function metricBySampleIdx(store: Store, runId: number, metric: string, sampleIdx: Int32Array): Promise<Float64Array> {
   const m = await store.readMetric(runId, metric).catch((e: Error) => {
-    throw new AnalysisServiceError("NOT_FOUND", `alternative scores: ${e.message}`, { cause: e });
+    throw new ServiceError("NOT_FOUND", `alternative scores: ${e.message}`, { cause: e });
   });
   const outputs = await store.readSampleOutputs(runId);
   const idOf = new Map(Array.from(outputs.sampleIdx, (idx, i) => [idx, outputs.sampleId[i]!] as const));

@@ -2,7 +2,7 @@
  * Cross-run comparison (two or more runs of one model, any tasks): shared top neurons, r pairs
  * for a scatter plot (same layer / neuron / metric), and per-layer shift of the r distribution.
  */
-import { AnalysisServiceError } from "../causal/errors.js";
+import { ServiceError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { sameModelRuns } from "./seed-stability.js";
 import { neuronKey, readScoreTable, topKeys } from "./score-table.js";
@@ -39,8 +39,8 @@ export interface RunComparison {
 export async function compareRuns(store: Store, runIds: readonly number[], options: CompareOptions): Promise<RunComparison> {
   const k = options.k ?? 10;
   const limit = options.scatterLimit ?? 2000;
-  if (!(Number.isInteger(k) && k >= 1 && k <= 10000)) throw new AnalysisServiceError("BAD_INPUT", `compare k must be an integer in 1..10000, got ${k}`);
-  if (!(Number.isInteger(limit) && limit >= 0)) throw new AnalysisServiceError("BAD_INPUT", `compare scatterLimit must be a non-negative integer, got ${limit}`);
+  if (!(Number.isInteger(k) && k >= 1 && k <= 10000)) throw new ServiceError("BAD_INPUT", `compare k must be an integer in 1..10000, got ${k}`);
+  if (!(Number.isInteger(limit) && limit >= 0)) throw new ServiceError("BAD_INPUT", `compare scatterLimit must be a non-negative integer, got ${limit}`);
   const runs = await sameModelRuns(store, runIds, false);
   const tables = await Promise.all(runs.map((id) => readScoreTable(store, id, options.metric, options.agg ?? "max_abs_r")));
   const tops = tables.map((t) => topKeys(t, k));

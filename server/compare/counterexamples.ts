@@ -3,7 +3,7 @@
  * label disagree (counterexamples to the heuristic) versus where they agree. A model that leans on
  * the heuristic does well on the agreeing subset and badly on the other.
  */
-import { AnalysisServiceError } from "../causal/errors.js";
+import { ServiceError } from "../errors.js";
 import { counterexampleIndices } from "../metrics/counterexamples.js";
 import type { Store } from "../store/store.js";
 
@@ -37,12 +37,12 @@ export interface CounterexampleReport {
 
 export async function counterexampleAccuracy(store: Store, runId: number, options: CounterexampleOptions): Promise<CounterexampleReport> {
   const labelName = options.label ?? "label";
-  if (!Number.isFinite(options.predicts)) throw new AnalysisServiceError("BAD_INPUT", "counterexamples predicts must be a number (the label value the heuristic predicts)");
+  if (!Number.isFinite(options.predicts)) throw new ServiceError("BAD_INPUT", "counterexamples predicts must be a number (the label value the heuristic predicts)");
   const outputs = await store.readSampleOutputs(runId);
-  if (outputs.sampleId.length === 0) throw new AnalysisServiceError("BAD_STATE", `run ${runId} has no sample outputs yet: wait until it has extracted`);
+  if (outputs.sampleId.length === 0) throw new ServiceError("BAD_STATE", `run ${runId} has no sample outputs yet: wait until it has extracted`);
   const read = async (name: string) => {
     const m = await store.readMetric(runId, name).catch((e: Error) => {
-      throw new AnalysisServiceError("NOT_FOUND", `counterexamples: ${e.message}`, { cause: e });
+      throw new ServiceError("NOT_FOUND", `counterexamples: ${e.message}`, { cause: e });
     });
     const byId = new Map(m.sampleId.map((id, i) => [id, m.value[i]!]));
     return Float64Array.from(outputs.sampleId, (id) => byId.get(id) ?? Number.NaN);
@@ -53,7 +53,7 @@ export async function counterexampleAccuracy(store: Store, runId: number, option
   try {
     idx = counterexampleIndices(h, y, { predicts: options.predicts, onlyWhenFired: options.onlyWhenFired });
   } catch (e) {
-    throw new AnalysisServiceError("BAD_INPUT", `counterexamples: ${(e as Error).message}`, { cause: e });
+    throw new ServiceError("BAD_INPUT", `counterexamples: ${(e as Error).message}`, { cause: e });
   }
   const disagreeSet = new Set(idx);
   const agreeIdx: number[] = [];

@@ -1,7 +1,8 @@
 /** A run's scores for one metric and aggregate as a neuron-keyed table (paged out of the store). */
+import { neuronId } from "../../gpu-runner/neuron-id.js";
 import type { ScoreAgg } from "../store/scores.js";
 import type { Store } from "../store/store.js";
-import { AnalysisServiceError } from "../causal/errors.js";
+import { ServiceError } from "../errors.js";
 
 export interface ScoredNeuron {
   layer: number;
@@ -21,7 +22,7 @@ export interface ScoreTable {
   byKey: Map<string, ScoredNeuron>;
 }
 
-export const neuronKey = (n: { layer: number; neuron: number }): string => `L${n.layer}.N${n.neuron}`;
+export const neuronKey = (n: { layer: number; neuron: number }): string => neuronId(n.layer, n.neuron);
 
 /**
  * Reads every score of (metric, agg) of a run, or only the first `limit` by |r|. Aggregates other
@@ -39,7 +40,7 @@ export async function readScoreTable(store: Store, runId: number, metric: string
     after = page.endCursor;
   }
   if (ranked.length === 0) {
-    throw new AnalysisServiceError("BAD_STATE", `run ${runId} has no ${agg} scores for metric "${metric}": check the metric name, or wait until the run is scored`);
+    throw new ServiceError("BAD_STATE", `run ${runId} has no ${agg} scores for metric "${metric}": check the metric name, or wait until the run is scored`);
   }
   return { runId, metric, agg, ranked, byKey: new Map(ranked.map((s) => [neuronKey(s), s])) };
 }

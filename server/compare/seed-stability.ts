@@ -3,7 +3,7 @@
  * prompt seeds) compared by their top-K sets per metric.
  */
 import { spearman } from "../analysis/rank-scores.js";
-import { AnalysisServiceError } from "../causal/errors.js";
+import { ServiceError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { readScoreTable, topKeys, type ScoreTable } from "./score-table.js";
 import { jaccard } from "./set-stats.js";
@@ -47,10 +47,10 @@ export interface StabilityReport {
 
 export async function seedStability(store: Store, runIds: readonly number[], options: StabilityOptions = {}): Promise<StabilityReport> {
   const k = options.k ?? 10;
-  if (!(Number.isInteger(k) && k >= 1 && k <= 10000)) throw new AnalysisServiceError("BAD_INPUT", `seed stability k must be an integer in 1..10000, got ${k}`);
+  if (!(Number.isInteger(k) && k >= 1 && k <= 10000)) throw new ServiceError("BAD_INPUT", `seed stability k must be an integer in 1..10000, got ${k}`);
   const runs = await sameModelRuns(store, runIds, true);
   const metrics = options.metrics ?? (await commonMetrics(store, runs));
-  if (metrics.length === 0) throw new AnalysisServiceError("BAD_STATE", `runs ${runIds.join(", ")} share no scored metric`);
+  if (metrics.length === 0) throw new ServiceError("BAD_STATE", `runs ${runIds.join(", ")} share no scored metric`);
   const out: MetricStability[] = [];
   for (const metric of metrics) {
     const tables = await Promise.all(runs.map((id) => readScoreTable(store, id, metric, options.agg ?? "max_abs_r")));
@@ -83,18 +83,18 @@ function unionSpearman(a: ScoreTable, b: ScoreTable, topA: string[], topB: strin
 /** Checks the runs exist, are distinct, share one model (and one task when `sameTask`); returns them. */
 export async function sameModelRuns(store: Store, runIds: readonly number[], sameTask: boolean): Promise<number[]> {
   if (!Array.isArray(runIds) || runIds.length < 2 || new Set(runIds).size !== runIds.length) {
-    throw new AnalysisServiceError("BAD_INPUT", `give at least two distinct run ids, got [${runIds}]`);
+    throw new ServiceError("BAD_INPUT", `give at least two distinct run ids, got [${runIds}]`);
   }
   const runs = [];
   for (const id of runIds) {
     runs.push(await store.getRun(id).catch((e: Error) => {
-      throw new AnalysisServiceError("NOT_FOUND", `run ${id}: ${e.message}`, { cause: e });
+      throw new ServiceError("NOT_FOUND", `run ${id}: ${e.message}`, { cause: e });
     }));
   }
   const [first] = runs;
   for (const r of runs) {
-    if (r.modelId !== first!.modelId) throw new AnalysisServiceError("BAD_INPUT", `run ${r.id} uses model ${r.modelId}, run ${first!.id} model ${first!.modelId}: neurons are only comparable within one model`);
-    if (sameTask && r.taskId !== first!.taskId) throw new AnalysisServiceError("BAD_INPUT", `run ${r.id} is on task ${r.taskId}, run ${first!.id} on task ${first!.taskId}: seed stability compares runs of one task`);
+    if (r.modelId !== first!.modelId) throw new ServiceError("BAD_INPUT", `run ${r.id} uses model ${r.modelId}, run ${first!.id} model ${first!.modelId}: neurons are only comparable within one model`);
+    if (sameTask && r.taskId !== first!.taskId) throw new ServiceError("BAD_INPUT", `run ${r.id} is on task ${r.taskId}, run ${first!.id} on task ${first!.taskId}: seed stability compares runs of one task`);
   }
   return [...runIds];
 }

@@ -1,5 +1,5 @@
 import { metricFromPairs, type SampleValue } from "../metrics/index.js";
-import { ReservoirOnlyRunError, runStorage } from "../runs/run-options.js";
+import { requireFullActivations } from "../runs/run-options.js";
 import { scoreBatches, scoreFromStoredActivations } from "../runs/scoring.js";
 import type { Store } from "../store/store.js";
 import { ApiError } from "./errors.js";
@@ -16,7 +16,7 @@ export async function addMetric(store: Store, runId: number, name: string, pairs
   if (run.status !== "done") {
     throw new ApiError("CONFLICT", `run ${runId} is ${run.status}; metrics can be added once its extraction is done`, { status: run.status });
   }
-  if (runStorage(run).mode === "topk") throw new ApiError("CONFLICT", new ReservoirOnlyRunError(runId, "adding a metric").message, { storage: "topk" });
+  requireFullActivations(run, "adding a metric");
   if ((await store.listMetrics(runId)).some((m) => m.name === name)) {
     throw new ApiError("CONFLICT", `run ${runId} already has a metric "${name}"; choose another name`, { field: "name" });
   }

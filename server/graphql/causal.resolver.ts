@@ -16,7 +16,8 @@ import type { GraphQLContext } from "./context.js";
 import { badInput } from "./errors.js";
 import { nonNegativeInt, parseId } from "./ids.js";
 import { FIELD_COST, pageSize } from "./limits.js";
-import { neuronId } from "./neuron-id.js";
+import { NEURON_ID_HINT, neuronId, parseNeuronId as parseNeuronParts } from "../../gpu-runner/neuron-id.js";
+import { finiteOrNull } from "./finite.js";
 
 @ArgsType()
 class AblateArgs {
@@ -152,9 +153,9 @@ export class CausalConditionResolver {
 
 /** `L{layer}.N{index}` -> its parts, else BAD_USER_INPUT naming `field`. */
 export function parseNeuronId(id: string, field: string): { layer: number; index: number } {
-  const m = /^L(\d{1,6})\.N(\d{1,9})$/.exec(id.trim());
-  if (!m) throw badInput(field, `"${id}" is not a neuron id; write L{layer}.N{index}, e.g. L0.N7`);
-  return { layer: Number(m[1]), index: Number(m[2]) };
+  const parsed = parseNeuronParts(id);
+  if (!parsed) throw badInput(field, `"${id}" is not a neuron id; ${NEURON_ID_HINT}`);
+  return parsed;
 }
 
 function toCondition(c: ConditionOutcome, sampleIds: readonly string[]): CausalCondition {
@@ -177,9 +178,4 @@ function toEffect(e: Effect): CausalEffect {
 
 function toInterval(i: ServiceInterval): Interval {
   return { estimate: finiteOrNull(i.estimate), low: finiteOrNull(i.low), high: finiteOrNull(i.high) };
-}
-
-/** GraphQL Float cannot carry NaN or Infinity. */
-function finiteOrNull(v: number | null | undefined): number | null {
-  return v !== null && v !== undefined && Number.isFinite(v) ? v : null;
 }

@@ -13,8 +13,9 @@ import type { GraphQLContext } from "./context.js";
 import { badInput } from "./errors.js";
 import { nonNegativeInt, parseId } from "./ids.js";
 import { FIELD_COST, pageSize } from "./limits.js";
-import { neuronId } from "./neuron-id.js";
+import { neuronId } from "../../gpu-runner/neuron-id.js";
 import { NeuronAggregate } from "./neuron.type.js";
+import { finiteOrNull } from "./finite.js";
 
 /** Most runs one comparison reads (every run's whole score table is loaded). */
 const MAX_RUNS = 20;
@@ -142,9 +143,4 @@ function acrossRuns(n: { layer: number; neuron: number; r: number[] }): NeuronAc
 
 function toSubset(s: ServiceSubset): SubsetAccuracy {
   return { count: s.count, accuracy: finiteOrNull(s.accuracy), sampleIds: s.sampleIds };
-}
-
-/** GraphQL Float cannot carry NaN or Infinity. */
-function finiteOrNull(v: number | null | undefined): number | null {
-  return v !== null && v !== undefined && Number.isFinite(v) ? v : null;
 }

@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
 import type { RunManager } from "../runs/run-manager.js";
-import type { ModelRecord, Store, TaskRecord } from "../store/store.js";
+import type { ModelRecord, Store, TaskRecord } from "../store/index.js";
 import type { Limits } from "./limits.js";
 import type { LiveEvents } from "./live-events.js";
 

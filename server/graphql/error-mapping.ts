@@ -2,11 +2,9 @@ import { GraphQLError } from "graphql";
 import type { MiddlewareFn } from "type-graphql";
 import { CheckpointError, ConfigError } from "../../gpu-runner/hf/errors.js";
 import { AnalysisError } from "../analysis/errors.js";
-import { AnalysisServiceError, type AnalysisServiceCode } from "../causal/errors.js";
+import { ServiceError, type ServiceErrorCode } from "../errors.js";
 import { StoreError, type StoreErrorCode } from "../store/errors.js";
 import { MetricError } from "../metrics/index.js";
-import { RunManagerError } from "../runs/run-manager.js";
-import { RunOptionsError } from "../runs/run-options.js";
 import { TaskFileError, TemplateError, VerbalizerError } from "../tasks/index.js";
 import { ApiError, type ErrorCode } from "./errors.js";
 
@@ -17,8 +15,8 @@ const STORE_CODES: Partial<Record<StoreErrorCode, ErrorCode>> = {
   READ_ONLY: "FORBIDDEN",
 };
 
-/** Causal and comparison services; RUNNER (the worker job failed) has no client-side fix. */
-const ANALYSIS_SERVICE_CODES: Record<AnalysisServiceCode, ErrorCode | null> = {
+/** The services (runs, causal, compare, significance); RUNNER (the worker job failed) has no client-side fix. */
+const SERVICE_CODES: Record<ServiceErrorCode, ErrorCode | null> = {
   NOT_FOUND: "NOT_FOUND",
   BAD_INPUT: "BAD_USER_INPUT",
   BAD_STATE: "CONFLICT",
@@ -42,15 +40,14 @@ function toApiError(error: unknown): unknown {
     const code = STORE_CODES[error.code];
     return code ? new ApiError(code, error.message, { reason: error.code }) : error;
   }
-  if (error instanceof AnalysisServiceError) {
-    const code = ANALYSIS_SERVICE_CODES[error.code];
+  if (error instanceof ServiceError) {
+    const code = SERVICE_CODES[error.code];
+    const details = error.field === undefined ? { reason: error.code } : { reason: error.code, field: error.field };
     // A failed job keeps its message (it names the runner's error code) under the server-error code.
-    return code ? new ApiError(code, error.message, { reason: error.code }) : new GraphQLError(error.message, { extensions: { code: "INTERNAL_SERVER_ERROR", reason: error.code } });
+    return code ? new ApiError(code, error.message, details) : new GraphQLError(error.message, { extensions: { code: "INTERNAL_SERVER_ERROR", reason: error.code } });
   }
   if (error instanceof AnalysisError) return new ApiError("BAD_USER_INPUT", error.message, { reason: error.code });
   if (error instanceof TaskFileError) return new ApiError("BAD_USER_INPUT", error.message, { file: error.file, line: error.line, field: error.field });
-  if (error instanceof RunManagerError) return new ApiError(error.code === "NOT_FOUND" ? "NOT_FOUND" : "CONFLICT", error.message);
-  if (error instanceof RunOptionsError) return new ApiError("BAD_USER_INPUT", error.message, { field: `options.${error.field}` });
   if (error instanceof MetricError) return new ApiError("BAD_USER_INPUT", error.metric ? `metric "${error.metric}": ${error.message}` : error.message);
   if (error instanceof TemplateError || error instanceof VerbalizerError) return new ApiError("BAD_USER_INPUT", error.message);
   if (error instanceof ConfigError || error instanceof CheckpointError) return new ApiError("BAD_USER_INPUT", error.message, { file: error.file });

@@ -4,7 +4,7 @@ import { parseId } from "./ids.js";
 import { pageSize } from "./limits.js";
 import { leaderboardKey, type LeaderboardEvent } from "./live-events.js";
 import { NeuronLeaderboard } from "./leaderboard.type.js";
-import { neuronId } from "./neuron-id.js";
+import { neuronId } from "../../gpu-runner/neuron-id.js";
 
 @Resolver(() => NeuronLeaderboard)
 export class LeaderboardResolver {

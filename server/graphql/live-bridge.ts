@@ -1,7 +1,6 @@
-import type { RunRecord } from "../store/store.js";
-import type { LeaderboardEntry as RunLeaderboardEntry } from "../runs/run-ingest.js";
+import type { RunRecord } from "../store/index.js";
 import type { RunManager } from "../runs/run-manager.js";
-import { parseLeaderboardKey, type LeaderboardEntry, type LiveEvents, type RunStatusEvent, type TrainingProgressEvent } from "./live-events.js";
+import { parseLeaderboardKey, type LiveEvents, type RunStatusEvent, type TrainingProgressEvent } from "./live-events.js";
 
 /** Neurons a published leaderboard holds (subscribers take their top k of these). */
 export const LEADERBOARD_SIZE = 1000;
@@ -23,7 +22,7 @@ export function bridgeRunEvents(runs: RunManager, live: LiveEvents): () => void 
         const [keyRun, metric] = parseLeaderboardKey(key);
         if (keyRun !== runId) continue;
         const board = runs.leaderboard(event.runId, metric, LEADERBOARD_SIZE);
-        if (board) live.publish("NEURON_LEADERBOARD", key, { runId, metric, samplesSeen: board.samplesSeen, entries: board.entries.map(toLeaderboardEntry) });
+        if (board) live.publish("NEURON_LEADERBOARD", key, { runId, metric, samplesSeen: board.samplesSeen, entries: board.entries });
       }
     }
   });
@@ -31,10 +30,6 @@ export function bridgeRunEvents(runs: RunManager, live: LiveEvents): () => void 
 
 export function toStatusEvent(run: RunRecord): RunStatusEvent {
   return { runId: String(run.id), status: run.status, error: run.error, at: run.updated };
-}
-
-export function toLeaderboardEntry(e: RunLeaderboardEntry): LeaderboardEntry {
-  return { layer: e.layer, index: e.neuron, r: e.r, bestPosition: e.position };
 }
 
 /**

@@ -1,16 +1,6 @@
 import { createPubSub, Repeater, SlidingBuffer, type PubSub } from "@graphql-yoga/subscription";
-
-/** Lifecycle states of a run, as stored. */
-export type RunStatusName =
-  | "queued"
-  | "running"
-  | "training"
-  | "extracting"
-  | "scoring"
-  | "done"
-  | "failed"
-  | "cancelled"
-  | "interrupted";
+import type { LeaderboardEntry } from "../runs/run-ingest.js";
+import type { RunStatus } from "../store/index.js";
 
 /** One training-progress report of a run (the runner's `progress` message). `seq` grows by 1 per event. */
 export interface TrainingProgressEvent {
@@ -33,19 +23,11 @@ export interface TrainingProgressEvent {
 /** A run changed state. */
 export interface RunStatusEvent {
   runId: string;
-  status: RunStatusName;
+  status: RunStatus;
   error?: string | null;
   at: Date;
 }
 
-/** One neuron on a live leaderboard. */
-export interface LeaderboardEntry {
-  layer: number;
-  index: number;
-  /** Signed Pearson r at the best position. */
-  r: number;
-  bestPosition: number;
-}
 
 /** Current top neurons of a run for one metric, ranked by |r| descending. */
 export interface LeaderboardEvent {

@@ -1,7 +1,7 @@
 import type { RunManager } from "../runs/run-manager.js";
 import { StoreError } from "../store/errors.js";
 import type { Store } from "../store/store.js";
-import { LEADERBOARD_SIZE, toLeaderboardEntry, toProgressEvent, toStatusEvent } from "./live-bridge.js";
+import { LEADERBOARD_SIZE, toProgressEvent, toStatusEvent } from "./live-bridge.js";
 import { parseLeaderboardKey, type LatestLoaders } from "./live-events.js";
 
 /**
@@ -23,7 +23,7 @@ export function storeLoaders(store: Store, runs: RunManager): LatestLoaders {
     NEURON_LEADERBOARD: async (key) => {
       const [runId, metric] = parseLeaderboardKey(key);
       const live = await orNull(runId, async (id) => runs.leaderboard(id, metric, LEADERBOARD_SIZE));
-      if (live) return { runId, metric, samplesSeen: live.samplesSeen, entries: live.entries.map(toLeaderboardEntry) };
+      if (live) return { runId, metric, samplesSeen: live.samplesSeen, entries: live.entries };
       const page = await orNull(runId, (id) => store.queryScores(id, { metric, agg: "max_abs_r", first: LEADERBOARD_SIZE }));
       if (!page || page.rows.length === 0) return null;
       const outputs = await store.readSampleOutputs(Number(runId));

@@ -1,6 +1,6 @@
 import { extremalSamples, histogram, pearsonPair, pearsonPValue, ReservoirSet, type Histogram } from "../analysis/index.js";
 import { decodeReservoirs } from "../runs/reservoir-codec.js";
-import { ReservoirOnlyRunError, runStorage } from "../runs/run-options.js";
+import { requireFullActivations } from "../runs/run-options.js";
 import type { SampleOutputs, SampleRow } from "../store/records.js";
 import type { Store } from "../store/store.js";
 import { ApiError } from "./errors.js";
@@ -20,12 +20,7 @@ export interface NeuronRows {
 export async function loadNeuronRows(store: Store, runId: number, layer: number, index: number): Promise<NeuronRows> {
   const [acts, outputs] = await Promise.all([store.readNeuron(runId, layer, index), store.readSampleOutputs(runId)]);
   if (acts.sampleIdx.length === 0) {
-    if (runStorage(await store.getRun(runId)).mode === "topk") {
-      throw new ApiError("CONFLICT", new ReservoirOnlyRunError(runId, "reading a neuron's activations (correlations by position, histograms)").message, {
-        runId,
-        storage: "topk",
-      });
-    }
+    requireFullActivations(await store.getRun(runId), "reading a neuron's activations (correlations by position, histograms)");
     throw new ApiError("NOT_FOUND", `run ${runId} has no stored activations for layer ${layer}; query run.layers for the recorded ones`, {
       runId,
       layer,

@@ -15,7 +15,7 @@ import {
   reservoirExtremalRows,
   sampleDetails,
 } from "./neuron-service.js";
-import { neuronId } from "./neuron-id.js";
+import { neuronId } from "../../gpu-runner/neuron-id.js";
 import {
   Direction,
   ExtremalSample,
@@ -26,6 +26,7 @@ import {
   NeuronConnection,
   PositionCorrelation,
 } from "./neuron.type.js";
+import { finiteOrNull } from "./finite.js";
 
 @ArgsType()
 class NeuronsArgs {
@@ -252,9 +253,4 @@ function checkBins(bins: number): void {
 
 function toHistogramData(h: Histogram): HistogramData {
   return { edges: Array.from(h.edges), counts: Array.from(h.counts), undefinedCount: h.undefinedCount };
-}
-
-/** GraphQL Float cannot carry NaN or Infinity. */
-function finiteOrNull(v: number | null | undefined): number | null {
-  return v !== null && v !== undefined && Number.isFinite(v) ? v : null;
 }

@@ -1,4 +1,4 @@
-import type { ModelRecord, RunRecord, TaskRecord } from "../store/store.js";
+import type { ModelRecord, RunRecord, TaskRecord } from "../store/index.js";
 import type { Model } from "./model.type.js";
 import type { Run } from "./run.type.js";
 import type { Task } from "./task.type.js";

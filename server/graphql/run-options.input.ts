@@ -1,15 +1,15 @@
 import { Field, Float, InputType, Int } from "type-graphql";
-import type { RunOptions } from "../runs/run-options.js";
+import { RUN_DEFAULTS, type RunOptions } from "../runs/run-options.js";
 
 @InputType({ description: "How to train the soft prompt and what to extract; every field has a default." })
 export class RunOptionsInput implements RunOptions {
-  @Field(() => Int, { nullable: true, description: "Soft-prompt length n (default 20)." })
+  @Field(() => Int, { nullable: true, description: `Soft-prompt length n (default ${RUN_DEFAULTS.promptLength}).` })
   promptLength?: number;
 
   @Field(() => String, { nullable: true, description: '"after" the instruction (default, the paper\'s layout) or "prefix".' })
   placement?: "after" | "prefix";
 
-  @Field(() => Int, { nullable: true, description: "Optimizer steps (default 200)." })
+  @Field(() => Int, { nullable: true, description: `Optimizer steps (default ${RUN_DEFAULTS.steps}).` })
   steps?: number;
 
   @Field(() => Float, { nullable: true })

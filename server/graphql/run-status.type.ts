@@ -1,5 +1,6 @@
 import { Field, ID, ObjectType, registerEnumType } from "type-graphql";
-import type { RunStatusEvent, RunStatusName } from "./live-events.js";
+import type { RunStatus as RunStatusName } from "../store/index.js";
+import type { RunStatusEvent } from "./live-events.js";
 
 /** GraphQL names of the stored run states. */
 export enum RunStatus {

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
-import { ACTIVE_STATUSES } from "../store/store.js";
+import { ACTIVE_STATUSES } from "../store/index.js";
 import type { GraphQLContext } from "./context.js";
 import { ApiError, badInput } from "./errors.js";
 import { parseId } from "./ids.js";

@@ -1,6 +1,6 @@
 import { GraphQLJSON } from "graphql-scalars";
 import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
-import type { RunStatusName } from "./live-events.js";
+import type { RunStatus as RunStatusName } from "../store/index.js";
 import { PageInfo } from "./pagination.js";
 import { RunStatus } from "./run-status.type.js";
 

@@ -7,6 +7,7 @@ import { badInput } from "./errors.js";
 import { parseId } from "./ids.js";
 import { FIELD_COST } from "./limits.js";
 import { LayerNullHistogram, Significance } from "./significance.type.js";
+import { finiteOrNull } from "./finite.js";
 
 /** One significance cache per store: results stay valid as long as the run's activations do. */
 const services = new WeakMap<Store, SignificanceService>();
@@ -31,13 +32,7 @@ export class SignificanceResolver {
     if (!(Number.isInteger(bins) && bins >= 1 && bins <= MAX_BINS)) throw badInput("bins", `must be an integer in 1..${MAX_BINS}, got ${bins}`);
     let service = services.get(store);
     if (!service) services.set(store, (service = new SignificanceService(store)));
-    let s;
-    try {
-      s = await service.compute(runId, metric, { permutations, seed, q });
-    } catch (e) {
-      if (e instanceof RangeError) throw badInput("significance", e.message);
-      throw e;
-    }
+    const s = await service.compute(runId, metric, { permutations, seed, q });
     const perLayer = s.observed[0]?.r.length ?? 0;
     const layers: LayerNullHistogram[] = s.observed.map(({ layer, r }) => {
       const h = histogram(r, bins, -1, 1);
@@ -46,7 +41,7 @@ export class SignificanceResolver {
     return {
       metric: s.metric, permutations: s.permutations, samples: s.samples, tests: s.tests,
       pooledAbsR999: s.pooledAbsR999, maxAbsR999: s.maxAbsR999, analyticAbsR999: s.analyticAbsR999,
-      bhAbsRThreshold: Number.isFinite(s.bhAbsRThreshold) ? s.bhAbsRThreshold : null, q: s.q, discoveries: s.discoveries, layers,
+      bhAbsRThreshold: finiteOrNull(s.bhAbsRThreshold), q: s.q, discoveries: s.discoveries, layers,
     };
   }
 }

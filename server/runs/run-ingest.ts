@@ -10,7 +10,7 @@ import { encodeFrame } from "../../gpu-runner/runner/codec.js";
 import type { ActivationsEvent, CheckpointEvent, DoneEvent, RunnerEvent, SamplesEvent, StatusEvent } from "../../gpu-runner/runner/protocol.js";
 import { gatherMetricValues, maxAbsOverPositions, ReservoirSet, StreamingStats, topKByAbs } from "../analysis/index.js";
 import { computeMetric, listMetrics, type MetricContext, type MetricInfo, type SampleOutput } from "../metrics/index.js";
-import type { RunStatus, Store } from "../store/store.js";
+import type { RunStatus, Store } from "../store/index.js";
 import { encodeReservoirs, layerSnapshot } from "./reservoir-codec.js";
 import { runStorage } from "./run-options.js";
 import type { MetricRow } from "./samples.js";
@@ -20,14 +20,13 @@ import { correlationsFromStats, scoreFromStoredActivations, writeCorrelations } 
 const EVENT_FLUSH_MS = 250;
 const EVENT_BATCH = 256;
 
-/** One row of a live or final neuron leaderboard. */
+/** One neuron on a live leaderboard (entries come ranked by |r| descending; rank = place in the list). */
 export interface LeaderboardEntry {
-  rank: number;
   layer: number;
-  neuron: number;
-  /** Signed r at the best position. */
+  index: number;
+  /** Signed Pearson r at the best position. */
   r: number;
-  position: number;
+  bestPosition: number;
 }
 
 export interface LiveLeaderboard {
@@ -123,9 +122,9 @@ export class RunIngest {
     const layers = shape.layers.filter((l) => stats.count(l) > 1);
     if (layers.length === 0) return null;
     const aggs = layers.map((layer) => ({ layer, agg: maxAbsOverPositions(stats.pearson(layer, metric), shape.positions, shape.dFF) }));
-    const entries = topKByAbs(aggs.map(({ layer, agg }) => ({ layer, scores: agg.r })), k).map((e, i) => ({
-      rank: i + 1, layer: e.layer, neuron: e.neuron, r: e.score,
-      position: aggs.find((a) => a.layer === e.layer)!.agg.position[e.neuron],
+    const entries = topKByAbs(aggs.map(({ layer, agg }) => ({ layer, scores: agg.r })), k).map((e) => ({
+      layer: e.layer, index: e.neuron, r: e.score,
+      bestPosition: aggs.find((a) => a.layer === e.layer)!.agg.position[e.neuron]!,
     }));
     // layers stream batch by batch, so the least-advanced layer bounds what every entry has seen
     return { samplesSeen: Math.min(...layers.map((l) => stats.count(l))), entries };
@@ -181,7 +180,7 @@ export class RunIngest {
     if (this.reservoirs) this.reservoirs.update(ev.layer, ev.data, ev.sampleIdx);
     else {
       await this.store.ingestActivations(this.runId, {
-        shard: ev.shard, batchId: String(ev.batchId), layer: ev.layer, sampleIdx: ev.sampleIdx, positions: ev.nPositions, dFF: ev.dFF, data: ev.data,
+        shard: ev.shard, batchId: String(ev.batchId), layer: ev.layer, sampleIdx: ev.sampleIdx, nPositions: ev.nPositions, dFF: ev.dFF, data: ev.data,
       });
     }
     const values = gatherMetricValues([...this.tables.values()], ev.sampleIdx);

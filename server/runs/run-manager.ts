@@ -8,10 +8,11 @@ import { startRunInWorker, type HostOptions, type RunHandle } from "../../gpu-ru
 import type { RunnerEvent, StartMessage, TerminalEvent } from "../../gpu-runner/runner/protocol.js";
 import type { TrainCheckpoint } from "../../gpu-runner/train/train.js";
 import { parseVerbalizer } from "../tasks/index.js";
-import type { RunRecord, RunStatus, Store } from "../store/store.js";
+import type { RunRecord, RunStatus, Store } from "../store/index.js";
 import { RunIngest, type LiveLeaderboard } from "./run-ingest.js";
 import { runnerConfig, validateRunOptions, type RunOptions } from "./run-options.js";
 import { toMetricRow, toRunnerRow, type MetricRow } from "./samples.js";
+import { ServiceError } from "../errors.js";
 
 /** Starts a runner for a start message; events go to the sink in order. */
 export type Executor = (start: StartMessage, sink: (ev: RunnerEvent) => void) => RunHandle;
@@ -35,13 +36,6 @@ export interface StoredRunConfig {
 }
 
 const RESUMABLE: readonly RunStatus[] = ["interrupted", "failed", "cancelled"];
-
-export class RunManagerError extends Error {
-  constructor(readonly code: "NOT_FOUND" | "BAD_STATE", message: string) {
-    super(message);
-    this.name = "RunManagerError";
-  }
-}
 
 export class RunManager {
   private readonly queue: number[] = [];
@@ -85,7 +79,7 @@ export class RunManager {
       return this.setStatus(runId, "cancelled");
     }
     const a = this.active.get(runId);
-    if (!a) throw new RunManagerError("BAD_STATE", `run ${runId} is ${run.status}, not queued or running: nothing to cancel`);
+    if (!a) throw new ServiceError("BAD_STATE", `run ${runId} is ${run.status}, not queued or running: nothing to cancel`);
     a.cancelled = true;
     a.handle?.cancel();
     return run;
@@ -95,7 +89,7 @@ export class RunManager {
   async resume(runId: number): Promise<RunRecord> {
     const run = await this.store.getRun(runId);
     if (!RESUMABLE.includes(run.status)) {
-      throw new RunManagerError("BAD_STATE", `run ${runId} is ${run.status}; only ${RESUMABLE.join(", ")} runs can be resumed`);
+      throw new ServiceError("BAD_STATE", `run ${runId} is ${run.status}; only ${RESUMABLE.join(", ")} runs can be resumed`);
     }
     const queued = await this.setStatus(runId, "queued");
     this.enqueue(runId);
@@ -200,8 +194,8 @@ export class RunManager {
 
   private async resumeState(runId: number): Promise<TrainCheckpoint | undefined> {
     const cp = await this.store.latestCheckpoint(runId);
-    if (!cp?.optimizerState) return undefined;
-    const ev = decodeFrame(cp.optimizerState);
+    if (!cp?.resumeFrame) return undefined;
+    const ev = decodeFrame(cp.resumeFrame);
     return ev.type === "checkpoint" ? ev.checkpoint : undefined;
   }
 

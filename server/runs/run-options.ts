@@ -1,12 +1,29 @@
 /** What a user may set when starting a run, checked before anything is written, and its runner form. */
 import type { StartMessage } from "../../gpu-runner/runner/protocol.js";
+import { DEFAULT_EXTRACT } from "../../gpu-runner/extract/extract.js";
+import { DEFAULT_LAYOUT } from "../../gpu-runner/train/layout.js";
+import { DEFAULT_TRAIN } from "../../gpu-runner/train/train.js";
+import { ServiceError } from "../errors.js";
+
+/**
+ * What a run uses for an option left out. These are the runner's own defaults, named once here so
+ * the API descriptions, the CLI help and the start message all say the same thing.
+ */
+export const RUN_DEFAULTS = {
+  promptLength: DEFAULT_LAYOUT.promptLength,
+  placement: DEFAULT_LAYOUT.placement,
+  steps: DEFAULT_TRAIN.maxSteps ?? 200,
+  seed: DEFAULT_TRAIN.seed,
+  layers: DEFAULT_EXTRACT.layers,
+  positions: DEFAULT_EXTRACT.positions,
+} as const;
 
 export interface RunOptions {
-  /** Soft-prompt length n (default 20). */
+  /** Soft-prompt length n (default RUN_DEFAULTS.promptLength). */
   promptLength?: number;
   /** "after" the instruction (default, the paper's layout) or "prefix". */
   placement?: "after" | "prefix";
-  /** Optimizer steps (default 200). */
+  /** Optimizer steps (default RUN_DEFAULTS.steps). */
   steps?: number;
   lr?: number;
   batchSize?: number;
@@ -52,31 +69,21 @@ export function runStorage(source: RunOptions | { config: unknown }): RunStorage
 }
 
 /**
- * Asked of a run that kept only reservoirs (storage "topk") for something that needs its full
- * activations (rescoring, added metrics, permutation nulls). A RangeError, as other refusals of
- * the analysis services are.
+ * Throws BAD_STATE when the run kept only reservoirs (storage "topk") and `what` (rescoring, added
+ * metrics, permutation nulls, a neuron's activations) needs its full activations.
  */
-export class ReservoirOnlyRunError extends RangeError {
-  constructor(readonly runId: number, what: string) {
-    super(`run ${runId} kept only top/bottom-k reservoirs (storage "topk"), not its activations: ${what} needs a run started with storage "full"`);
-    this.name = "ReservoirOnlyRunError";
-  }
-}
-
-/** Throws ReservoirOnlyRunError unless the run stored its full activations. */
 export function requireFullActivations(run: { id: number; config: unknown }, what: string): void {
-  if (runStorage(run).mode !== "full") throw new ReservoirOnlyRunError(run.id, what);
+  if (runStorage(run).mode === "full") return;
+  throw new ServiceError("BAD_STATE", `run ${run.id} kept only top/bottom-k reservoirs (storage "topk"), not its activations: ${what} needs a run started with storage "full"`);
 }
 
-export class RunOptionsError extends Error {
-  constructor(readonly field: string, message: string) {
-    super(`run option ${field}: ${message}`);
-    this.name = "RunOptionsError";
-  }
+/** A bad run option: BAD_INPUT naming `options.<field>`. */
+function badOption(field: string, message: string): ServiceError {
+  return new ServiceError("BAD_INPUT", `run option ${field}: ${message}`, { field: `options.${field}` });
 }
 
 const positiveInt = (field: string, v: number | undefined, max = 1e9): void => {
-  if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= max)) throw new RunOptionsError(field, `must be an integer in 1..${max}, got ${v}`);
+  if (v !== undefined && !(Number.isInteger(v) && v >= 1 && v <= max)) throw badOption(field, `must be an integer in 1..${max}, got ${v}`);
 };
 
 export function validateRunOptions(o: RunOptions): void {
@@ -85,21 +92,21 @@ export function validateRunOptions(o: RunOptions): void {
   positiveInt("batchSize", o.batchSize, 4096);
   positiveInt("gradAccumulation", o.gradAccumulation, 1024);
   positiveInt("threads", o.threads, 256);
-  if (o.evalEvery !== undefined && !(Number.isInteger(o.evalEvery) && o.evalEvery >= 0)) throw new RunOptionsError("evalEvery", "must be a non-negative integer");
-  if (o.patience !== undefined && !(Number.isInteger(o.patience) && o.patience >= 0)) throw new RunOptionsError("patience", "must be a non-negative integer");
-  if (o.checkpointEvery !== undefined && !(Number.isInteger(o.checkpointEvery) && o.checkpointEvery >= 0)) throw new RunOptionsError("checkpointEvery", "must be a non-negative integer");
-  if (o.lr !== undefined && !(o.lr > 0 && o.lr < 100)) throw new RunOptionsError("lr", `must be in (0, 100), got ${o.lr}`);
-  if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw new RunOptionsError("seed", "must be an integer");
-  if (o.placement !== undefined && o.placement !== "after" && o.placement !== "prefix") throw new RunOptionsError("placement", 'must be "after" or "prefix"');
-  if (o.init !== undefined && o.init !== "normal" && o.init !== "vocab") throw new RunOptionsError("init", 'must be "normal" or "vocab"');
-  if (o.initText !== undefined && o.initText.trim() === "") throw new RunOptionsError("initText", "is empty: give a text, or leave it out");
-  if (o.positions !== undefined && o.positions !== "soft" && o.positions !== "all") throw new RunOptionsError("positions", 'must be "soft" or "all"');
-  if (o.device !== undefined && o.device !== "cpu" && o.device !== "cuda") throw new RunOptionsError("device", 'must be "cpu" or "cuda"');
-  if (o.storage !== undefined && o.storage !== "full" && o.storage !== "topk") throw new RunOptionsError("storage", 'must be "full" or "topk"');
+  if (o.evalEvery !== undefined && !(Number.isInteger(o.evalEvery) && o.evalEvery >= 0)) throw badOption("evalEvery", "must be a non-negative integer");
+  if (o.patience !== undefined && !(Number.isInteger(o.patience) && o.patience >= 0)) throw badOption("patience", "must be a non-negative integer");
+  if (o.checkpointEvery !== undefined && !(Number.isInteger(o.checkpointEvery) && o.checkpointEvery >= 0)) throw badOption("checkpointEvery", "must be a non-negative integer");
+  if (o.lr !== undefined && !(o.lr > 0 && o.lr < 100)) throw badOption("lr", `must be in (0, 100), got ${o.lr}`);
+  if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw badOption("seed", "must be an integer");
+  if (o.placement !== undefined && o.placement !== "after" && o.placement !== "prefix") throw badOption("placement", 'must be "after" or "prefix"');
+  if (o.init !== undefined && o.init !== "normal" && o.init !== "vocab") throw badOption("init", 'must be "normal" or "vocab"');
+  if (o.initText !== undefined && o.initText.trim() === "") throw badOption("initText", "is empty: give a text, or leave it out");
+  if (o.positions !== undefined && o.positions !== "soft" && o.positions !== "all") throw badOption("positions", 'must be "soft" or "all"');
+  if (o.device !== undefined && o.device !== "cpu" && o.device !== "cuda") throw badOption("device", 'must be "cpu" or "cuda"');
+  if (o.storage !== undefined && o.storage !== "full" && o.storage !== "topk") throw badOption("storage", 'must be "full" or "topk"');
   positiveInt("reservoirK", o.reservoirK, MAX_RESERVOIR_K);
-  if (o.reservoirK !== undefined && o.storage !== "topk") throw new RunOptionsError("reservoirK", 'applies only to storage "topk": set storage "topk" or leave reservoirK out');
+  if (o.reservoirK !== undefined && o.storage !== "topk") throw badOption("reservoirK", 'applies only to storage "topk": set storage "topk" or leave reservoirK out');
   if (o.layers !== undefined && (o.layers.length === 0 || o.layers.some((l) => !(Number.isInteger(l) && l >= 0)))) {
-    throw new RunOptionsError("layers", "must be a non-empty list of layer indices (0-based)");
+    throw badOption("layers", "must be a non-empty list of layer indices (0-based)");
   }
 }
 
@@ -107,10 +114,10 @@ export function validateRunOptions(o: RunOptions): void {
 export function runnerConfig(o: RunOptions): Pick<StartMessage, "layout" | "train" | "extract" | "initText"> {
   return {
     ...(o.initText !== undefined ? { initText: o.initText } : {}),
-    layout: { promptLength: o.promptLength ?? 20, placement: o.placement ?? "after" },
+    layout: { promptLength: o.promptLength ?? RUN_DEFAULTS.promptLength, placement: o.placement ?? RUN_DEFAULTS.placement },
     train: {
-      seed: o.seed ?? 0,
-      ...(o.steps !== undefined ? { maxSteps: o.steps } : {}),
+      seed: o.seed ?? RUN_DEFAULTS.seed,
+      maxSteps: o.steps ?? RUN_DEFAULTS.steps,
       ...(o.lr !== undefined ? { adam: { lr: o.lr } } : {}),
       ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
       ...(o.gradAccumulation !== undefined ? { gradAccumulation: o.gradAccumulation } : {}),
@@ -119,6 +126,6 @@ export function runnerConfig(o: RunOptions): Pick<StartMessage, "layout" | "trai
       ...(o.patience !== undefined ? { patience: o.patience } : {}),
       ...(o.checkpointEvery !== undefined ? { checkpointEvery: o.checkpointEvery } : {}),
     },
-    extract: { layers: o.layers ?? "all", positions: o.positions ?? "soft" },
+    extract: { layers: o.layers ?? RUN_DEFAULTS.layers, positions: o.positions ?? RUN_DEFAULTS.positions },
   };
 }

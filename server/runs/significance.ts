@@ -6,6 +6,7 @@
  * activations and cached per (run, metric, permutations, seed, q).
  */
 import { criticalAbsR, NULL_HISTOGRAM_BINS, permutationNull, type PermutationNull } from "../analysis/index.js";
+import { ServiceError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { requireFullActivations } from "./run-options.js";
 
@@ -45,13 +46,13 @@ export class SignificanceService {
 
   constructor(private readonly store: Store) {}
 
-  /** @throws RangeError for bad options; StoreError for unknown runs or metrics. */
+  /** @throws ServiceError for bad options or a run without stored activations; StoreError for unknown runs or metrics. */
   compute(runId: number, metric: string, options: SignificanceOptions = {}): Promise<Significance> {
     const permutations = options.permutations ?? 200;
     const seed = options.seed ?? 0;
     const q = options.q ?? 0.05;
-    if (!(Number.isInteger(permutations) && permutations >= 1 && permutations <= MAX_PERMUTATIONS)) throw new RangeError(`permutations must be an integer in 1..${MAX_PERMUTATIONS}`);
-    if (!(q > 0 && q < 1)) throw new RangeError("q must lie strictly between 0 and 1");
+    if (!(Number.isInteger(permutations) && permutations >= 1 && permutations <= MAX_PERMUTATIONS)) throw new ServiceError("BAD_INPUT", `permutations must be an integer in 1..${MAX_PERMUTATIONS}`, { field: "permutations" });
+    if (!(q > 0 && q < 1)) throw new ServiceError("BAD_INPUT", "q must lie strictly between 0 and 1", { field: "q" });
     const key = JSON.stringify([runId, metric, permutations, seed, q]);
     let hit = this.cache.get(key);
     if (!hit) {
@@ -62,16 +63,11 @@ export class SignificanceService {
     return hit;
   }
 
-  /** Drops cached results of a run (its scores or metrics changed). */
-  forget(runId: number): void {
-    for (const key of this.cache.keys()) if (JSON.parse(key)[0] === runId) this.cache.delete(key);
-  }
-
   private async run(runId: number, metric: string, permutations: number, seed: number, q: number): Promise<Significance> {
     const run = await this.store.getRun(runId);
     const layers = run.layers ?? [];
     requireFullActivations(run, "a permutation null");
-    if (run.status !== "done" || layers.length === 0) throw new RangeError(`run ${runId} is ${run.status}: significance needs the stored activations of a finished run`);
+    if (run.status !== "done" || layers.length === 0) throw new ServiceError("BAD_STATE", `run ${runId} is ${run.status}: significance needs the stored activations of a finished run`);
     const values = await this.store.readMetric(runId, metric);
     const first = await this.store.readActivations(runId, layers[0]);
     // only samples where the metric is defined take part

@@ -1,5 +1,6 @@
 import { endianness } from "node:os";
 import { blobValue, DuckDBBlobType, DuckDBDataChunk, DuckDBIntegerType, type DuckDBConnection } from "@duckdb/node-api";
+import { neuronId } from "../../gpu-runner/neuron-id.js";
 import type { Db } from "./db.js";
 import { StoreError } from "./errors.js";
 import { copyFloatRow, readFloatScalar, typedItems } from "./vectors.js";
@@ -15,9 +16,10 @@ export interface ActivationBatch {
   layer: number;
   /** [b] validation-set row index of each sample, distinct within the batch. */
   sampleIdx: Int32Array;
-  positions: number;
+  /** Positions per sample (the runner's nPositions; its `positions` array of indices is not stored). */
+  nPositions: number;
   dFF: number;
-  /** [b, positions, dFF] */
+  /** [b, nPositions, dFF] */
   data: Float32Array;
 }
 
@@ -63,13 +65,13 @@ export function validateBatch(runId: number, b: ActivationBatch): void {
   if (!isNonNegInt(b.shard)) bad("shard", "must be an integer >= 0");
   if (typeof b.batchId !== "string" || b.batchId.length === 0) bad("batchId", "must be a non-empty string");
   if (!isNonNegInt(b.layer)) bad("layer", "must be an integer >= 0");
-  if (!isNonNegInt(b.positions) || b.positions === 0) bad("positions", "must be an integer >= 1");
+  if (!isNonNegInt(b.nPositions) || b.nPositions === 0) bad("nPositions", "must be an integer >= 1");
   if (!isNonNegInt(b.dFF) || b.dFF === 0) bad("dFF", "must be an integer >= 1");
   if (!(b.sampleIdx instanceof Int32Array)) bad("sampleIdx", "must be an Int32Array");
   if (!(b.data instanceof Float32Array)) bad("data", "must be a Float32Array");
-  const expected = b.sampleIdx.length * b.positions * b.dFF;
+  const expected = b.sampleIdx.length * b.nPositions * b.dFF;
   if (b.data.length !== expected) {
-    bad("data", `has ${b.data.length} values, expected sampleIdx.length ${b.sampleIdx.length} x positions ${b.positions} x dFF ${b.dFF} = ${expected}`);
+    bad("data", `has ${b.data.length} values, expected sampleIdx.length ${b.sampleIdx.length} x nPositions ${b.nPositions} x dFF ${b.dFF} = ${expected}`);
   }
   const seen = new Set<number>();
   for (const s of b.sampleIdx) {
@@ -79,7 +81,7 @@ export function validateBatch(runId: number, b: ActivationBatch): void {
   }
   for (let i = 0; i < b.data.length; i++) {
     if (!Number.isFinite(b.data[i]!)) {
-      const row = Math.floor(i / (b.positions * b.dFF));
+      const row = Math.floor(i / (b.nPositions * b.dFF));
       bad("data", `has a non-finite value (${b.data[i]}) for sample ${b.sampleIdx[row]} at flat index ${i}`);
     }
   }
@@ -93,7 +95,7 @@ async function runShape(conn: DuckDBConnection, runId: number): Promise<{ positi
 
 /** Appends [rows] activation rows chunk by chunk: typed-array copies into vectors, one BLOB per row. */
 async function appendRows(conn: DuckDBConnection, runId: number, b: ActivationBatch): Promise<number> {
-  const P = b.positions;
+  const P = b.nPositions;
   const rowBytes = b.dFF * 4;
   const bytes = new Uint8Array(b.data.buffer, b.data.byteOffset, b.data.byteLength);
   const total = b.sampleIdx.length * P;
@@ -137,10 +139,10 @@ export async function ingestActivations(db: Db, runId: number, b: ActivationBatc
   validateBatch(runId, b);
   return db.tx(`ingesting activations of run ${runId}`, async (conn) => {
     const shape = await runShape(conn, runId);
-    if ((shape.positions !== null && shape.positions !== b.positions) || (shape.dFF !== null && shape.dFF !== b.dFF)) {
+    if ((shape.positions !== null && shape.positions !== b.nPositions) || (shape.dFF !== null && shape.dFF !== b.dFF)) {
       throw new StoreError(
         "INVALID_INPUT",
-        `activation batch ${b.batchId}: positions ${b.positions} x dFF ${b.dFF} differ from run ${runId}'s ${shape.positions} x ${shape.dFF}; batch not stored`,
+        `activation batch ${b.batchId}: positions ${b.nPositions} x dFF ${b.dFF} differ from run ${runId}'s ${shape.positions} x ${shape.dFF}; batch not stored`,
       );
     }
     const dup = await conn.runAndReadAll(
@@ -149,7 +151,7 @@ export async function ingestActivations(db: Db, runId: number, b: ActivationBatc
     );
     if ((dup.getRows()[0]![0] as number) > 0) return { ingested: false, rows: 0 };
     if (shape.positions === null || shape.dFF === null) {
-      await conn.run("UPDATE runs SET positions = $2, d_ff = $3, updated = current_timestamp WHERE id = $1", [runId, b.positions, b.dFF]);
+      await conn.run("UPDATE runs SET positions = $2, d_ff = $3, updated = current_timestamp WHERE id = $1", [runId, b.nPositions, b.dFF]);
     }
     await conn.run("INSERT INTO ingested_batches (run_id, shard, batch_id, layer, sample_count) VALUES ($1, $2, $3, $4, $5)", [
       runId,
@@ -218,7 +220,7 @@ export async function readActivations(db: Db, runId: number, layer: number): Pro
 
 /** One neuron of (run, layer) as [N, P]; only its 4 bytes per row leave DuckDB. */
 export async function readNeuron(db: Db, layout: ActivationLayout, runId: number, layer: number, neuron: number): Promise<NeuronActivations> {
-  return db.read(`reading neuron L${layer}.N${neuron} of run ${runId}`, async (conn) => {
+  return db.read(`reading neuron ${neuronId(layer, neuron)} of run ${runId}`, async (conn) => {
     const shape = await readShape(conn, runId);
     if (!shape) return { sampleIdx: new Int32Array(0), positions: 0, data: new Float32Array(0) };
     if (!isNonNegInt(neuron) || neuron >= shape.dFF) {

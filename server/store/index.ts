@@ -1,18 +1,8 @@
-export { Store, ACTIVE_STATUSES } from "./store.js";
-export type {
-  RunStatus,
-  RunRecord,
-  RunPatch,
-  ModelRecord,
-  TaskRecord,
-  RunEvent,
-  MetricKind,
-  MetricInfo,
-  MetricValues,
-  Checkpoint,
-  OpenOptions,
-} from "./store.js";
+export { Store, type OpenOptions } from "./store.js";
+export { ACTIVE_STATUSES, type RunStatus, type RunRecord, type RunPatch } from "./run-state.js";
+export type { ModelRecord, TaskRecord, MetricKind, MetricInfo, MetricValues, SampleRow, SampleOutputs } from "./records.js";
+export type { RunEvent } from "./events.js";
+export type { Checkpoint } from "./blobs.js";
 export type { ActivationBatch, IngestResult, LayerActivations, NeuronActivations } from "./activations.js";
 export type { ScoreAgg, ScoreBatch, ScoreQuery, RankedScore, ScorePage } from "./scores.js";
-export type { SampleRow, SampleOutputs } from "./records.js";
 export { StoreError, type StoreErrorCode } from "./errors.js";

@@ -42,6 +42,7 @@ export async function migrate(conn: DuckDBConnection, migrations: Migration[] = 
   if (version > migrations.length) {
     throw new StoreError("SCHEMA", `database schema version ${version} is newer than this skillscope (${migrations.length}); upgrade skillscope`);
   }
+  const pending = migrations.length - version;
   for (const mig of migrations.slice(version)) {
     await conn.run("BEGIN TRANSACTION");
     try {
@@ -54,6 +55,9 @@ export async function migrate(conn: DuckDBConnection, migrations: Migration[] = 
     }
     version = mig.version;
   }
+  // Schema changes go into the database file now, not the WAL: DuckDB 1.5 fails to replay an
+  // ALTER of a table with a DEFAULT current_timestamp column from the WAL after a crash.
+  if (pending > 0) await conn.run("CHECKPOINT");
   return version;
 }
 

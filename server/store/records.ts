@@ -1,9 +1,25 @@
+/** Models, tasks with their samples, and a run's per-sample outputs and metrics. */
 import type { DuckDBConnection } from "@duckdb/node-api";
-import { blobValue, DuckDBDataChunk, DuckDBDoubleType, DuckDBIntegerType, DuckDBVarCharType, DuckDBBooleanType } from "@duckdb/node-api";
+import { appendColumns, checkLengths, json, parseJson, rowObjects, type Row } from "./columns.js";
+import type { Db } from "./db.js";
 import { StoreError } from "./errors.js";
-import { typedItems } from "./vectors.js";
 
-/** Column-wise row sets for the bulk tables; appended chunk by chunk through the appender. */
+export interface ModelRecord {
+  id: number;
+  path: string;
+  family: string;
+  config: unknown;
+  created: Date;
+}
+
+export interface TaskRecord {
+  id: number;
+  name: string;
+  source: string;
+  template: string;
+  verbalizer: unknown;
+  created: Date;
+}
 
 export interface SampleRow {
   sampleId: string;
@@ -14,6 +30,7 @@ export interface SampleRow {
   label: string | null;
 }
 
+/** A run's scored validation samples, column-wise. */
 export interface SampleOutputs {
   /** [n] validation-set row index */
   sampleIdx: Int32Array;
@@ -25,56 +42,183 @@ export interface SampleOutputs {
   correct: Uint8Array; // 0/1
 }
 
-const CHUNK_ROWS = 2048;
+export type MetricKind = "builtin" | "heuristic" | "column" | "added";
+const METRIC_KINDS: readonly MetricKind[] = ["builtin", "heuristic", "column", "added"];
 
-type Column =
-  | { kind: "int"; values: Int32Array | number }
-  | { kind: "double"; values: Float64Array }
-  | { kind: "text"; values: readonly (string | null)[] | string }
-  | { kind: "bool"; values: Uint8Array };
+export interface MetricInfo {
+  name: string;
+  kind: MetricKind;
+  description: string | null;
+}
 
-const TYPES = {
-  int: DuckDBIntegerType.instance,
-  double: DuckDBDoubleType.instance,
-  text: DuckDBVarCharType.instance,
-  bool: DuckDBBooleanType.instance,
-} as const;
+export interface MetricValues {
+  sampleId: string[];
+  /** [n]; NaN = missing */
+  value: Float64Array;
+}
 
-/** Appends n rows given as columns in table order (typed arrays copied per chunk; strings set per row). */
-export async function appendColumns(conn: DuckDBConnection, table: string, n: number, columns: Column[]): Promise<void> {
-  const appender = await conn.createAppender(table);
-  try {
-    for (let start = 0; start < n; start += CHUNK_ROWS) {
-      const m = Math.min(CHUNK_ROWS, n - start);
-      const chunk = DuckDBDataChunk.create(columns.map((c) => TYPES[c.kind]), m);
-      columns.forEach((c, ci) => {
-        const v = chunk.getColumnVector(ci);
-        if (c.kind === "int") {
-          if (typeof c.values === "number") typedItems(v, Int32Array).fill(c.values);
-          else typedItems(v, Int32Array).set(c.values.subarray(start, start + m));
-        } else if (c.kind === "double") {
-          typedItems(v, Float64Array).set(c.values.subarray(start, start + m));
-        } else if (c.kind === "bool") {
-          for (let i = 0; i < m; i++) v.setItem(i, c.values[start + i] !== 0);
-        } else {
-          for (let i = 0; i < m; i++) v.setItem(i, typeof c.values === "string" ? c.values : (c.values[start + i] ?? null));
-        }
-        v.flush();
-      });
-      appender.appendDataChunk(chunk);
+function toModel(r: Row): ModelRecord {
+  return { id: r.id as number, path: r.path as string, family: r.family as string, config: parseJson(r.config), created: r.created as Date };
+}
+
+function toTask(r: Row): TaskRecord {
+  return { id: r.id as number, name: r.name as string, source: r.source as string, template: r.template as string, verbalizer: parseJson(r.verbalizer), created: r.created as Date };
+}
+
+// ---- models and tasks ----
+
+export async function addModel(db: Db, m: { path: string; family: string; config: unknown }): Promise<number> {
+  return db.write("adding model", async (conn) => {
+    const rows = await rowObjects(conn, "INSERT INTO models (path, family, config) VALUES ($1, $2, $3) RETURNING id", [m.path, m.family, json(m.config)]);
+    return rows[0]!.id as number;
+  });
+}
+
+export async function getModel(db: Db, id: number): Promise<ModelRecord> {
+  return db.read(`reading model ${id}`, async (conn) => {
+    const rows = await rowObjects(conn, "SELECT * FROM models WHERE id = $1", [id]);
+    if (rows.length === 0) throw new StoreError("NOT_FOUND", `unknown model ${id}`);
+    return toModel(rows[0]!);
+  });
+}
+
+export async function listModels(db: Db): Promise<ModelRecord[]> {
+  return db.read("listing models", async (conn) => (await rowObjects(conn, "SELECT * FROM models ORDER BY id")).map(toModel));
+}
+
+function appendSamples(conn: DuckDBConnection, taskId: number, rows: SampleRow[]): Promise<void> {
+  return appendColumns(conn, "samples", rows.length, [
+    { kind: "int", values: taskId },
+    { kind: "text", values: rows.map((r) => r.sampleId) },
+    { kind: "text", values: rows.map((r) => r.split) },
+    { kind: "text", values: rows.map((r) => JSON.stringify(r.fields)) },
+    { kind: "text", values: rows.map((r) => r.rendered) },
+    { kind: "text", values: rows.map((r) => r.answer) },
+    { kind: "text", values: rows.map((r) => r.label) },
+  ]);
+}
+
+/** Adds a task and, when given, its samples, in one transaction: a task is never left without its rows. */
+export async function addTask(db: Db, t: { name: string; source: string; template: string; verbalizer: unknown }, samples: SampleRow[]): Promise<number> {
+  return db.tx("adding task", async (conn) => {
+    const rows = await rowObjects(conn, "INSERT INTO tasks (name, source, template, verbalizer) VALUES ($1, $2, $3, $4) RETURNING id", [
+      t.name,
+      t.source,
+      t.template,
+      json(t.verbalizer),
+    ]);
+    const id = rows[0]!.id as number;
+    if (samples.length > 0) await appendSamples(conn, id, samples);
+    return id;
+  });
+}
+
+export async function listTasks(db: Db): Promise<TaskRecord[]> {
+  return db.read("listing tasks", async (conn) => (await rowObjects(conn, "SELECT * FROM tasks ORDER BY id")).map(toTask));
+}
+
+export async function getTask(db: Db, id: number): Promise<TaskRecord> {
+  return db.read(`reading task ${id}`, async (conn) => {
+    const rows = await rowObjects(conn, "SELECT * FROM tasks WHERE id = $1", [id]);
+    if (rows.length === 0) throw new StoreError("NOT_FOUND", `unknown task ${id}`);
+    return toTask(rows[0]!);
+  });
+}
+
+/** Bulk insert of a task's rows, one transaction. */
+export async function addSamples(db: Db, taskId: number, rows: SampleRow[]): Promise<void> {
+  return db.tx(`adding samples to task ${taskId}`, (conn) => appendSamples(conn, taskId, rows));
+}
+
+/** A task's samples in insertion order, optionally one split. */
+export async function listSamples(db: Db, taskId: number, split?: string): Promise<SampleRow[]> {
+  return db.read(`reading samples of task ${taskId}`, async (conn) => {
+    const rows =
+      split === undefined
+        ? await rowObjects(conn, "SELECT * FROM samples WHERE task_id = $1", [taskId])
+        : await rowObjects(conn, "SELECT * FROM samples WHERE task_id = $1 AND split = $2", [taskId, split]);
+    return rows.map((r) => ({
+      sampleId: r.sample_id as string,
+      split: r.split as string,
+      fields: parseJson(r.fields) as Record<string, unknown>,
+      rendered: r.rendered as string,
+      answer: (r.answer as string | null) ?? null,
+      label: (r.label as string | null) ?? null,
+    }));
+  });
+}
+
+// ---- per-sample outputs and metrics ----
+
+export async function writeSampleOutputs(db: Db, runId: number, o: SampleOutputs): Promise<void> {
+  const n = o.sampleIdx.length;
+  checkLengths(`sample outputs of run ${runId}`, n, { sampleId: o.sampleId, loss: o.loss, goldProb: o.goldProb, confidence: o.confidence, prediction: o.prediction, correct: o.correct });
+  return db.tx(`writing sample outputs of run ${runId}`, async (conn) => {
+    await appendColumns(conn, "sample_outputs", n, [
+      { kind: "int", values: runId },
+      { kind: "int", values: o.sampleIdx },
+      { kind: "text", values: o.sampleId },
+      { kind: "double", values: o.loss },
+      { kind: "double", values: o.goldProb },
+      { kind: "double", values: o.confidence },
+      { kind: "text", values: o.prediction },
+      { kind: "bool", values: o.correct },
+    ]);
+  });
+}
+
+/** A run's sample outputs in ascending sampleIdx. */
+export async function readSampleOutputs(db: Db, runId: number): Promise<SampleOutputs> {
+  return db.read(`reading sample outputs of run ${runId}`, async (conn) => {
+    const rows = await rowObjects(conn, "SELECT * FROM sample_outputs WHERE run_id = $1 ORDER BY sample_idx", [runId]);
+    const num = (v: unknown) => (v === null ? NaN : (v as number));
+    return {
+      sampleIdx: Int32Array.from(rows, (r) => r.sample_idx as number),
+      sampleId: rows.map((r) => r.sample_id as string),
+      loss: Float64Array.from(rows, (r) => num(r.loss)),
+      goldProb: Float64Array.from(rows, (r) => num(r.gold_prob)),
+      confidence: Float64Array.from(rows, (r) => num(r.confidence)),
+      prediction: rows.map((r) => (r.prediction as string | null) ?? ""),
+      correct: Uint8Array.from(rows, (r) => (r.correct ? 1 : 0)),
+    };
+  });
+}
+
+/** Stores (or replaces) one metric's values and its catalogue entry, in one transaction. */
+export async function writeMetric(db: Db, runId: number, m: { name: string; kind: MetricKind; description?: string; sampleId: string[]; value: Float64Array }): Promise<void> {
+  checkLengths(`metric ${m.name} of run ${runId}`, m.sampleId.length, { value: m.value });
+  if (!METRIC_KINDS.includes(m.kind)) {
+    throw new StoreError("INVALID_INPUT", `metric ${m.name}: kind must be ${METRIC_KINDS.join(", ")}, got ${m.kind}`);
+  }
+  return db.tx(`writing metric ${m.name} of run ${runId}`, async (conn) => {
+    await conn.run("DELETE FROM metrics WHERE run_id = $1 AND name = $2", [runId, m.name]);
+    await conn.run("DELETE FROM metric_catalogue WHERE run_id = $1 AND name = $2", [runId, m.name]);
+    await conn.run("INSERT INTO metric_catalogue (run_id, name, kind, description) VALUES ($1, $2, $3, $4)", [runId, m.name, m.kind, m.description ?? null]);
+    await appendColumns(conn, "metrics", m.sampleId.length, [
+      { kind: "int", values: runId },
+      { kind: "text", values: m.name },
+      { kind: "text", values: m.sampleId },
+      { kind: "double", values: m.value },
+    ]);
+    await conn.run("UPDATE metrics SET value = NULL WHERE run_id = $1 AND name = $2 AND isnan(value)", [runId, m.name]);
+  });
+}
+
+export async function listMetrics(db: Db, runId: number): Promise<MetricInfo[]> {
+  return db.read(`listing metrics of run ${runId}`, async (conn) => {
+    const rows = await rowObjects(conn, "SELECT name, kind, description FROM metric_catalogue WHERE run_id = $1 ORDER BY name", [runId]);
+    return rows.map((r) => ({ name: r.name as string, kind: r.kind as MetricKind, description: (r.description as string | null) ?? null }));
+  });
+}
+
+/** One metric's values in insertion order; missing values are NaN. */
+export async function readMetric(db: Db, runId: number, name: string): Promise<MetricValues> {
+  return db.read(`reading metric ${name} of run ${runId}`, async (conn) => {
+    const rows = await rowObjects(conn, "SELECT sample_id, value FROM metrics WHERE run_id = $1 AND name = $2", [runId, name]);
+    if (rows.length === 0) {
+      const known = await rowObjects(conn, "SELECT 1 FROM metric_catalogue WHERE run_id = $1 AND name = $2", [runId, name]);
+      if (known.length === 0) throw new StoreError("NOT_FOUND", `run ${runId} has no metric ${name}`);
     }
-    appender.flushSync();
-  } finally {
-    appender.closeSync();
-  }
-}
-
-export function checkLengths(what: string, n: number, cols: Record<string, { length: number }>): void {
-  for (const [name, col] of Object.entries(cols)) {
-    if (col.length !== n) throw new StoreError("INVALID_INPUT", `${what}: ${name} has ${col.length} entries, expected ${n}; nothing written`);
-  }
-}
-
-export function bytesOf(view: ArrayBufferView): ReturnType<typeof blobValue> {
-  return blobValue(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+    return { sampleId: rows.map((r) => r.sample_id as string), value: Float64Array.from(rows, (r) => (r.value === null ? NaN : (r.value as number))) };
+  });
 }

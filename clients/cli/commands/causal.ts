@@ -1,4 +1,5 @@
 /** `ablate` and `steer`: causal checks of neurons on a finished run (forwards in a worker, seconds to minutes). */
+import { neuronId } from "../../../gpu-runner/neuron-id.js";
 import { type Command, InvalidArgumentError } from "commander";
 import { AblateNeuronsDocument, SteerNeuronDocument } from "../../client/documents.js";
 import type { AblateNeuronsMutation, AblationMode } from "../../client/generated/graphql.js";
@@ -82,7 +83,7 @@ export function registerCausalCommands(program: Command): void {
     action<SteerOptions>(async (o) => {
       const { layer, index } = parseNeuronId(o.id);
       const { steerNeuron: s } = await withConnection(o, {}, ({ transport }) =>
-        transport.execute(SteerNeuronDocument, { runId: o.run, neuronId: `L${layer}.N${index}`, factors: o.factors ?? null }),
+        transport.execute(SteerNeuronDocument, { runId: o.run, neuronId: neuronId(layer, index), factors: o.factors ?? null }),
       );
       if (o.json) {
         printJson(s);

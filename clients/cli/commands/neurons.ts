@@ -1,4 +1,5 @@
 /** `neurons`, `neuron` and `samples`: ranked neurons of a run, one neuron's r per position, extremal samples. */
+import { neuronId } from "../../../gpu-runner/neuron-id.js";
 import type { Command } from "commander";
 import {
   ExtremalSamplesDocument,
@@ -96,11 +97,11 @@ export function registerNeuronCommands(program: Command): void {
         return out;
       });
       if (o.json) {
-        printJson({ runId: o.run, id: `L${layer}.N${index}`, layer, index, metrics: result });
+        printJson({ runId: o.run, id: neuronId(layer, index), layer, index, metrics: result });
         return;
       }
       for (const m of result) {
-        process.stdout.write(`L${layer}.N${index} ~ ${m.metric}\n`);
+        process.stdout.write(`${neuronId(layer, index)} ~ ${m.metric}\n`);
         process.stdout.write(table(["position", "r", "p", "samples"], m.correlations.map((c) => [c.position, fmtR(c.r), fmtP(c.p), c.samples])));
       }
     }),

@@ -2,6 +2,7 @@
  * `run`: registers the model, imports the task, starts a run and follows it to the end, then
  * prints its figures and top neurons per metric.
  */
+import { neuronId } from "../../../gpu-runner/neuron-id.js";
 import { existsSync } from "node:fs";
 import { basename, dirname, resolve } from "node:path";
 import type { Command } from "commander";
@@ -17,6 +18,7 @@ import {
 } from "../../client/documents.js";
 import { action, collect, connectionOptions, examples, int, intList, positive, printJson, type ConnectionOptions } from "../command-kit.js";
 import { withConnection } from "../connect.js";
+import { RUN_DEFAULTS } from "../../../server/runs/run-options.js";
 import { CliError } from "../errors.js";
 import { followRun } from "../follow.js";
 import { fmtR, table } from "../format.js";
@@ -49,8 +51,6 @@ export interface RunResult {
   top: { metric: string; layer: number; neuron: number; position: number | null; r: number }[];
 }
 
-/** Steps the run manager trains for when --steps is not given (RunOptions default). */
-const DEFAULT_STEPS = 200;
 
 export function registerRunCommand(program: Command): void {
   const run = program
@@ -61,8 +61,8 @@ export function registerRunCommand(program: Command): void {
     .option("--template <text>", "instruction template with {field} placeholders", "{text}")
     .option("--verbalizer <json>", 'label -> answer text, e.g. \'{"0":"negative","1":"positive"}\'')
     .option("--metric <name>", "score this metric (repeatable; default: every metric of the task)", collect)
-    .option("--prompt-length <n>", "soft prompt tokens", int(1))
-    .option("--steps <n>", `optimizer steps (default ${DEFAULT_STEPS})`, int(1))
+    .option("--prompt-length <n>", `soft prompt tokens (default ${RUN_DEFAULTS.promptLength})`, int(1))
+    .option("--steps <n>", `optimizer steps (default ${RUN_DEFAULTS.steps})`, int(1))
     .option("--lr <x>", "Adam learning rate", positive)
     .option("--batch <b>", "training batch size", int(1))
     .option("--seed <s>", "seed of prompt init and batching", int(0))
@@ -108,7 +108,7 @@ export function registerRunCommand(program: Command): void {
         });
         const runId = startRun.id;
         process.stderr.write(`run ${runId}: model ${model.id} (${model.family}), task ${task.id} (${task.train} train / ${task.val} val rows)\n`);
-        const view = progressView({ tty: process.stderr.isTTY === true && !o.json, totalSteps: o.steps ?? DEFAULT_STEPS });
+        const view = progressView({ tty: process.stderr.isTTY === true && !o.json, totalSteps: o.steps ?? RUN_DEFAULTS.steps });
         const final = await followUntilDone(transport, runId, mode, view);
         if (final.status !== "DONE") throw new CliError(`run ${runId} ${final.status.toLowerCase()}${final.error ? `: ${final.error}` : ""}`);
         return summarize(transport, runId, o.metric, o.top);
@@ -120,7 +120,7 @@ export function registerRunCommand(program: Command): void {
       process.stdout.write(
         `run ${result.runId} done: train loss ${num(result.trainLoss)}, val loss ${num(result.valLoss)}, val accuracy ${num(result.valAccuracy)}, ${result.samples ?? "-"} samples\n`,
       );
-      process.stdout.write(table(["metric", "neuron", "r", "position"], result.top.map((t) => [t.metric, `L${t.layer}.N${t.neuron}`, fmtR(t.r), t.position])));
+      process.stdout.write(table(["metric", "neuron", "r", "position"], result.top.map((t) => [t.metric, neuronId(t.layer, t.neuron), fmtR(t.r), t.position])));
     }),
   );
 }

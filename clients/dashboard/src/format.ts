@@ -1,14 +1,3 @@
-/** The field's neuron naming, as the server's ids: `L12.N3071`. */
-export function neuronId(layer: number, index: number): string {
-  return `L${layer}.N${index}`;
-}
-
-/** Parses `L12.N3071`; undefined when malformed. */
-export function parseNeuronId(id: string): { layer: number; index: number } | undefined {
-  const match = /^L(\d+)\.N(\d+)$/.exec(id);
-  return match ? { layer: Number(match[1]), index: Number(match[2]) } : undefined;
-}
-
 /** Signed r with 3 decimals and a real minus sign. */
 export function formatR(r: number | null | undefined): string {
   if (r === null || r === undefined || !Number.isFinite(r)) return "–";

@@ -1,3 +1,4 @@
+import { neuronId } from "../../../gpu-runner/neuron-id.js";
 import { h, replaceChildren } from "./dom.js";
 import { apiPage } from "./pages/api-page.js";
 import { neuronPage } from "./pages/neuron-page.js";
@@ -41,7 +42,7 @@ function route(): void {
       current = runPage(app, target.runId, setCrumbs);
       break;
     case "neuron":
-      document.title = `L${target.layer}.N${target.index} · run ${target.runId} · skillscope`;
+      document.title = `${neuronId(target.layer, target.index)} · run ${target.runId} · skillscope`;
       current = neuronPage(app, target, setCrumbs);
       break;
     case "not-found":

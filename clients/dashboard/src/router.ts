@@ -1,4 +1,4 @@
-import { neuronId, parseNeuronId } from "./format.js";
+import { neuronId, parseNeuronId } from "../../../gpu-runner/neuron-id.js";
 
 /** The dashboard's pages, addressed by the URL hash. */
 export type Route =

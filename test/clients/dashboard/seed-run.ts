@@ -52,7 +52,7 @@ export async function seedFinishedRun(store: Store, seed = 7): Promise<SeededRun
   const runId = await store.createRun({ modelId, taskId, config: { softTokens: positions, seed, layers } });
   await store.setRunStatus(runId, "training");
   for (let step = 0; step < 40; step += 5) {
-    await store.appendEvent(runId, { runId: String(runId), seq: step / 5, phase: "train", step, epoch: 0, loss: 2.2 * Math.exp(-step / 15) + 0.3, lr: 0.01, tokensPerSec: 900, valLoss: step % 10 === 0 ? 2.3 * Math.exp(-step / 18) + 0.35 : null, valAccuracy: step % 10 === 0 ? Math.min(0.95, 0.5 + step / 60) : null });
+    await store.appendEvents(runId, [{ seq: step / 5 + 1, payload: { runId: String(runId), seq: step / 5, phase: "train", step, epoch: 0, loss: 2.2 * Math.exp(-step / 15) + 0.3, lr: 0.01, tokensPerSec: 900, valLoss: step % 10 === 0 ? 2.3 * Math.exp(-step / 18) + 0.35 : null, valAccuracy: step % 10 === 0 ? Math.min(0.95, 0.5 + step / 60) : null } }]);
   }
   await store.setRunStatus(runId, "extracting");
   await store.updateRun(runId, { neuronDefinition: "act(c_fc(x)) (GPT-2 MLP, input of c_proj)", layers: [...layers] });
@@ -95,7 +95,7 @@ export async function seedFinishedRun(store: Store, seed = 7): Promise<SeededRun
         batchId: `b${start}`,
         layer,
         sampleIdx: Int32Array.from({ length: b }, (_, i) => start + i),
-        positions,
+        nPositions: positions,
         dFF,
         data: acts[l]!.slice(start * positions * dFF, (start + b) * positions * dFF),
       });

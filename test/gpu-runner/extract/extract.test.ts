@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { extract, type ActivationBatch, type SampleOutputs } from "../../../gpu-runner/extract/extract.js";
+import { extract, type ActivationBatch, type SampleOutputBatch } from "../../../gpu-runner/extract/extract.js";
 import { RunnerError } from "../../../gpu-runner/train/errors.js";
 import { buildBatch, resolveLayout } from "../../../gpu-runner/train/layout.js";
 import { Rng } from "../../../gpu-runner/train/rng.js";
@@ -17,7 +17,7 @@ const samples = toySamples(toyRows(11, 5, "v", " 5 7"));
 const decode = (ids: readonly number[]) => ids.join(" ");
 
 async function collect(config: Parameters<typeof extract>[4], extra: { signal?: AbortSignal; startBatch?: number } = {}) {
-  const sampleOut: SampleOutputs[] = [];
+  const sampleOut: SampleOutputBatch[] = [];
   const acts: ActivationBatch[] = [];
   const summary = await extract(model, samples, layout, prompt, config, { decode, onSamples: (s) => sampleOut.push(s), onActivations: (a) => acts.push(a), ...extra });
   return { summary, sampleOut, acts };

@@ -9,7 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { runAblation, steerNeuron, AnalysisServiceError, pairedBootstrap, tInterval, studentTQuantile } from "../../../server/causal/index.js";
+import { runAblation, steerNeuron, pairedBootstrap, tInterval, studentTQuantile } from "../../../server/causal/index.js";
+import { ServiceError } from "../../../server/errors.js";
 import { RunManager } from "../../../server/runs/run-manager.js";
 import { Store } from "../../../server/store/store.js";
 
@@ -93,7 +94,7 @@ test("steering by factor 1 is the identity; other factors move predictions", asy
 });
 
 test("bad requests get typed errors naming the field", async () => {
-  const code = (c: string) => (e: unknown) => e instanceof AnalysisServiceError && e.code === c;
+  const code = (c: string) => (e: unknown) => e instanceof ServiceError && e.code === c;
   await assert.rejects(runAblation(store, runId, { metric: "nope", k: 1, mode: "zero", randomDraws: 1, seed: 0 }), code("NOT_FOUND"));
   await assert.rejects(runAblation(store, runId, { metric: "colors", k: 0, mode: "zero", randomDraws: 1, seed: 0 }), code("BAD_INPUT"));
   await assert.rejects(runAblation(store, runId, { metric: "colors", k: 1, mode: "bogus" as never, randomDraws: 1, seed: 0 }), code("BAD_INPUT"));

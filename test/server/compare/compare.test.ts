@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { AnalysisServiceError } from "../../../server/causal/errors.js";
+import { ServiceError } from "../../../server/errors.js";
 import { alternativeScores, compareRuns, counterexampleAccuracy, jaccard, ksStatistic, seedStability } from "../../../server/compare/index.js";
 import { Store } from "../../../server/store/store.js";
 
@@ -91,7 +91,7 @@ test("cross-run comparison: shared top neurons, scatter pairs, per-layer mean |r
 });
 
 test("comparisons refuse runs of different models (and seed stability different tasks) with typed errors", async () => {
-  const code = (c: string) => (e: unknown) => e instanceof AnalysisServiceError && e.code === c;
+  const code = (c: string) => (e: unknown) => e instanceof ServiceError && e.code === c;
   await assert.rejects(seedStability(store, [runs.a!, runs.otherModel!]), code("BAD_INPUT"));
   await assert.rejects(seedStability(store, [runs.a!, runs.otherTask!]), code("BAD_INPUT"));
   await assert.rejects(compareRuns(store, [runs.a!, runs.otherModel!], { metric: "m" }), code("BAD_INPUT"));
@@ -119,7 +119,7 @@ test("counterexample sets: accuracy where the heuristic and the label disagree v
   assert.deepEqual(r.agree, { count: 3, accuracy: 1, sampleIds: ["s0", "s3", "s4"] });
   const fired = await counterexampleAccuracy(store, run, { heuristic: "overlap", predicts: 1, onlyWhenFired: true });
   assert.deepEqual([fired.disagree.sampleIds, fired.agree.sampleIds], [["s1"], ["s0", "s4"]]);
-  await assert.rejects(counterexampleAccuracy(store, run, { heuristic: "nope", predicts: 1 }), (e: unknown) => e instanceof AnalysisServiceError && e.code === "NOT_FOUND");
+  await assert.rejects(counterexampleAccuracy(store, run, { heuristic: "nope", predicts: 1 }), (e: unknown) => e instanceof ServiceError && e.code === "NOT_FOUND");
   await store.writeMetric(run, { name: "count", kind: "column", sampleId: ids, value: Float64Array.from([0, 2, 1, 0, 1, 0]) });
   await assert.rejects(counterexampleAccuracy(store, run, { heuristic: "count", predicts: 1 }), /not 0 or 1/);
 });
@@ -140,7 +140,7 @@ test("alternative scores per neuron from stored activations, with top-K overlap 
     data[(s * P + 0) * F + 2] = s; // neuron 2: max over positions is position 1 = s + 0.5
     data[(s * P + 1) * F + 2] = s + 0.5;
   }
-  await store.ingestActivations(run, { shard: 0, batchId: "0", layer: 0, sampleIdx: Int32Array.from(ids, (_, i) => i), positions: P, dFF: F, data });
+  await store.ingestActivations(run, { shard: 0, batchId: "0", layer: 0, sampleIdx: Int32Array.from(ids, (_, i) => i), nPositions: P, dFF: F, data });
   await store.writeSampleOutputs(run, {
     sampleIdx: Int32Array.from(ids, (_, i) => i), sampleId: ids, loss: new Float64Array(N), goldProb: new Float64Array(N),
     confidence: new Float64Array(N), prediction: ids.map(() => ""), correct: new Uint8Array(N),
@@ -171,5 +171,5 @@ test("alternative scores per neuron from stored activations, with top-K overlap 
   assert.ok(Math.abs(pos0.scores.pearson[2]! - 1) < 1e-12);
   assert.equal(pos0.scores.thresholdAccuracy, null);
   assert.equal(pos0.overlap.length, 3);
-  await assert.rejects(alternativeScores(store, run, "idx", 0, { position: 5 }), (e: unknown) => e instanceof AnalysisServiceError && e.code === "BAD_INPUT");
+  await assert.rejects(alternativeScores(store, run, "idx", 0, { position: 5 }), (e: unknown) => e instanceof ServiceError && e.code === "BAD_INPUT");
 });

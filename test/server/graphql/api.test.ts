@@ -116,7 +116,7 @@ before(async () => {
     correct: Uint8Array.from({ length: N }, (_, i) => i % 2),
   });
   for (const layer of LAYERS) {
-    await store.ingestActivations(runId, { shard: 0, batchId: `b${layer}`, layer, sampleIdx, positions: P, dFF: F, data: acts[layer]! });
+    await store.ingestActivations(runId, { shard: 0, batchId: `b${layer}`, layer, sampleIdx, nPositions: P, dFF: F, data: acts[layer]! });
   }
   await store.writeMetric(runId, { name: "label", kind: "builtin", sampleId: sampleIds, value: label });
   // Scores as the scoring stage writes them: max |r| over positions with its position.
@@ -138,9 +138,11 @@ before(async () => {
       };
     }),
   );
-  // Stored as the run manager stores the runner's progress: without a sequence number (the store numbers them).
-  await store.appendEvent(runId, { phase: "training", step: 10, totalSteps: 20, epoch: 1, loss: 0.7, lr: 0.01, tokensPerSec: 99, etaSec: 1, valLoss: 0.9 });
-  await store.appendEvent(runId, { phase: "training", step: 20, totalSteps: 20, epoch: 2, loss: 0.5, lr: 0.01, tokensPerSec: 98, etaSec: 0, valLoss: 0.8 });
+  // Stored as the run manager stores the runner's progress: the payload without a sequence number, which is the row's.
+  await store.appendEvents(runId, [
+    { seq: 1, payload: { phase: "training", step: 10, totalSteps: 20, epoch: 1, loss: 0.7, lr: 0.01, tokensPerSec: 99, etaSec: 1, valLoss: 0.9 } },
+    { seq: 2, payload: { phase: "training", step: 20, totalSteps: 20, epoch: 2, loss: 0.5, lr: 0.01, tokensPerSec: 98, etaSec: 0, valLoss: 0.8 } },
+  ]);
   await store.setRunStatus(runId, "done");
   await store.close();
 

@@ -14,7 +14,8 @@ import { Direction } from "../../../server/graphql/neuron.type.js";
 import { extremalRows, loadNeuronRows, reservoirExtremalRows } from "../../../server/graphql/neuron-service.js";
 import { decodeReservoirs, encodeReservoirs, layerSnapshot, ReservoirCodecError } from "../../../server/runs/reservoir-codec.js";
 import { RunManager } from "../../../server/runs/run-manager.js";
-import { ReservoirOnlyRunError, runStorage, validateRunOptions, type RunOptions } from "../../../server/runs/run-options.js";
+import { runStorage, validateRunOptions, type RunOptions } from "../../../server/runs/run-options.js";
+import { ServiceError } from "../../../server/errors.js";
 import { SignificanceService } from "../../../server/runs/significance.js";
 import type { ScoreAgg } from "../../../server/store/scores.js";
 import { Store } from "../../../server/store/store.js";
@@ -170,12 +171,12 @@ test("a topk run refuses what needs full activations with typed errors", async (
     return true;
   });
   await assert.rejects(reservoirExtremalRows(store, topkRun, K, neuron, "high", 2, 99), /position: 99 is out of range/);
-  await assert.rejects(loadNeuronRows(store, topkRun, 0, PLANTED_NEURON), (e: Error & { code?: string }) => e.code === "CONFLICT" && /storage "topk"/.test(e.message));
+  await assert.rejects(loadNeuronRows(store, topkRun, 0, PLANTED_NEURON), (e: Error & { code?: string }) => e.code === "BAD_STATE" && /storage "topk"/.test(e.message));
   const outputs = await store.readSampleOutputs(topkRun);
   const pairs = outputs.sampleId.map((sampleId, i) => ({ id: sampleId, value: i }));
-  await assert.rejects(addMetric(store, topkRun, "extra", pairs), (e: Error & { code?: string }) => e.code === "CONFLICT" && /adding a metric/.test(e.message));
+  await assert.rejects(addMetric(store, topkRun, "extra", pairs), (e: Error & { code?: string }) => e.code === "BAD_STATE" && /adding a metric/.test(e.message));
   assert.ok(!(await store.listMetrics(topkRun)).some((m) => m.name === "extra"), "the refused metric was not written");
-  await assert.rejects(new SignificanceService(store).compute(topkRun, "colors", { permutations: 2 }), ReservoirOnlyRunError);
+  await assert.rejects(new SignificanceService(store).compute(topkRun, "colors", { permutations: 2 }), (e: unknown) => e instanceof ServiceError && e.code === "BAD_STATE" && /storage "topk"/.test(e.message));
 });
 
 test("run options: storage and reservoirK are checked", () => {

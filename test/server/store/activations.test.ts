@@ -9,7 +9,7 @@ const F = 37;
 
 function batch(batchId: string, layer: number, samples: number[], seed: number) {
   const sampleIdx = Int32Array.from(samples);
-  return { shard: 0, batchId, layer, sampleIdx, positions: P, dFF: F, data: pattern(samples.length * P * F, seed) };
+  return { shard: 0, batchId, layer, sampleIdx, nPositions: P, dFF: F, data: pattern(samples.length * P * F, seed) };
 }
 
 describe("activations", () => {
@@ -78,7 +78,7 @@ describe("activations", () => {
       );
     }
     // shape differing from the run's is refused inside the transaction
-    const wide = { shard: 0, batchId: "x6", layer: 2, sampleIdx: Int32Array.of(1), positions: P, dFF: F + 1, data: pattern(P * (F + 1), 3) };
+    const wide = { shard: 0, batchId: "x6", layer: 2, sampleIdx: Int32Array.of(1), nPositions: P, dFF: F + 1, data: pattern(P * (F + 1), 3) };
     await assert.rejects(store.ingestActivations(runId, wide), (e: StoreError) => e.code === "INVALID_INPUT" && /differ/.test(e.message));
     await assert.rejects(store.ingestActivations(999, batch("x7", 2, [1], 1)), (e: StoreError) => e.code === "NOT_FOUND");
     assert.equal((await store.readActivations(runId, 2)).sampleIdx.length, before.sampleIdx.length);

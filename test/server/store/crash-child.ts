@@ -18,7 +18,7 @@ async function main(path: string): Promise<void> {
   const { samplesPerBatch: b, positions, dFF } = CHILD_SHAPE;
   for (let k = 0; ; k++) {
     const sampleIdx = Int32Array.from({ length: b }, (_, i) => k * b + i);
-    await store.ingestActivations(runId, { shard: 0, batchId: `b${k}`, layer: 0, sampleIdx, positions, dFF, data: pattern(b * positions * dFF, k + 1) });
+    await store.ingestActivations(runId, { shard: 0, batchId: `b${k}`, layer: 0, sampleIdx, nPositions: positions, dFF, data: pattern(b * positions * dFF, k + 1) });
     process.send!({ committed: k });
   }
 }

@@ -37,7 +37,7 @@ it("a process killed mid-ingest leaves whole batches only, and its run marked in
       assert.ok(sameBits(slice, pattern(b * P * F, k + 1)), `batch ${k} differs`);
     }
     // the idempotency record agrees with the rows
-    assert.equal((await store.ingestActivations(runId, { shard: 0, batchId: `b${batches - 1}`, layer: 0, sampleIdx: Int32Array.of(0), positions: P, dFF: F, data: new Float32Array(P * F) })).ingested, false);
+    assert.equal((await store.ingestActivations(runId, { shard: 0, batchId: `b${batches - 1}`, layer: 0, sampleIdx: Int32Array.of(0), nPositions: P, dFF: F, data: new Float32Array(P * F) })).ingested, false);
   } finally {
     await store.close();
     tmp.cleanup();

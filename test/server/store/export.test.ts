@@ -18,7 +18,7 @@ describe("export and attach", () => {
     for (const layer of [0, 3]) {
       for (let k = 0; k < 3; k++) {
         const sampleIdx = Int32Array.from({ length: 40 }, (_, i) => k * 40 + i);
-        await store.ingestActivations(runId, { shard: 0, batchId: `b${k}`, layer, sampleIdx, positions: P, dFF: F, data: pattern(40 * P * F, layer * 10 + k) });
+        await store.ingestActivations(runId, { shard: 0, batchId: `b${k}`, layer, sampleIdx, nPositions: P, dFF: F, data: pattern(40 * P * F, layer * 10 + k) });
       }
     }
     const sampleId = Array.from({ length: 120 }, (_, i) => `s${i}`);

@@ -67,8 +67,9 @@ describe("store: schema, runs and records", () => {
   });
 
   it("appends and lists events in sequence", async () => {
-    assert.equal(await store.appendEvent(runId, { step: 1, loss: 2.5 }), 1);
-    assert.equal(await store.appendEvent(runId, { step: 2, loss: 2.0 }), 2);
+    assert.equal(await store.lastEventSeq(runId), 0);
+    await store.appendEvents(runId, [{ seq: 1, payload: { step: 1, loss: 2.5 } }, { seq: 2, payload: { step: 2, loss: 2.0 } }]);
+    assert.equal(await store.lastEventSeq(runId), 2);
     const events = await store.listEvents(runId);
     assert.deepEqual(events.map((e) => [e.seq, e.payload]), [[1, { step: 1, loss: 2.5 }], [2, { step: 2, loss: 2.0 }]]);
     assert.deepEqual((await store.listEvents(runId, 1)).map((e) => e.seq), [2]);
@@ -113,25 +114,23 @@ describe("store: schema, runs and records", () => {
     await assert.rejects(store.readMetric(runId, "nope"), (e: StoreError) => e.code === "NOT_FOUND");
   });
 
-  it("saves checkpoints and returns the latest; stats and reservoirs are replaced per layer", async () => {
+  it("saves checkpoints and returns the latest; reservoirs are replaced per layer", async () => {
     assert.equal(await store.latestCheckpoint(runId), null);
     await store.saveCheckpoint(runId, 10, Float32Array.of(1, 2, 3), Uint8Array.of(9, 9));
     await store.saveCheckpoint(runId, 20, Float32Array.of(4, 5, 6, -0), null);
     const ck = await store.latestCheckpoint(runId);
     assert.equal(ck?.step, 20);
     assert.deepEqual(ck?.prompt, Float32Array.of(4, 5, 6, -0));
-    assert.equal(ck?.optimizerState, null);
+    assert.equal(ck?.resumeFrame, null);
     assert.ok(ck!.created instanceof Date && !Number.isNaN(ck!.created.getTime()));
-    await store.putStats(runId, 3, Uint8Array.of(1, 2));
-    await store.putStats(runId, 3, Uint8Array.of(7));
-    assert.deepEqual(await store.getStats(runId, 3), Uint8Array.of(7));
-    assert.equal(await store.getStats(runId, 4), null);
-    await store.putReservoir(runId, 0, new Uint8Array(100).fill(5));
-    assert.equal((await store.getReservoir(runId, 0))?.length, 100);
+    await store.putReservoir(runId, 3, Uint8Array.of(1, 2));
+    await store.putReservoir(runId, 3, Uint8Array.of(7));
+    assert.deepEqual(await store.getReservoir(runId, 3), Uint8Array.of(7));
+    assert.equal(await store.getReservoir(runId, 4), null);
   });
 
   it("deletes a run with all its rows", async () => {
-    await store.ingestActivations(runId, { shard: 0, batchId: "a", layer: 0, sampleIdx: Int32Array.of(0), positions: 1, dFF: 2, data: Float32Array.of(1, 2) });
+    await store.ingestActivations(runId, { shard: 0, batchId: "a", layer: 0, sampleIdx: Int32Array.of(0), nPositions: 1, dFF: 2, data: Float32Array.of(1, 2) });
     await store.writeScores(runId, [{ metric: "len", agg: "position", layer: 0, position: 0, neuron: Int32Array.of(0), r: Float64Array.of(0.5) }]);
     await store.deleteRun(runId);
     await assert.rejects(store.getRun(runId), (e: StoreError) => e.code === "NOT_FOUND");
@@ -139,7 +138,7 @@ describe("store: schema, runs and records", () => {
     assert.deepEqual(await store.listEvents(runId), []);
     assert.deepEqual(await store.listMetrics(runId), []);
     assert.equal((await store.readSampleOutputs(runId)).sampleIdx.length, 0);
-    assert.equal(await store.getStats(runId, 3), null);
+    assert.equal(await store.getReservoir(runId, 3), null);
     await assert.rejects(store.deleteRun(runId), (e: StoreError) => e.code === "NOT_FOUND");
   });
 });

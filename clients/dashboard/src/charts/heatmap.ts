@@ -1,3 +1,4 @@
+import { neuronId } from "../../../../gpu-runner/neuron-id.js";
 import { diverging } from "./palette.js";
 import { chartWidth, watchWidth } from "./size.js";
 
@@ -147,7 +148,7 @@ export function heatmap(container: HTMLElement, options: HeatmapOptions): { dest
       return;
     }
     tip.hidden = false;
-    tip.textContent = `layer ${cell.layer}, position ${cell.position}: r = ${cell.r.toFixed(3)}${cell.index !== null ? ` (L${cell.layer}.N${cell.index})` : ""}`;
+    tip.textContent = `layer ${cell.layer}, position ${cell.position}: r = ${cell.r.toFixed(3)}${cell.index !== null ? ` (${neuronId(cell.layer, cell.index)})` : ""}`;
     tip.style.left = `${event.offsetX + 14}px`;
     tip.style.top = `${event.offsetY + 10}px`;
     canvas.style.cursor = options.onSelect && cell.index !== null ? "pointer" : "default";

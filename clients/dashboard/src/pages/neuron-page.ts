@@ -5,7 +5,8 @@ import { selectControl } from "../components/controls.js";
 import { figure } from "../components/figure.js";
 import { sortableTable } from "../components/sortable-table.js";
 import { h, replaceChildren } from "../dom.js";
-import { formatNumber, formatPValue, formatR, neuronId } from "../format.js";
+import { neuronId } from "../../../../gpu-runner/neuron-id.js";
+import { formatNumber, formatPValue, formatR } from "../format.js";
 import { query } from "../graphql.js";
 import {
   activationsWithMetricRequest,

@@ -6,7 +6,8 @@ import { selectControl } from "../components/controls.js";
 import { figure, type Figure } from "../components/figure.js";
 import { sortableTable } from "../components/sortable-table.js";
 import { h, replaceChildren } from "../dom.js";
-import { formatPValue, formatR, parseNeuronId } from "../format.js";
+import { parseNeuronId } from "../../../../gpu-runner/neuron-id.js";
+import { formatPValue, formatR } from "../format.js";
 import { query, type GraphQLRequest } from "../graphql.js";
 import {
   cellAlias,
