@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "./errors.js";
+import { parseJsonText } from "./json-text.js";
 
 /** Architectures the graphs implement; mistral is built by the llama graph. */
 export const SUPPORTED_MODEL_TYPES = ["gpt2", "llama", "mistral", "qwen2"] as const;
@@ -68,12 +69,7 @@ export function readConfig(dir: string): ModelConfig {
   } catch (e) {
     throw new ConfigError(`${file}: cannot read config.json (${(e as Error).message}); point --model at a Hugging Face model folder`, file);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message}); re-download the model`, file);
-  }
+  const json = parseJsonText(text, (problem) => new ConfigError(`${file}: ${problem}; re-download the model`, file));
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new ConfigError(`${file}: expected a JSON object`, file);
   }

@@ -1,6 +1,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, realpathSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { CheckpointError } from "./errors.js";
+import { parseJsonText } from "./json-text.js";
 
 export type SafetensorsDtype = "F32" | "F16" | "BF16";
 const DTYPE_BYTES: Record<SafetensorsDtype, number> = { F32: 4, F16: 2, BF16: 2 };
@@ -56,12 +57,8 @@ export function readSafetensorsHeader(dir: string, file: string): TensorIndex {
     }
     const headerBuf = Buffer.alloc(headerLen);
     readSync(fd, headerBuf, 0, headerLen, 8);
-    let header: unknown;
-    try {
-      header = JSON.parse(headerBuf.toString("utf8"));
-    } catch (e) {
-      throw new CheckpointError(`${shown}: header is not valid JSON (${(e as Error).message}); the file is corrupt, re-download it`, shown);
-    }
+    const header = parseJsonText(headerBuf.toString("utf8"), (problem) =>
+      new CheckpointError(`${shown}: header is ${problem}; the file is corrupt, re-download it`, shown));
     if (typeof header !== "object" || header === null || Array.isArray(header)) {
       throw new CheckpointError(`${shown}: header is not a JSON object; the file is corrupt, re-download it`, shown);
     }
@@ -131,29 +128,51 @@ function parseEntry(file: string, name: string, entry: unknown): { dtype: Safete
   return { dtype, shape, range: [off[0], off[1]] };
 }
 
+/** The sharded checkpoint's index; without it the folder holds one `model.safetensors`. */
+export const INDEX_FILE = "model.safetensors.index.json";
+const SINGLE_FILE = "model.safetensors";
+
+/**
+ * Tensor name -> shard file of `<dir>/model.safetensors.index.json`, or undefined when the folder
+ * has no index. Shard names are as written in the index, relative to the folder.
+ */
+export function readWeightMap(dir: string): Record<string, string> | undefined {
+  const file = join(dir, INDEX_FILE);
+  if (!existsSync(file)) return undefined;
+  const invalid = (problem: string) => new CheckpointError(`${INDEX_FILE}: ${problem}; re-download the checkpoint`, INDEX_FILE);
+  const json = parseJsonText(readFileSync(file, "utf8"), invalid) as { weight_map?: unknown } | null;
+  const map = json?.weight_map;
+  if (typeof map !== "object" || map === null || Array.isArray(map)) throw invalid('expected an object with a "weight_map" object');
+  for (const [name, shard] of Object.entries(map)) {
+    if (typeof shard !== "string" || shard === "") throw invalid(`weight_map entry of tensor "${name}" is not a file name`);
+  }
+  return map as Record<string, string>;
+}
+
+/** The weight files the tensor index of `dir` reads, as named in the folder (relative to it). */
+export function weightFiles(dir: string): string[] {
+  const weightMap = readWeightMap(dir);
+  return weightMap ? shardsOf(weightMap) : [SINGLE_FILE];
+}
+
+function shardsOf(weightMap: Record<string, string>): string[] {
+  return [...new Set(Object.values(weightMap))].sort();
+}
+
 /**
  * Reads the tensor index of a model folder: `model.safetensors.index.json` (sharded, every shard
  * in its weight_map) or else `model.safetensors`.
  */
 export function readTensorIndex(dir: string): TensorIndex {
-  const indexFile = "model.safetensors.index.json";
-  if (existsSync(join(dir, indexFile))) {
-    let weightMap: Record<string, string>;
-    try {
-      const json = JSON.parse(readFileSync(join(dir, indexFile), "utf8")) as { weight_map?: Record<string, string> };
-      if (typeof json.weight_map !== "object" || json.weight_map === null) throw new Error("no weight_map object");
-      weightMap = json.weight_map;
-    } catch (e) {
-      throw new CheckpointError(`${indexFile}: invalid (${(e as Error).message}); re-download the checkpoint`, indexFile);
-    }
-    const shards = [...new Set(Object.values(weightMap))].sort();
+  const weightMap = readWeightMap(dir);
+  if (weightMap) {
     const tensors = new Map<string, TensorInfo>();
     const metadata: Record<string, Record<string, string>> = {};
-    for (const shard of shards) {
+    for (const shard of shardsOf(weightMap)) {
       if (!existsSync(join(dir, shard))) {
         const example = Object.keys(weightMap).find((k) => weightMap[k] === shard);
         throw new CheckpointError(
-          `${shard}: shard listed in ${indexFile} (e.g. for tensor "${example}") is missing; download all shards`,
+          `${shard}: shard listed in ${INDEX_FILE} (e.g. for tensor "${example}") is missing; download all shards`,
           shard, example);
       }
       const part = readSafetensorsHeader(dir, shard);
@@ -169,17 +188,16 @@ export function readTensorIndex(dir: string): TensorIndex {
     for (const [name, shard] of Object.entries(weightMap)) {
       const info = tensors.get(name);
       if (!info || info.file !== shard) {
-        throw new CheckpointError(`${shard}: tensor "${name}" listed in ${indexFile} is not in that shard; re-download the checkpoint`, shard, name);
+        throw new CheckpointError(`${shard}: tensor "${name}" listed in ${INDEX_FILE} is not in that shard; re-download the checkpoint`, shard, name);
       }
     }
     return { tensors, metadata };
   }
-  const single = "model.safetensors";
-  if (!existsSync(join(dir, single))) {
+  if (!existsSync(join(dir, SINGLE_FILE))) {
     throw new CheckpointError(
-      `${single}: neither model.safetensors nor ${indexFile} found in ${dir}; only safetensors checkpoints are supported`, single);
+      `${SINGLE_FILE}: neither ${SINGLE_FILE} nor ${INDEX_FILE} found in ${dir}; only safetensors checkpoints are supported`, SINGLE_FILE);
   }
-  return readSafetensorsHeader(dir, single);
+  return readSafetensorsHeader(dir, SINGLE_FILE);
 }
 
 /** Decodes IEEE half floats to float32. */

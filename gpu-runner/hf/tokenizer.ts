@@ -1,7 +1,8 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Tokenizer } from "tokenizers";
 import { CheckpointError } from "./errors.js";
+import { parseJsonText } from "./json-text.js";
 
 /** Text <-> token ids through a model folder's tokenizer.json (Hugging Face `tokenizers`). */
 export class TextTokenizer {
@@ -13,10 +14,12 @@ export class TextTokenizer {
     if (!existsSync(file)) {
       throw new CheckpointError(`tokenizer.json: not found in ${dir}; download it with the model`, "tokenizer.json");
     }
+    const invalid = (problem: string) => new CheckpointError(`tokenizer.json: ${problem}; re-download it with the model`, "tokenizer.json");
+    parseJsonText(readFileSync(file, "utf8"), invalid);
     try {
       return new TextTokenizer(Tokenizer.fromFile(file), file);
     } catch (e) {
-      throw new CheckpointError(`tokenizer.json: cannot be loaded (${(e as Error).message})`, "tokenizer.json");
+      throw invalid(unquotedLoadError((e as Error).message));
     }
   }
 
@@ -39,4 +42,15 @@ export class TextTokenizer {
   tokenToId(token: string): number | undefined {
     return this.inner.tokenToId(token) ?? undefined;
   }
+}
+
+/**
+ * The tokenizers library's (serde's) load error reduced to where and what was expected: the rest
+ * may quote the file (`invalid type: string "..."`), and the file need not be the caller's to read.
+ */
+function unquotedLoadError(message: string): string {
+  const at = /at line (\d+) column (\d+)/.exec(message);
+  const where = at ? ` at line ${at[1]}, column ${at[2]}` : "";
+  const expected = /\bexpected (.*?)(?: at line \d+ column \d+)?$/.exec(message);
+  return expected ? `not a tokenizer the tokenizers library can load${where}: expected ${expected[1]}` : `not a tokenizer the tokenizers library can load${where}`;
 }

@@ -59,6 +59,7 @@ export async function runJob(start: StartMessage, send: Send, signal: AbortSigna
     }
 
     let extracted: (ExtractSummary & { shard: number }) | undefined;
+    let extractSeconds: number | undefined;
     if (start.extract?.enabled !== false && shardIdx.length > 0) {
       emit({ type: "status", phase: "extracting", message: `extracting ${shardIdx.length} val rows` });
       const rows = shardIdx.map((i) => val[i]);
@@ -96,6 +97,7 @@ export async function runJob(start: StartMessage, send: Send, signal: AbortSigna
         },
       });
       extracted = { ...summary, shard: shard.index };
+      extractSeconds = (performance.now() - te) / 1000;
     }
 
     const summary: RunSummary = {
@@ -106,7 +108,10 @@ export async function runJob(start: StartMessage, send: Send, signal: AbortSigna
         bestStep: trained.best?.step, bestValLoss: trained.best?.valLoss, bestValAccuracy: trained.best?.valAccuracy,
       },
       extract: extracted,
-      seconds: (performance.now() - t0) / 1000,
+      // training finished in earlier attempts counts; work an attempt redid does not
+      seconds: (performance.now() - t0) / 1000 + (trained ? start.resume?.seconds ?? 0 : 0),
+      trainSeconds: trained?.seconds,
+      extractSeconds,
     };
     emit({ type: "done", summary });
   } catch (e) {

@@ -25,5 +25,5 @@ async function openOnnx(spec: Extract<ModelSpec, { kind: "onnx" }>): Promise<Ope
   if (spec.device !== undefined && spec.device !== "cpu" && spec.device !== "cuda") throw badInput(`model.device must be "cpu" or "cuda", got ${String(spec.device)}`);
   // loaded on demand: the toy path must not pay for onnxruntime
   const { openOnnxPromptModel } = await import("../train/onnx-prompt-model.js");
-  return openOnnxPromptModel(spec.dir, { device: spec.device, threads: spec.threads });
+  return openOnnxPromptModel(spec.dir, { device: spec.device, threads: spec.threads, roots: spec.roots });
 }

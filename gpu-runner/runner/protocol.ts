@@ -15,7 +15,14 @@ import type { TrainCheckpoint, TrainConfig } from "../train/train.js";
 
 export type ModelSpec =
   | { readonly kind: "toy"; readonly config: ToyModelConfig }
-  | { readonly kind: "onnx"; readonly dir: string; readonly threads?: number; readonly device?: "cpu" | "cuda" };
+  | {
+      readonly kind: "onnx";
+      readonly dir: string;
+      readonly threads?: number;
+      readonly device?: "cpu" | "cuda";
+      /** Folders every file of the model must resolve inside when it is opened (the server's model roots). */
+      readonly roots?: readonly string[];
+    };
 
 /** One task row, already rendered: instruction text (template applied) and answer text (verbalized). */
 export interface TaskRow {
@@ -174,7 +181,11 @@ export interface RunSummary {
   readonly extract?: ExtractSummary & { readonly shard: number };
   /** The outcome of a `causal` job. */
   readonly causal?: CausalOutcome;
+  /** Wall seconds of the run: this attempt's, plus the training time of earlier attempts it resumed from. */
   readonly seconds: number;
+  /** Seconds spent training, over every attempt; seconds of this attempt's extraction. */
+  readonly trainSeconds?: number;
+  readonly extractSeconds?: number;
 }
 
 export interface DoneEvent extends EventBase {

@@ -4,6 +4,7 @@ export type RunnerErrorCode =
   | "BAD_CHECKPOINT" // resume checkpoint does not match the model / prompt shape
   | "NON_FINITE" // loss or gradient became NaN/Inf
   | "MODEL_UNAVAILABLE" // the model kind cannot be opened in this runner
+  | "FORBIDDEN" // a file of the model resolves outside the roots it may be read from
   | "CANCELLED"
   | "WORKER_EXITED" // the worker thread died without reporting
   | "INTERNAL";

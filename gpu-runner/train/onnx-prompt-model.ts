@@ -6,6 +6,8 @@
  */
 import { ExecutionProviderError } from "../graph/session.js";
 import { CheckpointError, ConfigError } from "../hf/errors.js";
+import { assertModelFilesInside } from "../hf/model-dir.js";
+import { OutsideRootError } from "../hf/roots.js";
 import { readTensor } from "../hf/safetensors.js";
 import type { TextTokenizer } from "../hf/tokenizer.js";
 import { BatchInputError, type SequenceInput } from "../models/layout.js";
@@ -130,12 +132,20 @@ export class HfTextCodec implements TextCodec {
   }
 }
 
-/** Opens a checkpoint folder; bad folders become BAD_INPUT, a missing device MODEL_UNAVAILABLE. */
-export function openOnnxPromptModel(dir: string, options: { device?: Device; threads?: number } = {}): { model: OnnxPromptModel; codec: HfTextCodec } {
+/**
+ * Opens a checkpoint folder; bad folders become BAD_INPUT, a file resolving outside `roots` (when
+ * given) FORBIDDEN before anything is read, a missing device MODEL_UNAVAILABLE.
+ */
+export function openOnnxPromptModel(
+  dir: string, options: { device?: Device; threads?: number; roots?: readonly string[] } = {},
+): { model: OnnxPromptModel; codec: HfTextCodec } {
   let loaded: LoadedModel;
   try {
+    // the folder may have changed since it was registered: check every file again where it is opened
+    if (options.roots) assertModelFilesInside(dir, options.roots);
     loaded = loadModel(dir, options);
   } catch (e) {
+    if (e instanceof OutsideRootError) throw new RunnerError("FORBIDDEN", e.message);
     if (e instanceof CheckpointError || e instanceof ConfigError) throw badInput(e.message);
     throw e;
   }

@@ -79,6 +79,10 @@ export interface TrainCheckpoint {
   readonly epochRng: RngState;
   readonly best: BestPrompt | null;
   readonly evalsSinceBest: number;
+  /** Loss of optimizer step `step` (NaN before the first), so a run resumed after its last step still reports it. */
+  readonly lastLoss?: number;
+  /** Seconds spent training up to this checkpoint, over every attempt. */
+  readonly seconds?: number;
 }
 
 export interface BestPrompt {
@@ -120,6 +124,8 @@ export interface TrainResult {
   readonly epochs: number;
   readonly stoppedEarly: boolean;
   readonly finalLoss: number;
+  /** Seconds spent training, over every attempt (a resumed run counts the time before its checkpoint). */
+  readonly seconds: number;
   readonly lastCheckpoint: TrainCheckpoint;
 }
 
@@ -263,17 +269,22 @@ export async function trainPrompt(
     evalsSinceBest = 0;
   }
 
+  const t0 = performance.now();
+  const secondsBefore = resume?.seconds ?? 0;
+  const trainedSeconds = () => secondsBefore + (performance.now() - t0) / 1000;
+  const startStep = step;
+  let tokensSeen = 0;
+  let lastLoss = resume?.lastLoss ?? NaN;
+
   const checkpoint = (at: { step: number; epoch: number; cursor: number; epochRng: RngState }): TrainCheckpoint => ({
     step: at.step, totalSteps, promptLength: n, dModel: model.dModel, prompt: Float32Array.from(prompt), optimizer: adam.state(),
     epoch: at.epoch, cursor: at.cursor, epochRng: at.epochRng,
     best: best ? { ...best, prompt: Float32Array.from(best.prompt) } : null, evalsSinceBest,
+    lastLoss, seconds: trainedSeconds(),
   });
 
-  const t0 = performance.now();
-  const startStep = step;
-  let tokensSeen = 0;
-  let lastLoss = NaN;
-  let stoppedEarly = false;
+  // a run resumed from the checkpoint of an early stop stays stopped
+  let stoppedEarly = resume !== undefined && config.patience > 0 && resume.evalsSinceBest >= config.patience;
   const grad = new Float32Array(size);
   let lastCheckpoint = checkpoint({ step, epoch, cursor, epochRng });
 
@@ -360,6 +371,7 @@ export async function trainPrompt(
     epochs: epoch + cursor / N,
     stoppedEarly,
     finalLoss: lastLoss,
+    seconds: trainedSeconds(),
     lastCheckpoint,
   };
 }

@@ -32,6 +32,8 @@ export interface AblationOptions {
 export interface ServiceDeps extends ExecuteOptions {
   /** Default: a worker thread per job. */
   execute?: CausalExecutor;
+  /** Folders every file of the run's model must resolve inside when the job opens it; undefined: no check. */
+  modelRoots?: readonly string[];
 }
 
 export type Measure = "accuracy" | "loss" | "goldProb" | "kl";
@@ -68,7 +70,7 @@ export interface AblationReport {
 
 export async function runAblation(store: Store, runId: number, options: AblationOptions, deps: ServiceDeps = {}): Promise<AblationReport> {
   checkOptions(options);
-  const ctx = await loadRunContext(store, runId);
+  const ctx = await loadRunContext(store, runId, deps.modelRoots);
   const neurons = options.neurons ?? (await topNeurons(store, runId, options.metric, options.k, options.layer));
   const outcome = (await executeCausal(deps.execute ?? workerExecutor, {
     type: "causal", runId: causalJobId(runId, "ablation"), model: ctx.model, rows: ctx.rows, layout: ctx.layout, prompt: ctx.prompt,

@@ -20,7 +20,8 @@ export interface RunContext {
   readonly prompt: Float32Array;
 }
 
-export async function loadRunContext(store: Store, runId: number): Promise<RunContext> {
+/** `modelRoots` travel with the model to the job, which checks the folder again when it opens it. */
+export async function loadRunContext(store: Store, runId: number, modelRoots?: readonly string[]): Promise<RunContext> {
   const run = await store.getRun(runId).catch((e: Error) => {
     throw new ServiceError("NOT_FOUND", `run ${runId}: ${e.message}`, { cause: e });
   });
@@ -38,7 +39,7 @@ export async function loadRunContext(store: Store, runId: number): Promise<RunCo
   }
   return {
     run,
-    model: { kind: "onnx", dir: model.path, threads: options.threads, device: options.device },
+    model: { kind: "onnx", dir: model.path, threads: options.threads, device: options.device, roots: modelRoots },
     rows: val.map(toRunnerRow),
     layout: runnerConfig(options).layout ?? {},
     prompt: Float32Array.from(prompt),

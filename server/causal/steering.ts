@@ -33,7 +33,7 @@ export async function steerNeuron(
   if (!Array.isArray(factors) || factors.length === 0 || factors.length > 64 || factors.some((f) => !Number.isFinite(f))) {
     throw new ServiceError("BAD_INPUT", "steering factors: give 1..64 finite numbers");
   }
-  const ctx = await loadRunContext(store, runId);
+  const ctx = await loadRunContext(store, runId, deps.modelRoots);
   if (ctx.run.dFF !== null && !(Number.isInteger(neuron) && neuron >= 0 && neuron < ctx.run.dFF)) {
     throw new ServiceError("BAD_INPUT", `steering neuron ${neuron} is outside 0..${ctx.run.dFF - 1}`);
   }

@@ -79,7 +79,7 @@ export class CausalResolver {
     }
     const report = await oneAtATime(services.store, () => runAblation(services.store, runId, {
       metric: args.metric, k: args.k, mode: args.mode, randomDraws: args.randomDraws, seed: args.seed, layer, positions: args.positions,
-    }));
+    }, { modelRoots: services.modelRoots }));
     const condition = (c: ConditionOutcome) => toCondition(c, report.sampleIds);
     return {
       runId: String(runId),
@@ -116,7 +116,7 @@ export class CausalResolver {
     const { layer, index } = parseNeuronId(id, "neuronId");
     const run = await services.store.getRun(runId);
     if (run.layers && !run.layers.includes(layer)) throw badInput("neuronId", `run ${runId} recorded layers ${run.layers.join(", ")}, not ${layer}`);
-    const report = await oneAtATime(services.store, () => steerNeuron(services.store, runId, layer, index, factors, { positions }));
+    const report = await oneAtATime(services.store, () => steerNeuron(services.store, runId, layer, index, factors, { positions }, { modelRoots: services.modelRoots }));
     return {
       runId: String(runId),
       neuronId: neuronId(layer, index),

@@ -1,6 +1,7 @@
 import { GraphQLError } from "graphql";
 import type { MiddlewareFn } from "type-graphql";
 import { CheckpointError, ConfigError } from "../../gpu-runner/hf/errors.js";
+import { OutsideRootError } from "../../gpu-runner/hf/roots.js";
 import { AnalysisError } from "../analysis/errors.js";
 import { ServiceError, type ServiceErrorCode } from "../errors.js";
 import { StoreError, type StoreErrorCode } from "../store/errors.js";
@@ -50,6 +51,7 @@ function toApiError(error: unknown): unknown {
   if (error instanceof TaskFileError) return new ApiError("BAD_USER_INPUT", error.message, { file: error.file, line: error.line, field: error.field });
   if (error instanceof MetricError) return new ApiError("BAD_USER_INPUT", error.metric ? `metric "${error.metric}": ${error.message}` : error.message);
   if (error instanceof TemplateError || error instanceof VerbalizerError) return new ApiError("BAD_USER_INPUT", error.message);
+  if (error instanceof OutsideRootError) return new ApiError("FORBIDDEN", error.message, { file: error.file });
   if (error instanceof ConfigError || error instanceof CheckpointError) return new ApiError("BAD_USER_INPUT", error.message, { file: error.file });
   return error;
 }

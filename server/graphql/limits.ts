@@ -1,5 +1,10 @@
 import {
   getOperationAST,
+  isAbstractType,
+  isEnumType,
+  isInputObjectType,
+  isInterfaceType,
+  isObjectType,
   Kind,
   type DocumentNode,
   type FragmentDefinitionNode,
@@ -47,11 +52,18 @@ const NODE_CAP_MESSAGE = "Query exceeds the maximum allowed number of nodes.";
 const SIZE_ARGS = ["first", "k"] as const;
 
 /**
- * Field depth of the operation to execute, fragments expanded. Introspection fields count like any
- * other (`__type { fields { type { fields ...` is a known bomb) except `ofType`: its chain cannot
- * branch and is as long as the schema's deepest type wrapping, and the standard introspection
- * query nests it 8 deep. Each fragment's depth is computed once, so spreading fragments many
- * times (a fragment bomb) costs linear time.
+ * `ofType` levels of one chain that do not count towards the depth: the standard introspection
+ * query (graphql's getIntrospectionQuery, typeDepth 9) nests that many to unwrap any type. Every
+ * `ofType` past them counts like any other field.
+ */
+export const FREE_OF_TYPE_LEVELS = 9;
+
+/**
+ * Field depth of the operation to execute, fragments expanded. Every field counts, introspection
+ * included (`__type { fields { type { fields ...` is a known bomb), except the first
+ * FREE_OF_TYPE_LEVELS of an unbroken `ofType` chain, so `ofType { ofType { ... } }` 200 deep is
+ * as deep as it looks less 9. Each fragment's depth is computed once per chain position, so
+ * spreading fragments many times (a fragment bomb) costs linear time.
  */
 export function operationDepth(document: DocumentNode, operationName?: string | null): number {
   const fragments = new Map<string, FragmentDefinitionNode>();
@@ -60,46 +72,98 @@ export function operationDepth(document: DocumentNode, operationName?: string | 
   }
   const memo = new Map<string, number>();
   const active = new Set<string>();
-  const depthOf = (set: SelectionSetNode): number => {
+  /** `chain`: how many `ofType` fields directly enclose this selection set. */
+  const depthOf = (set: SelectionSetNode, chain: number): number => {
     let deepest = 0;
     for (const sel of set.selections) {
       let depth: number;
       if (sel.kind === Kind.FIELD) {
-        const own = sel.name.value === "ofType" ? 0 : 1;
-        depth = sel.selectionSet ? own + depthOf(sel.selectionSet) : own;
+        const inChain = sel.name.value === "ofType" ? chain + 1 : 0;
+        const own = inChain > 0 && inChain <= FREE_OF_TYPE_LEVELS ? 0 : 1;
+        depth = sel.selectionSet ? own + depthOf(sel.selectionSet, inChain) : own;
       }
-      else if (sel.kind === Kind.INLINE_FRAGMENT) depth = depthOf(sel.selectionSet);
-      else depth = fragmentDepth(sel.name.value);
+      else if (sel.kind === Kind.INLINE_FRAGMENT) depth = depthOf(sel.selectionSet, chain);
+      else depth = fragmentDepth(sel.name.value, chain);
       if (depth > deepest) deepest = depth;
     }
     return deepest;
   };
-  const fragmentDepth = (name: string): number => {
-    const known = memo.get(name);
+  const fragmentDepth = (name: string, chain: number): number => {
+    // past the free levels every chain position counts alike
+    const key = `${name}\0${Math.min(chain, FREE_OF_TYPE_LEVELS)}`;
+    const known = memo.get(key);
     if (known !== undefined) return known;
     const fragment = fragments.get(name);
     // Unknown fragments and cycles are reported by graphql's own validation; here they only must not recurse.
     if (!fragment || active.has(name)) return 0;
     active.add(name);
-    const depth = depthOf(fragment.selectionSet);
+    const depth = depthOf(fragment.selectionSet, chain);
     active.delete(name);
-    memo.set(name, depth);
+    memo.set(key, depth);
     return depth;
   };
   const operation = getOperationAST(document, operationName);
-  return operation ? depthOf(operation.selectionSet) : 0;
+  return operation ? depthOf(operation.selectionSet, 0) : 0;
+}
+
+/**
+ * Expected length of each introspection list ("__Type.fields", ...): its total over the schema
+ * divided by the number of its parents, so lists nested as the standard introspection query nests
+ * them multiply out to the size of the whole answer. Computed once per schema.
+ */
+const introspectionSizes = new WeakMap<GraphQLSchema, ReadonlyMap<string, number>>();
+
+function introspectionListSizes(schema: GraphQLSchema): ReadonlyMap<string, number> {
+  const known = introspectionSizes.get(schema);
+  if (known) return known;
+  const types = Object.values(schema.getTypeMap());
+  const directives = schema.getDirectives();
+  let fields = 0;
+  let args = 0;
+  let inputFields = 0;
+  let enumValues = 0;
+  let interfaces = 0;
+  let possibleTypes = 0;
+  for (const t of types) {
+    if (isObjectType(t) || isInterfaceType(t)) {
+      const own = Object.values(t.getFields());
+      fields += own.length;
+      for (const f of own) args += f.args.length;
+      interfaces += t.getInterfaces().length;
+    }
+    if (isAbstractType(t)) possibleTypes += schema.getPossibleTypes(t).length;
+    if (isInputObjectType(t)) inputFields += Object.keys(t.getFields()).length;
+    if (isEnumType(t)) enumValues += t.getValues().length;
+  }
+  const per = (total: number, parents: number) => Math.max(1, total / Math.max(1, parents));
+  const sizes = new Map<string, number>([
+    ["__Schema.types", types.length],
+    ["__Schema.directives", directives.length],
+    ["__Type.fields", per(fields, types.length)],
+    ["__Type.inputFields", per(inputFields, types.length)],
+    ["__Type.enumValues", per(enumValues, types.length)],
+    ["__Type.interfaces", per(interfaces, types.length)],
+    ["__Type.possibleTypes", per(possibleTypes, types.length)],
+    ["__Field.args", per(args, fields)],
+    ["__Directive.args", per(directives.reduce((n, d) => n + d.args.length, 0), directives.length)],
+  ]);
+  introspectionSizes.set(schema, sizes);
+  return sizes;
 }
 
 /**
  * Cost of a field: its own cost (type-graphql's `complexity` option, default 1) plus its
  * children's, the children counted once per item when a `first`/`k` argument of a query or
  * subscription field sizes the list (clamped to the page limit, so an oversized page gets the
- * argument's own error).
+ * argument's own error), or, for introspection lists, once per item they hold on average.
  */
-function costEstimator(maxPageSize: number): ComplexityEstimator {
+function costEstimator(schema: GraphQLSchema, maxPageSize: number): ComplexityEstimator {
+  const introspection = introspectionListSizes(schema);
   return ({ type, field, args, childComplexity }) => {
     const declared = field.extensions?.complexity;
     const own = typeof declared === "number" ? declared : 1;
+    const listSize = introspection.get(`${type.name}.${field.name}`);
+    if (listSize !== undefined) return own + listSize * Math.max(childComplexity, 1);
     // a mutation's `k` says how much work to do (e.g. neurons to ablate), not how many items come back
     if (type.name === "Mutation") return own + childComplexity;
     for (const name of SIZE_ARGS) {
@@ -140,7 +204,7 @@ export function assertWithinLimits(options: {
       operationName: options.operationName ?? undefined,
       variables: options.variables ?? {},
       maxQueryNodes: MAX_QUERY_NODES,
-      estimators: [costEstimator(limits.maxPageSize)],
+      estimators: [costEstimator(schema, limits.maxPageSize)],
     });
   } catch (error) {
     // A valid document raises two errors here: variables that do not fit their types (the caller's

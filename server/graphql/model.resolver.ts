@@ -19,11 +19,13 @@ export class ModelResolver {
   }
 
   @Mutation(() => Model, {
-    description: "Registers a Hugging Face checkpoint folder (inside the server's model roots) after checking its config, weights index and tokenizer.",
+    description:
+      "Registers a Hugging Face checkpoint folder (inside the server's model roots) after checking its config, weights index and tokenizer, " +
+      "every file of which must resolve inside the roots too. A folder already registered (same real path) returns that model.",
   })
   async registerModel(@Arg("path") path: string, @Ctx() { services }: GraphQLContext): Promise<Model> {
     const dir = await resolveInsideRoots(path, services.modelRoots, "path", "model");
-    const { config } = loadModelDir(dir, { requireTokenizer: true });
+    const { config } = loadModelDir(dir, { requireTokenizer: true, roots: services.modelRoots });
     const id = await services.store.addModel({ path: dir, family: config.modelType, config });
     return toModel(await services.store.getModel(id));
   }

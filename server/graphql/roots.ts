@@ -1,5 +1,6 @@
 import { realpath } from "node:fs/promises";
-import { isAbsolute, relative } from "node:path";
+import { isAbsolute } from "node:path";
+import { isInside, realRoots } from "../../gpu-runner/hf/roots.js";
 import { ApiError, badInput } from "./errors.js";
 
 /**
@@ -17,11 +18,6 @@ export async function resolveInsideRoots(path: string, roots: readonly string[],
   } catch {
     throw badInput(field, `"${path}" does not exist on the server`);
   }
-  for (const root of roots) {
-    const realRoot = await realpath(root).catch(() => undefined);
-    if (realRoot === undefined) continue;
-    const rel = relative(realRoot, real);
-    if (rel === "" || (!rel.startsWith("..") && !isAbsolute(rel))) return real;
-  }
+  if (realRoots(roots).some((root) => isInside(real, root))) return real;
   throw new ApiError("FORBIDDEN", `${field}: "${path}" is outside the configured ${what} roots (${roots.join(", ")}); move it under one of them`, { field });
 }

@@ -30,9 +30,9 @@ export async function importTask(store: Store, input: TaskImport): Promise<numbe
     answer: answerText(row, verbalizer),
     label: row.label === undefined ? null : String(row.label),
   }));
-  const source = "path" in input.source ? input.source.path : "<inline>";
-  const taskId = await store.addTask({ name: input.name, source, template: input.template, verbalizer: verbalizer ?? null }, samples);
-  return taskId;
+  const task = { name: input.name, template: input.template, verbalizer: verbalizer ?? null };
+  // a file is keyed by its real path: the same import twice returns the task already stored
+  return "path" in input.source ? store.addTaskOnce({ ...task, source: input.source.path }, samples) : store.addTask({ ...task, source: "<inline>" }, samples);
 }
 
 /**

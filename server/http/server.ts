@@ -82,7 +82,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const store = options.attach !== undefined ? await Store.attachExport(options.attach) : await Store.open(options.dbPath ?? join(options.dataDir, DB_FILE));
   const remotes = new RemoteRunnerPool();
   const local = options.runner?.executor ?? ((s: StartMessage, sink: (ev: RunnerEvent) => void) => startRunInWorker(s, sink, options.runner?.host));
-  const runs = new RunManager(store, { ...options.runner, executor: remotes.executor(local) });
+  const runs = new RunManager(store, { ...options.runner, modelRoots: options.modelRoots ?? [], executor: remotes.executor(local) });
   try {
     return await serve(options, limits, authenticator, store, runs, remotes);
   } catch (error) {

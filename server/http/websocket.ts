@@ -1,6 +1,7 @@
 import { parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs, type GraphQLError, type GraphQLSchema } from "graphql";
 import { useServer } from "graphql-ws/use/ws";
-import { WebSocketServer } from "ws";
+import type { IncomingMessage } from "node:http";
+import { WebSocketServer, type WebSocket } from "ws";
 import { createContext, type RequestAuth, type Services } from "../graphql/context.js";
 import { ApiError } from "../graphql/errors.js";
 import { admitOperation } from "../graphql/gate.js";
@@ -52,10 +53,40 @@ export function attachGraphQLWebSocket(options: {
     },
     wss,
   );
+  wss.on("connection", (socket: WebSocket, request: IncomingMessage) => replaceErrorLog(socket, request, services.limits.maxBodyBytes));
   return {
     wss,
     async dispose() {
       await disposable.dispose();
     },
   };
+}
+
+/**
+ * A socket error (a frame over the size limit, invalid UTF-8, a reset) ends only that connection,
+ * which ws has already closed with the matching code. graphql-ws would log it with a stack trace
+ * as an internal error; it is the peer's doing, so it gets one line naming the peer and the size.
+ */
+function replaceErrorLog(socket: WebSocket, request: IncomingMessage, maxBytes: number): void {
+  const peer = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
+  socket.removeAllListeners("error");
+  socket.on("error", (error: Error & { code?: string }) => {
+    if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
+      const declared = declaredMessageBytes(socket);
+      const size = declared === undefined ? `more than ${maxBytes} bytes` : `${declared} bytes`;
+      process.stderr.write(`skillscope: refused a WebSocket message of ${size} from ${peer} (limit ${maxBytes} bytes)\n`);
+    } else {
+      process.stderr.write(`skillscope: closed the WebSocket connection from ${peer}: ${error.message}\n`);
+    }
+  });
+}
+
+/**
+ * Length the refused message declared (its frames so far, this one included), from ws's frame
+ * receiver: ws refuses on the length field before reading the payload and reports no size. ws is
+ * pinned; the reliability test fails if this stops reading a number.
+ */
+function declaredMessageBytes(socket: WebSocket): number | undefined {
+  const total = (socket as unknown as { _receiver?: { _totalPayloadLength?: unknown } })._receiver?._totalPayloadLength;
+  return typeof total === "number" ? total : undefined;
 }

@@ -237,7 +237,7 @@ export class RunIngest {
     }
     const s = ev.summary;
     await this.store.updateRun(this.runId, {
-      timings: { seconds: s.seconds },
+      timings: { seconds: s.seconds, trainSeconds: s.trainSeconds ?? null, extractSeconds: s.extractSeconds ?? null },
       trainFigures: s.train ?? null,
       valFigures: s.extract
         ? { samples: s.extract.samples, accuracy: s.extract.accuracy, meanLoss: s.extract.meanLoss, ...(unscored.length ? { unscored } : {}) }

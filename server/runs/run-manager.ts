@@ -29,6 +29,8 @@ export interface RunManagerOptions {
   host?: HostOptions;
   /** Least time between two leaderboard notifications of one run (default 500 ms). */
   leaderboardIntervalMs?: number;
+  /** Folders every file of a run's model must resolve inside when the runner opens it; undefined: no check. */
+  modelRoots?: readonly string[];
 }
 
 export interface StoredRunConfig {
@@ -167,7 +169,7 @@ export class RunManager {
     const start: StartMessage = {
       type: "start",
       runId: String(runId),
-      model: { kind: "onnx", dir: model.path, threads: options.threads, device: options.device },
+      model: { kind: "onnx", dir: model.path, threads: options.threads, device: options.device, roots: this.options.modelRoots },
       rows: { train: train.map(toRunnerRow), val: val.map(toRunnerRow) },
       ...runnerConfig(options),
       resume: await this.resumeState(runId),

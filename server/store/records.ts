@@ -67,8 +67,14 @@ function toTask(r: Row): TaskRecord {
 
 // ---- models and tasks ----
 
+/**
+ * Adds a model, or returns the id of the one already stored under `path`: models are keyed by
+ * their folder's real path, so registering one folder twice gives one model.
+ */
 export async function addModel(db: Db, m: { path: string; family: string; config: unknown }): Promise<number> {
   return db.write("adding model", async (conn) => {
+    const existing = await rowObjects(conn, "SELECT id FROM models WHERE path = $1 ORDER BY id LIMIT 1", [m.path]);
+    if (existing.length > 0) return existing[0]!.id as number;
     const rows = await rowObjects(conn, "INSERT INTO models (path, family, config) VALUES ($1, $2, $3) RETURNING id", [m.path, m.family, json(m.config)]);
     return rows[0]!.id as number;
   });
@@ -113,6 +119,42 @@ export async function addTask(db: Db, t: { name: string; source: string; templat
   });
 }
 
+/**
+ * Adds a task read from a file, or returns the id of a stored one from the same source (the
+ * file's real path) with the same name, template, verbalizer and samples: importing one file
+ * twice with the same settings gives one task, while a changed file or setting is a new task.
+ */
+export async function addTaskOnce(db: Db, t: { name: string; source: string; template: string; verbalizer: unknown }, samples: SampleRow[]): Promise<number> {
+  return db.tx("adding task", async (conn) => {
+    const candidates = await rowObjects(conn, "SELECT * FROM tasks WHERE source = $1 AND name = $2 AND template = $3 ORDER BY id", [t.source, t.name, t.template]);
+    const want = samplesKey(samples);
+    for (const c of candidates) {
+      if (canonicalJson(parseJson(c.verbalizer) ?? null) !== canonicalJson(t.verbalizer ?? null)) continue;
+      const stored = await rowObjects(conn, "SELECT * FROM samples WHERE task_id = $1", [c.id as number]);
+      if (samplesKey(stored.map(toSample)) === want) return c.id as number;
+    }
+    const rows = await rowObjects(conn, "INSERT INTO tasks (name, source, template, verbalizer) VALUES ($1, $2, $3, $4) RETURNING id", [
+      t.name, t.source, t.template, json(t.verbalizer),
+    ]);
+    const id = rows[0]!.id as number;
+    if (samples.length > 0) await appendSamples(conn, id, samples);
+    return id;
+  });
+}
+
+/** JSON with object keys sorted, so equal values give equal text whatever their key order. */
+function canonicalJson(v: unknown): string {
+  return JSON.stringify(v, (_key, value: unknown) =>
+    value !== null && typeof value === "object" && !Array.isArray(value)
+      ? Object.fromEntries(Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : value);
+}
+
+/** One text for a set of samples, independent of their order. */
+function samplesKey(samples: readonly SampleRow[]): string {
+  return samples.map((s) => canonicalJson([s.sampleId, s.split, s.fields, s.rendered, s.answer, s.label])).sort().join("\n");
+}
+
 export async function listTasks(db: Db): Promise<TaskRecord[]> {
   return db.read("listing tasks", async (conn) => (await rowObjects(conn, "SELECT * FROM tasks ORDER BY id")).map(toTask));
 }
@@ -137,15 +179,19 @@ export async function listSamples(db: Db, taskId: number, split?: string): Promi
       split === undefined
         ? await rowObjects(conn, "SELECT * FROM samples WHERE task_id = $1", [taskId])
         : await rowObjects(conn, "SELECT * FROM samples WHERE task_id = $1 AND split = $2", [taskId, split]);
-    return rows.map((r) => ({
-      sampleId: r.sample_id as string,
-      split: r.split as string,
-      fields: parseJson(r.fields) as Record<string, unknown>,
-      rendered: r.rendered as string,
-      answer: (r.answer as string | null) ?? null,
-      label: (r.label as string | null) ?? null,
-    }));
+    return rows.map(toSample);
   });
+}
+
+function toSample(r: Row): SampleRow {
+  return {
+    sampleId: r.sample_id as string,
+    split: r.split as string,
+    fields: parseJson(r.fields) as Record<string, unknown>,
+    rendered: r.rendered as string,
+    answer: (r.answer as string | null) ?? null,
+    label: (r.label as string | null) ?? null,
+  };
 }
 
 // ---- per-sample outputs and metrics ----

@@ -82,6 +82,7 @@ export class Store {
 
   // ---- models and tasks (records.ts) ----
 
+  /** Adds a model, or returns the one already stored under `path` (models are keyed by real path). */
   addModel(m: { path: string; family: string; config: unknown }): Promise<number> {
     return records.addModel(this.db, m);
   }
@@ -97,6 +98,11 @@ export class Store {
   /** Adds a task and, when given, its samples, in one transaction: a task is never left without its rows. */
   addTask(t: { name: string; source: string; template: string; verbalizer: unknown }, samples: SampleRow[] = []): Promise<number> {
     return records.addTask(this.db, t, samples);
+  }
+
+  /** Adds a task read from a file, or returns a stored one with the same source, settings and samples. */
+  addTaskOnce(t: { name: string; source: string; template: string; verbalizer: unknown }, samples: SampleRow[]): Promise<number> {
+    return records.addTaskOnce(this.db, t, samples);
   }
 
   listTasks(): Promise<TaskRecord[]> {

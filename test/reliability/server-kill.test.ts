@@ -36,6 +36,8 @@ let taskFile: string;
 const children: ServeChild[] = [];
 /** Scores of an uninterrupted run with OPTIONS: the oracle. */
 let reference: Map<string, number>;
+/** The whole `run { ... }` of that uninterrupted run. */
+let referenceRun: Record<string, unknown>;
 
 before(async () => {
   tmp = mkdtempSync(join(tmpdir(), "skillscope-kill-"));
@@ -77,6 +79,65 @@ async function finish(server: ServeChild, runId: string): Promise<void> {
   assert.equal(end.status, "DONE", `run ${runId} ended ${end.status}: ${end.error}`);
 }
 
+type Json = Record<string, unknown>;
+
+/**
+ * The selection of every argument-free field of Run, one level into object fields, from the
+ * schema itself: a field added to Run is compared too.
+ */
+async function wholeRunSelection(server: ServeChild): Promise<string> {
+  type Field = { name: string; args: unknown[]; type: TypeRef };
+  type TypeRef = { kind: string; name: string | null; ofType: TypeRef | null };
+  const named = (t: TypeRef): TypeRef => (t.ofType ? named(t.ofType) : t);
+  const fieldsOf = async (type: string): Promise<Field[]> =>
+    ok(await gql<{ __type: { fields: Field[] } }>(server.url, server.token,
+      `query ($n: String!) { __type(name: $n) { fields { name args { name } type { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }`, { n: type })).__type.fields;
+  const select = async (type: string, depth: number): Promise<string> => {
+    const parts: string[] = [];
+    for (const f of await fieldsOf(type)) {
+      if (f.args.length > 0) continue;
+      const t = named(f.type);
+      if (t.kind === "OBJECT") {
+        if (depth > 0) parts.push(`${f.name} { ${await select(t.name!, depth - 1)} }`);
+      } else {
+        parts.push(f.name);
+      }
+    }
+    return parts.join(" ");
+  };
+  return select("Run", 1);
+}
+
+/** Fields that name a row or a moment, not an outcome. */
+const IDENTITY = new Set(["id", "createdAt", "updatedAt", "modelId", "taskId"]);
+
+/**
+ * Field by field, `got` (a resumed run) has what `want` (an uninterrupted run) has: every figure
+ * equal, except timings, which must be there with the same keys, each a positive number.
+ */
+function assertSameRun(got: Json, want: Json, path = "run"): void {
+  assert.deepEqual(Object.keys(got).sort(), Object.keys(want).sort(), `${path}: fields`);
+  for (const [key, w] of Object.entries(want)) {
+    const g = got[key];
+    const at = `${path}.${key}`;
+    if (IDENTITY.has(key)) continue;
+    if (key === "timings") {
+      assert.ok(w && g, `${at}: ${JSON.stringify(g)} vs ${JSON.stringify(w)}`);
+      assert.deepEqual(Object.keys(g as Json).sort(), Object.keys(w as Json).sort(), `${at}: keys`);
+      for (const [k, v] of Object.entries(g as Json)) assert.ok(typeof v === "number" && v > 0, `${at}.${k} = ${JSON.stringify(v)}`);
+    } else if (w !== null && typeof w === "object" && !Array.isArray(w) && path === "run" && key !== "config" && !key.endsWith("Figures")) {
+      assertSameRun(g as Json, w as Json, at);
+    } else {
+      assert.deepEqual(g, w, at);
+    }
+  }
+}
+
+async function wholeRun(server: ServeChild, runId: string): Promise<Json> {
+  const selection = await wholeRunSelection(server);
+  return ok(await gql<{ run: Json }>(server.url, server.token, `query ($id: ID!) { run(id: $id) { ${selection} } }`, { id: runId })).run;
+}
+
 function assertSameScores(got: Map<string, number>, want: Map<string, number>): void {
   assert.equal(got.size, want.size);
   assert.ok(want.size > 0);
@@ -91,7 +152,7 @@ function assertWholeBatches(counts: { batch: number; rows: number; promised: num
   for (const c of counts) assert.equal(c.rows, c.promised, `batch ${c.batch}: ${c.rows} activation rows stored, its record promises ${c.promised}`);
 }
 
-it("a server killed mid-training restarts with the run INTERRUPTED, and resumeRun reproduces an uninterrupted run", async () => {
+it("a server killed mid-training restarts with the run INTERRUPTED, and resumeRun reproduces an uninterrupted run, every field of run { ... }", async () => {
   const dataDir = join(tmp, "training");
   const first = await serve(dataDir);
   const ids = await registerPlanted(first.url, first.token, taskFile);
@@ -112,10 +173,14 @@ it("a server killed mid-training restarts with the run INTERRUPTED, and resumeRu
   reference = await allScores(second.url, second.token, fresh, "colors");
   assert.ok(Math.abs(reference.get("L0.N7")!) > 0.9, "the uninterrupted run finds the planted neuron");
   assertSameScores(await allScores(second.url, second.token, runId, "colors"), reference);
+  referenceRun = await wholeRun(second, fresh);
+  const train = referenceRun.trainFigures as Json;
+  assert.ok(typeof train.finalLoss === "number" && train.bestStep === OPTIONS.steps, JSON.stringify(train));
+  assertSameRun(await wholeRun(second, runId), referenceRun);
   await second.stop();
 });
 
-it("a server killed mid-extraction leaves whole batches only; the resumed run completes them once, with the uninterrupted scores", async () => {
+it("a server killed mid-extraction leaves whole batches only; the resumed run completes them once, with the uninterrupted scores and figures", async () => {
   assert.ok(reference, "needs the reference run of the first test");
   const dataDir = join(tmp, "extraction");
   const first = await serve(dataDir);
@@ -135,6 +200,7 @@ it("a server killed mid-extraction leaves whole batches only; the resumed run co
   ok(await gql(second.url, second.token, `mutation { resumeRun(id: "${runId}") { id } }`));
   await finish(second, runId);
   assertSameScores(await allScores(second.url, second.token, runId, "colors"), reference);
+  assertSameRun(await wholeRun(second, runId), referenceRun);
   assert.equal(await second.stop(), 0);
 
   const whole = await batchCounts(join(dataDir, DB), Number(runId), EXTRACT_BATCH, PROMPT_LENGTH);

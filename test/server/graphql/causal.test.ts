@@ -144,7 +144,7 @@ before(async () => {
   scored.otherTask = await table(other, B);
   await store.close();
 
-  server = await startServer({ dataDir: join(dir, "data"), dbPath, port: 0, dashboardDir: join(dir, "no-dashboard") });
+  server = await startServer({ dataDir: join(dir, "data"), dbPath, port: 0, modelRoots: [planted], dashboardDir: join(dir, "no-dashboard") });
   token = readFileSync(join(dir, "data", "token"), "utf8").trim();
 });
 
