@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 /**
- * Renders dashboard figures to PNG with Debian's Chromium, for the README:
+ * Renders dashboard figures to PNG in Chromium (chromium.mjs picks the browser), for the README:
  *   node clients/dashboard/screenshots.mjs http://127.0.0.1:4000 docs/figures 1:label 2:lexical_overlap 3:loss
  * Each RUN:METRIC gives run-RUN.png (the run page with METRIC selected) and the run's figures one by one.
  */
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const [url, out, ...specs] = process.argv.slice(2);
 if (!url || !out || specs.length === 0) {
@@ -14,10 +14,7 @@ if (!url || !out || specs.length === 0) {
   process.exit(1);
 }
 await mkdir(out, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 try {
   for (const spec of specs) {
     const [run, metric] = spec.split(":");

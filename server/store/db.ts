@@ -37,7 +37,10 @@ export class Db {
         path === ":memory:"
           ? await DuckDBInstance.create(":memory:")
           : await DuckDBInstance.fromCache(path, readOnly ? { access_mode: "READ_ONLY" } : {});
-      const db = new Db(instance, await instance.connect(), readOnly, path, key);
+      const writer = await instance.connect();
+      // Nothing is downloaded at run time: an extension DuckDB would fetch on first use must be installed already.
+      await writer.run("SET autoinstall_known_extensions = false");
+      const db = new Db(instance, writer, readOnly, path, key);
       if (key !== null) openFiles.add(key);
       return db;
     } catch (err) {

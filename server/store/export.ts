@@ -17,6 +17,9 @@ const PART_BYTES = 64 << 20;
 
 const q = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 
+/** The one command that installs httpfs (a download from DuckDB's extension site, into ~/.duckdb). */
+export const HTTPFS_INSTALL = `node -e "import('@duckdb/node-api').then(async (d) => (await (await d.DuckDBInstance.create()).connect()).run('INSTALL httpfs'))"`;
+
 function isRemote(dir: string): boolean {
   return /^(s3|gs|r2|https?):\/\//.test(dir);
 }
@@ -97,14 +100,15 @@ export async function exportRun(db: Db, runId: number, dir: string): Promise<voi
 
 /**
  * Builds, in an empty database, the store's tables as views over an exported folder, so the store's
- * read functions serve it. Remote folders (s3://, https://) need DuckDB's httpfs extension.
+ * read functions serve it. Remote folders (s3://, https://) need DuckDB's httpfs extension, installed
+ * beforehand (HTTPFS_INSTALL): it is loaded, never downloaded.
  */
 export async function attachViews(conn: DuckDBConnection, dir: string): Promise<void> {
   if (isRemote(dir)) {
     try {
       await conn.run("LOAD httpfs");
-    } catch {
-      await conn.run("INSTALL httpfs; LOAD httpfs");
+    } catch (err) {
+      throw new StoreError("NOT_FOUND", `reading ${dir} needs DuckDB's httpfs extension, which is not installed; install it once with: ${HTTPFS_INSTALL}`, { cause: err });
     }
   } else if (!existsSync(`${dir}/run.parquet`)) {
     throw new StoreError("NOT_FOUND", `${dir} is not a skillscope export (no run.parquet); run exportRun first`);

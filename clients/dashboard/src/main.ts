@@ -1,3 +1,5 @@
+// First import: makes navigator.language usable before any module formats numbers with it.
+import "./locale-guard.js";
 import { neuronId } from "../../../gpu-runner/neuron-id.js";
 import { h, replaceChildren } from "./dom.js";
 import { apiPage } from "./pages/api-page.js";

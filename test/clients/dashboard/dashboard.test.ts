@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { leaderboardKey } from "../../../server/graphql/live-events.js";
 import { startServer, type RunningServer } from "../../../server/http/server.js";
 import { Store } from "../../../server/store/index.js";
@@ -21,17 +21,6 @@ import { trainPlantedRun } from "./trained-run.js";
 
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 const SHOTS = join(ROOT, "test-results", "dashboard");
-const CHROMIUM = "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 /** Polls `check` (browser state read through locators) until it holds; fails naming `what`. */
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
@@ -54,6 +43,10 @@ async function chartDrawn(page: Page, chart: string): Promise<void> {
 
 interface BuildModule {
   buildDashboard(outDir: string): Promise<void>;
+}
+
+interface ChromiumModule {
+  launchChromium(options?: { env?: Record<string, string | undefined> }): Promise<Browser>;
 }
 
 describe("dashboard in Chromium", () => {
@@ -87,8 +80,10 @@ describe("dashboard in Chromium", () => {
     server = await startServer({ host: "127.0.0.1", port: 0, dataDir: dir, dbPath, dashboardDir, runner: { executor: runner.executor } });
     assert.equal(await runner.started, String(liveRun));
     await mkdir(SHOTS, { recursive: true });
-    // A missing browser must fail the suite, not skip it.
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    // A missing browser must fail the suite, not skip it. LANG=C.UTF-8 gives Chromium a POSIX locale
+    // (navigator.language "en-US@posix" for the npm-shipped browser), as on many servers.
+    const { launchChromium } = (await import(new URL("clients/dashboard/chromium.mjs", `file://${ROOT}`).href)) as ChromiumModule;
+    browser = await launchChromium({ env: { ...process.env, LANG: "C.UTF-8" } });
   });
 
   after(async () => {
@@ -247,6 +242,26 @@ describe("dashboard in Chromium", () => {
     await canvas.click({ position: { x: grid.left + (PLANTED.position + 0.5) * grid.cellW, y: grid.top + (grid.rows - 1 - row + 0.5) * grid.cellH } });
     await until("the neuron page opens", async () => page.url().endsWith(`#/runs/${finishedRun}/neurons/L${PLANTED.layer}.N${PLANTED.index}?metric=label`));
     await page.context().close();
+  });
+
+  it("renders under a POSIX locale (navigator.language en-US@posix), where Intl refuses the tag", async () => {
+    const errors: string[] = [];
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    // Whatever locale this browser was started in, the page sees the POSIX tag a C.UTF-8 server gives.
+    await context.addInitScript('Object.defineProperty(Navigator.prototype, "language", { get: () => "en-US@posix", configurable: true });');
+    const page = await context.newPage();
+    page.on("pageerror", (error) => errors.push(`uncaught ${error.message}`));
+    page.on("console", (message) => {
+      if (message.type() === "error") errors.push(`console error: ${message.text()}`);
+    });
+    const reported = (await page.evaluate("navigator.language")) as string;
+    assert.equal(reported, "en-US@posix");
+    assert.throws(() => new Intl.NumberFormat(reported), RangeError, "the condition under test: Intl refuses a POSIX tag");
+    await page.goto(`${server.url}/#/runs/${finishedRun}`);
+    await chartDrawn(page, "r-histogram");
+    await page.locator("tr[data-neuron]").first().waitFor();
+    assert.deepEqual(errors, []);
+    await context.close();
   });
 
   it("draws the permutation-null band and the chance level of |r| on a layer's r histogram", async () => {

@@ -84,4 +84,21 @@ describe("export and attach", () => {
     await assert.rejects(Store.attachExport(tmp.dir), (e: StoreError) => e.code === "NOT_FOUND");
     await assert.rejects(store.exportRun(4321, join(tmp.dir, "x")), (e: StoreError) => e.code === "NOT_FOUND");
   });
+
+  it("attaching a remote export without httpfs installed fails with the install command, downloading nothing", async () => {
+    // DuckDB looks for extensions under $HOME/.duckdb: an empty home has none, whatever this machine has installed.
+    const home = process.env.HOME;
+    process.env.HOME = join(tmp.dir, "empty-home");
+    try {
+      await assert.rejects(Store.attachExport("s3://skillscope-test/run-1"), (e: StoreError) => {
+        assert.equal(e.code, "NOT_FOUND");
+        assert.match(e.message, /^reading s3:\/\/skillscope-test\/run-1 needs DuckDB's httpfs extension, which is not installed; install it once with: node -e .*INSTALL httpfs/);
+        assert.ok(!e.message.includes("\n"), "one line");
+        return true;
+      });
+      assert.ok(!existsSync(join(tmp.dir, "empty-home", ".duckdb")), "nothing was downloaded");
+    } finally {
+      process.env.HOME = home;
+    }
+  });
 });
