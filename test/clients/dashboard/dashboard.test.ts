@@ -17,7 +17,7 @@ import { startServer, type RunningServer } from "../../../server/http/server.js"
 import { Store } from "../../../server/store/index.js";
 import { HeldRunner } from "./held-runner.js";
 import { PLANTED, seedFinishedRun, seedQueuedRun, SHAPE } from "./seed-run.js";
-import { trainPlantedRun } from "./trained-run.js";
+import { PLANTED_DIR, trainPlantedRun } from "./trained-run.js";
 
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 const SHOTS = join(ROOT, "test-results", "dashboard");
@@ -77,7 +77,7 @@ describe("dashboard in Chromium", () => {
     } finally {
       await store.close();
     }
-    server = await startServer({ host: "127.0.0.1", port: 0, dataDir: dir, dbPath, dashboardDir, runner: { executor: runner.executor } });
+    server = await startServer({ host: "127.0.0.1", port: 0, dataDir: dir, dbPath, dashboardDir, modelRoots: [PLANTED_DIR], runner: { executor: runner.executor } });
     assert.equal(await runner.started, String(liveRun));
     await mkdir(SHOTS, { recursive: true });
     // A missing browser must fail the suite, not skip it. LANG=C.UTF-8 gives Chromium a POSIX locale

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { RunManager } from "../../../server/runs/run-manager.js";
 import type { Store } from "../../../server/store/index.js";
 
-const PLANTED_DIR = fileURLToPath(new URL("../../../../test/fixtures/planted/", import.meta.url));
+export const PLANTED_DIR = fileURLToPath(new URL("../../../../test/fixtures/planted/", import.meta.url));
 
 /** Trains and extracts a run on 40 + 40 rows of the planted task; resolves with its id once DONE. */
 export async function trainPlantedRun(store: Store): Promise<number> {
