@@ -4,6 +4,7 @@ import { registerCatalogCommands } from "./commands/catalog.js";
 import { registerCausalCommands } from "./commands/causal.js";
 import { registerCompareCommands } from "./commands/compare.js";
 import { registerDemoCommand } from "./commands/demo.js";
+import { registerExplainCommands } from "./commands/explain.js";
 import { registerExportCommand } from "./commands/export.js";
 import { registerMetricCommands } from "./commands/metric.js";
 import { registerNeuronCommands } from "./commands/neurons.js";
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerCatalogCommands(program);
   registerCausalCommands(program);
   registerCompareCommands(program);
+  registerExplainCommands(program);
   program.addHelpText("after", "\nExample:\n  $ skillscope run --model ./models/gpt2 --task sst.jsonl --template \"Review: {text}\" --json\n  $ skillscope neurons --run 1 --metric label --top 10\n");
   return program;
 }

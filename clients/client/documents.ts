@@ -456,3 +456,85 @@ export const RunVerbalizerDocument = graphql(`
     }
   }
 `);
+
+export const ProbeDocument = graphql(`
+  query Probe(
+    $runId: ID!, $texts: [String!], $rows: [JSONObject!], $sampleIds: [ID!], $raw: Boolean, $answer: String,
+    $neuronIds: [ID!], $metric: String, $k: Int
+  ) {
+    probe(runId: $runId, texts: $texts, rows: $rows, sampleIds: $sampleIds, raw: $raw, answer: $answer, neuronIds: $neuronIds, metric: $metric, k: $k) {
+      runId
+      metric
+      seconds
+      neurons {
+        id
+        layer
+        index
+        bestPosition
+        r
+      }
+      samples {
+        id
+        instruction
+        answer
+        prediction
+        goldProb
+        loss
+        correct
+        confidence
+        readings {
+          neuronId
+          activations
+          atBest
+          percentile
+        }
+      }
+    }
+  }
+`);
+
+export const NeuronExplanationFieldsFragment = graphql(`
+  fragment NeuronExplanationFields on NeuronExplanation {
+    neuronId
+    runId
+    layer
+    index
+    metric
+    position
+    source
+    rank
+    featureId
+    kind
+    description
+    words
+    selectionR
+    heldOutR
+    heldOutAuc
+    effectSize
+    heldOutSamples
+    missCount
+    misses {
+      sampleId
+      activation
+      feature
+      predicted
+    }
+    equivalents
+  }
+`);
+
+export const ExplainNeuronsDocument = graphql(`
+  mutation ExplainNeurons($runId: ID!, $neuronIds: [ID!], $metric: String, $k: Int, $top: Int) {
+    explainNeurons(runId: $runId, neuronIds: $neuronIds, metric: $metric, k: $k, top: $top) {
+      ...NeuronExplanationFields
+    }
+  }
+`);
+
+export const SearchNeuronsDocument = graphql(`
+  query SearchNeurons($runId: ID, $text: String, $kind: String, $word: String, $metric: String, $bestOnly: Boolean, $first: Int) {
+    searchNeurons(runId: $runId, text: $text, kind: $kind, word: $word, metric: $metric, bestOnly: $bestOnly, first: $first) {
+      ...NeuronExplanationFields
+    }
+  }
+`);

@@ -1,11 +1,11 @@
 /**
- * Runs one job in a worker thread: sends `start`, forwards every event to the sink, cancels on
+ * Runs one job (a run, a causal experiment or a probe) in a worker thread: sends it, forwards every event to the sink, cancels on
  * request, and settles on the terminal event. If the worker dies without one, the sink gets a
  * synthesized WORKER_EXITED `error` event and `done` rejects.
  */
 import { Worker, type ResourceLimits } from "node:worker_threads";
 import { RunnerError } from "../train/errors.js";
-import { isTerminal, type ErrorEvent, type RunnerEvent, type StartMessage, type TerminalEvent } from "./protocol.js";
+import { isTerminal, type ErrorEvent, type JobMessage, type RunnerEvent, type TerminalEvent } from "./protocol.js";
 
 export interface HostOptions {
   /** Worker entry (default: the compiled worker.js beside this file). */
@@ -26,7 +26,7 @@ export interface RunHandle {
   cancel(): void;
 }
 
-export function startRunInWorker(start: StartMessage, sink: (ev: RunnerEvent) => void, options: HostOptions = {}): RunHandle {
+export function startRunInWorker(start: JobMessage, sink: (ev: RunnerEvent) => void, options: HostOptions = {}): RunHandle {
   const worker = new Worker(options.workerUrl ?? new URL("./worker.js", import.meta.url), { resourceLimits: options.resourceLimits });
   let lastSeq = -1;
   let terminal: TerminalEvent | null = null;

@@ -5,6 +5,7 @@
  * transferList(msg) to postMessage) and codec.ts's binary frames.
  */
 import type { CausalExperiment, CausalOutcome } from "../causal/types.js";
+import type { ProbeOutcome, ProbeSpec } from "../probe/types.js";
 import type { RunnerErrorCode } from "../train/errors.js";
 import type { ExtractConfig, ExtractSummary } from "../extract/extract.js";
 import type { LayoutOptions } from "../train/layout.js";
@@ -76,7 +77,26 @@ export interface CausalMessage {
   readonly batchSize?: number;
 }
 
-export type RunnerCommand = StartMessage | CancelMessage | CausalMessage;
+/**
+ * A probe (see gpu-runner/probe) on a trained prompt: forwards the rows and reads the chosen
+ * neurons at the soft positions. Ends with a `done` whose summary carries `probe`.
+ */
+export interface ProbeMessage {
+  readonly type: "probe";
+  readonly runId: string;
+  readonly model: Extract<ModelSpec, { kind: "onnx" }>;
+  /** The inputs, already rendered; rows without a gold answer carry a placeholder of the task's answer length. */
+  readonly rows: readonly TaskRow[];
+  readonly layout?: Partial<Omit<LayoutOptions, "padId">>;
+  /** The trained prompt [n, dModel]. */
+  readonly prompt: Float32Array;
+  readonly probe: ProbeSpec;
+}
+
+/** A job a worker runs: a run (train and/or extract), a causal experiment or a probe. */
+export type JobMessage = StartMessage | CausalMessage | ProbeMessage;
+
+export type RunnerCommand = JobMessage | CancelMessage;
 
 // ---- events: runner -> sink ----
 
@@ -181,6 +201,8 @@ export interface RunSummary {
   readonly extract?: ExtractSummary & { readonly shard: number };
   /** The outcome of a `causal` job. */
   readonly causal?: CausalOutcome;
+  /** The outcome of a `probe` job. */
+  readonly probe?: ProbeOutcome;
   /** Wall seconds of the run: this attempt's, plus the training time of earlier attempts it resumed from. */
   readonly seconds: number;
   /** Seconds spent training, over every attempt; seconds of this attempt's extraction. */

@@ -1,5 +1,5 @@
 /**
- * worker_thread entry: receives one `start` or `causal` (and maybe `cancel`) from its parent, runs the job,
+ * worker_thread entry: receives one `start`, `causal` or `probe` (and maybe `cancel`) from its parent, runs the job,
  * posts protocol events with their typed-array buffers transferred, then closes its port.
  */
 import { parentPort } from "node:worker_threads";
@@ -24,6 +24,9 @@ port.on("message", (msg: RunnerCommand) => {
     started = true;
     // loaded on demand: training jobs on the toy model must not pay for onnxruntime
     void import("../causal/job.js").then(({ runCausalJob }) => runCausalJob(msg, send, controller.signal)).finally(() => port.close());
+  } else if (msg?.type === "probe" && !started) {
+    started = true;
+    void import("../probe/job.js").then(({ runProbeJob }) => runProbeJob(msg, send, controller.signal)).finally(() => port.close());
   } else {
     const runId = (msg as { runId?: string })?.runId ?? "";
     send({ type: "error", runId, seq: -1, code: "BAD_INPUT", message: `worker got ${started ? "a second start" : `unknown message type ${JSON.stringify((msg as { type?: unknown })?.type)}`}; a worker runs one job` });

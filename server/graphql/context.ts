@@ -41,16 +41,19 @@ export interface GraphQLContext {
   readonly services: Services;
   readonly auth: RequestAuth;
   readonly loaders: Loaders;
+  /** Aborts when the client goes away before the answer (HTTP connection closed): long jobs cancel on it. */
+  readonly signal?: AbortSignal;
 }
 
 /** A fresh context for one request (HTTP) or one operation (WebSocket). */
-export function createContext(services: Services, auth: RequestAuth): GraphQLContext {
+export function createContext(services: Services, auth: RequestAuth, signal?: AbortSignal): GraphQLContext {
   const { store } = services;
   // Each key resolves or fails on its own (an Error in the array fails only that key).
   const each = <T>(read: (id: number) => Promise<T>) => (ids: readonly number[]) => Promise.all(ids.map((id) => read(id).catch((e: Error) => e)));
   return {
     services,
     auth,
+    signal,
     loaders: {
       model: new DataLoader(each((id) => store.getModel(id))),
       task: new DataLoader(each((id) => store.getTask(id))),

@@ -4,6 +4,7 @@ import { buildSchema } from "type-graphql";
 import { CausalConditionResolver, CausalResolver } from "./causal.resolver.js";
 import { CompareResolver } from "./compare.resolver.js";
 import { mapServiceErrors } from "./error-mapping.js";
+import { ExplainResolver } from "./explain.resolver.js";
 import { LeaderboardResolver } from "./leaderboard.resolver.js";
 import type { LiveEvents } from "./live-events.js";
 import { MetricResolver } from "./metric.resolver.js";
@@ -32,6 +33,7 @@ const RESOLVERS = [
   CausalResolver,
   CausalConditionResolver,
   CompareResolver,
+  ExplainResolver,
 ] as const;
 
 /** The executable schema; subscriptions publish through `live`. */

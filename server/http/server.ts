@@ -223,9 +223,12 @@ async function serveGraphQL(
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value);
   }
+  // a client that hangs up cancels what its request started (a probe's worker job)
+  const hangUp = new AbortController();
+  res.once("close", () => res.writableFinished || hangUp.abort());
   const response = await apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: req.method ?? "GET", headers, search: url.search, body },
-    context: async () => createContext(services, auth),
+    context: async () => createContext(services, auth, hangUp.signal),
   });
   for (const [name, value] of response.headers) res.setHeader(name, value);
   res.statusCode = response.status ?? 200;

@@ -220,7 +220,7 @@ export class RunManager {
 }
 
 /** Every row carries every numeric column (NaN where a row lacks it), as the metrics library expects. */
-function withAllColumns(rows: MetricRow[]): MetricRow[] {
+export function withAllColumns(rows: MetricRow[]): MetricRow[] {
   const names = new Set(rows.flatMap((r) => Object.keys(r.columns)));
   return rows.map((r) => ({ ...r, columns: Object.fromEntries([...names].map((n) => [n, r.columns[n] ?? Number.NaN])) }));
 }

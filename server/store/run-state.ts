@@ -49,6 +49,7 @@ export interface RunPatch {
 
 /** Every table with rows that belong to one run (deleted with it). */
 const RUN_TABLES = [
+  "explanations",
   "activations",
   "ingested_batches",
   "scores",

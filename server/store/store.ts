@@ -14,6 +14,7 @@ import { Db } from "./db.js";
 import * as events from "./events.js";
 import type { RunEvent } from "./events.js";
 import { attachViews, exportRun } from "./export.js";
+import { replaceExplanations, searchExplanations, type ExplanationQuery, type StoredExplanation } from "./explanations.js";
 import { checkVersion, migrate } from "./migrations.js";
 import * as records from "./records.js";
 import type { MetricInfo, MetricKind, MetricValues, ModelRecord, SampleOutputs, SampleRow, TaskRecord } from "./records.js";
@@ -240,6 +241,16 @@ export class Store {
 
   queryScores(runId: number, query: ScoreQuery): Promise<ScorePage> {
     return queryScores(this.db, runId, query);
+  }
+
+  // ---- neuron explanations (explanations.ts) ----
+
+  async replaceExplanations(...args: Parameters<typeof replaceExplanations> extends [Db, ...infer R] ? R : never): Promise<void> {
+    return replaceExplanations(this.db, ...args);
+  }
+
+  async searchExplanations(query: ExplanationQuery): Promise<StoredExplanation[]> {
+    return searchExplanations(this.db, query);
   }
 
   // ---- export (export.ts) ----

@@ -88,6 +88,21 @@ it("2. HANS-style NLI, metric = lexical overlap: its neurons split overlap from 
   assert.ok(Math.abs(pearson(all.map((s) => s.act), all.map((s) => s.label))) < Math.abs(n.r) / 2);
 });
 
+it("2b. NLI, explained offline: an overlap neuron's best held-out explanation is an overlap feature, not the label", async () => {
+  type Explained = { neuronId: string; rank: number; featureId: string; heldOutR: number; heldOutAuc: number; heldOutSamples: number };
+  const { explainNeurons } = await gql<{ explainNeurons: Explained[] }>(
+    `mutation ($r: ID!) { explainNeurons(runId: $r, metric: "lexical_overlap", k: 5, top: 3) { neuronId rank featureId heldOutR heldOutAuc heldOutSamples } }`,
+    { r: demo.runs["nli-hans"]! },
+  );
+  const best = explainNeurons.filter((e) => e.rank === 1);
+  assert.equal(best.length, 5);
+  const overlap = (id: string) => /^metric:(lexical_overlap|subsequence)$|^overlap:/.test(id);
+  const found = best.find((e) => overlap(e.featureId));
+  assert.ok(found, `no overlap neuron is best explained by an overlap feature: ${best.map((e) => `${e.neuronId} ${e.featureId}`).join(", ")}`);
+  assert.ok(Math.abs(found.heldOutR) > 0.5 && found.heldOutAuc > 0.75 && found.heldOutSamples === 200, JSON.stringify(found));
+  assert.ok(!best.some((e) => e.featureId.startsWith("metric:label")), best.map((e) => e.featureId).join(", "));
+});
+
 it("3. arithmetic, metric = loss: low-activation samples expose the last-digit shortcut", async () => {
   const run = demo.runs.arith!;
   const n = await top(run, "loss");

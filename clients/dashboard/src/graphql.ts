@@ -27,15 +27,17 @@ interface GraphQLResponse<T> {
 
 /**
  * Runs a query (or, with the bearer `token`, a mutation) over HTTP POST; throws
- * GraphQLRequestError on transport or GraphQL errors.
+ * GraphQLRequestError on transport or GraphQL errors. Aborting `signal` closes the request (the
+ * server then cancels a job the request started).
  */
-export async function query<T>(request: GraphQLRequest, token?: string): Promise<T> {
+export async function query<T>(request: GraphQLRequest, token?: string, signal?: AbortSignal): Promise<T> {
   let response: Response;
   try {
     response = await fetch(GRAPHQL_URL, {
       method: "POST",
       headers: { "Content-Type": "application/json", Accept: "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
       body: JSON.stringify(request),
+      signal,
     });
   } catch (error) {
     throw new GraphQLRequestError(`cannot reach ${GRAPHQL_URL} (${(error as Error).message}); is the server running?`, "NETWORK");

@@ -426,6 +426,35 @@ describe("dashboard in Chromium", () => {
     assert.deepEqual(failures.filter((f) => f.includes("uncaught")), []);
   });
 
+  it("probes a neuron in the test box: typed inputs move the planted L0.N7 as the fixture says, and Stop cancels", async () => {
+    const page = await open(`#/runs/${trainedRun}/neurons/L0.N7?metric=colors`);
+    const form = page.locator(".probe-form");
+    await form.waitFor();
+    const panel = page.locator('[data-figure$="-probe"]');
+    await form.locator('textarea[name="probe-texts"]').fill("the cat sat on the mat very good\nred blue green red blue green red blue");
+    await form.locator('button[type="submit"]').click();
+    const rows = panel.locator('[data-probe="results"] tr[data-sample]');
+    await until("the probe results are shown", async () => {
+      if ((await panel.locator(".notice-error").count()) > 0) throw new Error(`the panel shows an error: ${await panel.locator(".notice-error").textContent()}`);
+      return (await rows.count()) === 2;
+    }, 30_000);
+    const cells = async (i: number) => rows.nth(i).locator("td").allTextContents();
+    const [none, colours] = [await cells(0), await cells(1)];
+    assert.equal(none[0], "the cat sat on the mat very good question", "the task's template is applied");
+    assert.ok(Number(colours[1]) > Number(none[1]), `activation with colour words ${colours[1]} vs without ${none[1]}`);
+    assert.ok(Number(colours[2]) > 90 && Number(none[2]) < 50, `percentiles ${colours[2]} and ${none[2]}`);
+    assert.match((await panel.locator("p.muted").first().textContent()) ?? "", /^L0\.N7 read at position \d+ \(its best for colors\)/);
+    await panel.screenshot({ path: join(SHOTS, "probe-test-box.png") });
+
+    // a long list, stopped: the request closes and the panel says so
+    await form.locator('textarea[name="probe-texts"]').evaluate((el, text) => ((el as unknown as { value: string }).value = text), Array.from({ length: 3000 }, (_, i) => `red cat ${i}`).join("\n"));
+    await form.locator('button[type="submit"]').click();
+    await form.locator("button.link-button").click();
+    await until("the stop is reported", async () => /Stopped/.test((await panel.locator(".notice").textContent().catch(() => "")) ?? ""));
+    assert.equal(await form.locator('button[type="submit"]').isDisabled(), false);
+    await page.context().close();
+  });
+
   it("rendered every page without console errors", () => {
     assert.deepEqual(browserErrors, []);
   });

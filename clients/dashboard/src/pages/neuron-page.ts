@@ -21,6 +21,7 @@ import {
   type ServerLimitsData,
 } from "../queries.js";
 import { neuronHref, runHref } from "../router.js";
+import { probePanel } from "./neuron-probe.js";
 import { splitByMetric } from "../split-by-metric.js";
 import type { Crumbs, Page } from "./page.js";
 
@@ -45,6 +46,7 @@ export function neuronPage(
   const charts: { destroy(): void }[] = [];
   let disposed = false;
   let generation = 0;
+  let disposeProbe = (): void => {};
   setCrumbs([
     ["runs", "#/"],
     [`run ${runId}`, runHref(runId)],
@@ -163,6 +165,9 @@ export function neuronPage(
       const fallback = run.metrics.some((m) => m.name === "label") ? "label" : run.metrics[0]!.name;
       const state: NeuronState = { metric: run.metrics.some((m) => m.name === target.metric) ? target.metric! : fallback, position: null };
       const maxPageSize = limits.serverInfo.limits.maxPageSize;
+      const probe = probePanel({ runId, neuronId: id }, () => state.metric);
+      disposeProbe = probe.dispose;
+      root.append(probe.element);
       replaceChildren(
         controls,
         selectControl({
@@ -194,6 +199,7 @@ export function neuronPage(
   return {
     dispose() {
       disposed = true;
+      disposeProbe();
       destroyCharts();
     },
   };

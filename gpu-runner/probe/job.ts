@@ -1,0 +1,84 @@
+/**
+ * A probe job, start to finish: open the checkpoint, tokenize the rows, forward them with the
+ * trained prompt through extract() (the code path that produced the stored activations) and keep
+ * only the asked-for neurons. Reports through `send` like runner/job.ts: status events, then
+ * `done` with summary.probe, or `error` (CANCELLED when the signal aborts).
+ */
+import { checkNeurons } from "../causal/neurons.js";
+import { extract } from "../extract/extract.js";
+import { RunnerError, badInput } from "../train/errors.js";
+import { resolveLayout } from "../train/layout.js";
+import { openOnnxPromptModel } from "../train/onnx-prompt-model.js";
+import { encodeRows, type Send } from "../runner/job.js";
+import type { EventBody, ProbeMessage, RunnerEvent } from "../runner/protocol.js";
+import type { ProbeOutcome } from "./types.js";
+
+/** Never throws: failures and cancellation end with an `error` event, success with `done`. */
+export async function runProbeJob(msg: ProbeMessage, send: Send, signal: AbortSignal): Promise<void> {
+  let seq = 0;
+  const emit = (body: EventBody) => send({ ...body, runId: msg.runId, seq: seq++ } as RunnerEvent);
+  const t0 = performance.now();
+  let dispose: (() => Promise<void>) | undefined;
+  try {
+    checkMessage(msg);
+    emit({ type: "status", phase: "loading", message: `opening ${msg.model.dir}` });
+    const { model, codec } = openOnnxPromptModel(msg.model.dir, { device: msg.model.device, threads: msg.model.threads });
+    dispose = () => model.dispose();
+    const layout = resolveLayout({ ...msg.layout, padId: codec.padId, maxLength: msg.layout?.maxLength ?? model.maxPositions });
+    if (!(msg.prompt instanceof Float32Array) || msg.prompt.length !== layout.promptLength * model.dModel) {
+      throw badInput(`prompt must be a Float32Array of promptLength*dModel = ${layout.promptLength}*${model.dModel} values`);
+    }
+    const neurons = msg.probe.neurons;
+    checkNeurons("probe.neurons", neurons, model.nLayers, model.dFF);
+    const samples = await encodeRows(msg.rows, codec, "rows", layout);
+    const n = samples.length;
+    const K = neurons.length;
+    const P = layout.promptLength;
+    const F = model.dFF;
+    const out = {
+      loss: new Float64Array(n), goldProb: new Float64Array(n), confidence: new Float64Array(n),
+      prediction: new Array<string>(n).fill(""), correct: new Uint8Array(n), activations: new Float32Array(n * K * P),
+    };
+    // slot k of the output reads neuron neurons[k]; group the slots by layer for each tap
+    const slotsOfLayer = new Map<number, number[]>();
+    neurons.forEach((nr, k) => slotsOfLayer.set(nr.layer, [...(slotsOfLayer.get(nr.layer) ?? []), k]));
+    emit({ type: "status", phase: "extracting", message: `probing ${K} neurons on ${n} rows` });
+    await extract(model, samples, layout, msg.prompt, { batchSize: msg.probe.batchSize ?? 16, layers: [...slotsOfLayer.keys()], positions: "soft" }, {
+      decode: (ids) => codec.decode(ids),
+      signal,
+      onSamples: (s) => s.sampleIdx.forEach((row, i) => {
+        out.loss[row] = s.loss[i];
+        out.goldProb[row] = s.goldProb[i];
+        out.confidence[row] = s.confidence[i];
+        out.prediction[row] = s.prediction[i];
+        out.correct[row] = s.correct[i];
+      }),
+      onActivations: (a) => {
+        const slots = slotsOfLayer.get(a.layer) ?? [];
+        a.sampleIdx.forEach((row, i) => {
+          for (const k of slots) {
+            for (let p = 0; p < P; p++) out.activations[(row * K + k) * P + p] = a.data[(i * P + p) * F + neurons[k].neuron];
+          }
+        });
+      },
+      onBatchDone: (done, total) => emit({ type: "status", phase: "extracting", message: `probe: batch ${done} of ${total} done` }),
+    });
+    const probe: ProbeOutcome = { sampleIds: msg.rows.map((r) => r.id), nPositions: P, ...out };
+    emit({ type: "done", summary: { neuronDefinition: model.neuronDefinition, prompt: Float32Array.from(msg.prompt), probe, seconds: (performance.now() - t0) / 1000 } });
+  } catch (e) {
+    const err = e instanceof RunnerError ? e : new RunnerError("INTERNAL", e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e));
+    emit({ type: "error", code: err.code, message: err.message });
+  } finally {
+    await dispose?.().catch(() => undefined);
+  }
+}
+
+function checkMessage(msg: ProbeMessage): void {
+  if (typeof msg.runId !== "string" || msg.runId === "") throw badInput("probe.runId must be a non-empty string");
+  if (msg.model?.kind !== "onnx" || typeof msg.model.dir !== "string" || msg.model.dir === "") {
+    throw badInput('probe.model must be { kind: "onnx", dir } (a probe needs a checkpoint folder)');
+  }
+  if (!Array.isArray(msg.rows) || msg.rows.length === 0) throw badInput("probe.rows must be a non-empty list of rows");
+  const b = msg.probe?.batchSize;
+  if (b !== undefined && !(Number.isInteger(b) && b >= 1)) throw badInput(`probe.batchSize must be a positive integer, got ${String(b)}`);
+}

@@ -1,0 +1,126 @@
+/**
+ * Probe and offline explanations on a real run of the planted checkpoint, whose L0.N7 reads only
+ * the share of colour words ("red", "blue", "green") before it (test/fixtures/planted).
+ */
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { AnalysisServiceError } from "../../../server/causal/index.js";
+import { explainNeurons, probeRun } from "../../../server/explain/index.js";
+import { RunManager } from "../../../server/runs/run-manager.js";
+import { Store } from "../../../server/store/store.js";
+
+const root = fileURLToPath(new URL("../../../../", import.meta.url));
+const planted = join(root, "test/fixtures/planted");
+
+let dir: string;
+let store: Store;
+let manager: RunManager;
+let runId: number;
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "skillscope-explain-"));
+  store = await Store.open(join(dir, "runs.duckdb"));
+  manager = new RunManager(store, { leaderboardIntervalMs: 0 });
+  const rows = readFileSync(join(planted, "task.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; text: string; label: number; colors: number; split: string });
+  const taskId = await store.addTask({ name: "colours", source: "task.jsonl", template: "{text} question", verbalizer: { 0: "no", 1: "yes" } });
+  await store.addSamples(taskId, rows.map((r) => ({
+    sampleId: r.id, split: r.split, fields: { text: r.text, colors: r.colors }, rendered: `${r.text} question`, answer: r.label ? "yes" : "no", label: String(r.label),
+  })));
+  const modelId = await store.addModel({ path: join(planted, "model"), family: "gpt2", config: {} });
+  const run = await manager.start({ modelId, taskId, options: { promptLength: 4, steps: 6, batchSize: 8, evalEvery: 3, seed: 1, threads: 1 } });
+  await manager.whenIdle();
+  const done = await store.getRun(run.id);
+  assert.equal(done.status, "done", String(done.error));
+  runId = run.id;
+});
+
+after(async () => {
+  await manager.close();
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test("probe: colour words move L0.N7 up, one more colour word at a time; filler words do not", async () => {
+  const texts = ["the cat sat on the mat very good", "the cat sat red the mat very good", "the red sat blue the mat green good", "red blue green red blue green red blue"];
+  const res = await probeRun(store, runId, { texts }, { neurons: [{ layer: 0, neuron: 7 }], metric: "colors" });
+  assert.equal(res.samples.length, 4);
+  assert.equal(res.samples[0]!.instruction, "the cat sat on the mat very good question");
+  const atBest = res.samples.map((s) => s.readings[0]!.atBest);
+  for (let i = 1; i < 4; i++) assert.ok(atBest[i]! > atBest[i - 1]! + 1e-3, `activation ${atBest.join(", ")} must rise with the colour count`);
+  // at every soft position, not only the best one
+  for (let p = 0; p < 4; p++) assert.ok(res.samples[3]!.readings[0]!.activations[p]! > res.samples[0]!.readings[0]!.activations[p]!);
+  assert.ok(res.samples[0]!.readings[0]!.percentile < 25 && res.samples[3]!.readings[0]!.percentile > 99, `percentiles ${res.samples.map((s) => s.readings[0]!.percentile)}`);
+  assert.equal(res.samples[0]!.goldProb, null, "no gold answer given");
+  assert.match(res.samples[0]!.prediction, /^ ?(yes|no)$/);
+
+  // a filler word swapped for another leaves the neuron (it reads only the colour channel) where it was
+  const swapped = await probeRun(store, runId, { texts: ["the dog sat on the mat very good"] }, { neurons: [{ layer: 0, neuron: 7 }], metric: "colors" });
+  assert.ok(Math.abs(swapped.samples[0]!.readings[0]!.atBest - atBest[0]!) < 1e-3);
+});
+
+test("probe: validation samples read exactly what extraction stored (1e-6), with the stored outputs", async () => {
+  const outputs = await store.readSampleOutputs(runId);
+  const ids = outputs.sampleId.slice(0, 24);
+  const neurons = [{ layer: 0, neuron: 7 }, { layer: 0, neuron: 3 }, { layer: 0, neuron: 63 }];
+  const res = await probeRun(store, runId, { sampleIds: ids }, { neurons, metric: "colors" });
+  assert.deepEqual(res.neurons.map((n) => n.neuron), [7, 3, 63]);
+  for (const [k, n] of neurons.entries()) {
+    const stored = await store.readNeuron(runId, n.layer, n.neuron);
+    const rowOf = new Map(Array.from(stored.sampleIdx, (idx, i) => [idx, i]));
+    ids.forEach((id, s) => {
+      const row = rowOf.get(outputs.sampleIdx[s]!)!;
+      for (let p = 0; p < stored.positions; p++) {
+        const want = stored.data[row * stored.positions + p]!;
+        const got = res.samples[s]!.readings[k]!.activations[p]!;
+        assert.ok(Math.abs(got - want) <= 1e-6, `${id} L0.N${n.neuron} position ${p}: probe ${got} vs stored ${want}`);
+      }
+    });
+  }
+  res.samples.forEach((s, i) => {
+    assert.ok(Math.abs(s.goldProb! - outputs.goldProb[i]!) < 1e-6);
+    assert.equal(s.prediction, outputs.prediction[i]);
+    assert.equal(s.correct, outputs.correct[i] === 1);
+  });
+  // the default neurons are the metric's top-k, L0.N7 first
+  const top = await probeRun(store, runId, { sampleIds: ids.slice(0, 1) }, { metric: "colors", k: 3 });
+  assert.equal(top.neurons.length, 3);
+  assert.deepEqual([top.neurons[0]!.layer, top.neurons[0]!.neuron], [0, 7]);
+  assert.ok(Math.abs(top.neurons[0]!.r) > 0.9);
+});
+
+test("probe: bad inputs get typed errors; an aborted probe is cancelled", async () => {
+  await assert.rejects(probeRun(store, runId, { texts: [] }), (e: unknown) => e instanceof AnalysisServiceError && e.code === "BAD_INPUT");
+  await assert.rejects(probeRun(store, runId, { texts: ["a"], sampleIds: ["s1"] }), (e: unknown) => e instanceof AnalysisServiceError && e.code === "BAD_INPUT");
+  await assert.rejects(probeRun(store, runId, { sampleIds: ["nope"] }), (e: unknown) => e instanceof AnalysisServiceError && e.code === "NOT_FOUND");
+  await assert.rejects(probeRun(store, runId, { texts: ["red"] }, { neurons: [{ layer: 0, neuron: 64 }] }), /neuron 64 is out of range/);
+  await assert.rejects(probeRun(store, runId, { rows: [{ colour: "red" }] }), /text/);
+  const many = Array.from({ length: 2000 }, (_, i) => `red cat ${i % 10 === 0 ? "blue" : "dog"}`);
+  const controller = new AbortController();
+  const pending = probeRun(store, runId, { texts: many }, { neurons: [{ layer: 0, neuron: 7 }], signal: controller.signal });
+  setTimeout(() => controller.abort(), 300);
+  await assert.rejects(pending, (e: unknown) => e instanceof AnalysisServiceError && e.code === "RUNNER" && /CANCELLED/.test(e.message));
+});
+
+test("explain: the planted colour count is L0.N7's top explanation on held-out samples (AUC > 0.95); a word set of exactly the colours is found", async () => {
+  const [n7] = await explainNeurons(store, runId, { neurons: [{ layer: 0, neuron: 7 }], metric: "colors", top: 5 });
+  assert.ok(n7);
+  const top = n7.explanations[0]!;
+  assert.ok(["metric:colors", "word-set:text:blue|green|red"].includes(top.featureId), `top explanation ${top.featureId}: ${top.description}`);
+  assert.ok(top.heldOutAuc > 0.95 && top.heldOutR > 0.9, `held-out AUC ${top.heldOutAuc}, r ${top.heldOutR}`);
+  assert.equal(top.heldOutSamples, 150, "the train split, which the ranking never saw");
+  assert.ok(top.effectSize > 1);
+  // the column and the word set it counts are the same feature: one is listed, the other as its equivalent
+  assert.deepEqual([top.spec, ...top.equivalents].filter((q) => q.kind === "word-set"), [{ kind: "word-set", field: "text", words: ["blue", "green", "red"] }]);
+  // stored, so neuron search finds it by text, kind and driving word
+  const found = await store.searchExplanations({ runId, word: "green", first: 10 });
+  assert.ok(found.some((e) => e.layer === 0 && e.neuron === 7 && e.rank === 1), JSON.stringify(found.map((e) => e.featureId)));
+  assert.deepEqual((await store.searchExplanations({ runId, text: "COLOURS-NOT-THERE", first: 10 })).length, 0);
+
+  // a neuron with no role gets no explanation that holds up out of sample
+  const [quiet] = await explainNeurons(store, runId, { neurons: [{ layer: 0, neuron: 3 }], metric: "colors", top: 3 });
+  for (const e of quiet!.explanations) assert.ok(Math.abs(e.heldOutAuc - 0.5) < 0.35, `${e.featureId} AUC ${e.heldOutAuc}`);
+});
