@@ -22,7 +22,7 @@ export async function runProbeJob(msg: ProbeMessage, send: Send, signal: AbortSi
   try {
     checkMessage(msg);
     emit({ type: "status", phase: "loading", message: `opening ${msg.model.dir}` });
-    const { model, codec } = openOnnxPromptModel(msg.model.dir, { device: msg.model.device, threads: msg.model.threads });
+    const { model, codec } = openOnnxPromptModel(msg.model.dir, { device: msg.model.device, threads: msg.model.threads, roots: msg.model.roots });
     dispose = () => model.dispose();
     const layout = resolveLayout({ ...msg.layout, padId: codec.padId, maxLength: msg.layout?.maxLength ?? model.maxPositions });
     if (!(msg.prompt instanceof Float32Array) || msg.prompt.length !== layout.promptLength * model.dModel) {

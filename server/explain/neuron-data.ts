@@ -4,7 +4,7 @@
  * that ranked it).
  */
 import { pearsonPair } from "../analysis/index.js";
-import { AnalysisServiceError } from "../causal/errors.js";
+import { ServiceError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import type { NeuronRef } from "../../gpu-runner/causal/types.js";
 
@@ -27,7 +27,7 @@ export interface StoredNeuron {
 /** The run's metric names, with `label` first when there is one (the default explained metric). */
 export async function defaultMetric(store: Store, runId: number): Promise<string> {
   const metrics = (await store.listMetrics(runId)).map((m) => m.name);
-  if (metrics.length === 0) throw new AnalysisServiceError("BAD_STATE", `run ${runId} has no metrics yet: wait until it is scored`);
+  if (metrics.length === 0) throw new ServiceError("BAD_STATE", `run ${runId} has no metrics yet: wait until it is scored`);
   return metrics.includes("label") ? "label" : metrics[0]!;
 }
 
@@ -36,7 +36,7 @@ export async function loadStoredNeurons(store: Store, runId: number, refs: reado
   const [outputs, values] = await Promise.all([
     store.readSampleOutputs(runId),
     store.readMetric(runId, metric).catch((e: Error) => {
-      throw new AnalysisServiceError("NOT_FOUND", `run ${runId}: metric "${metric}": ${e.message}`, { cause: e });
+      throw new ServiceError("NOT_FOUND", `run ${runId}: metric "${metric}": ${e.message}`, { cause: e });
     }),
   ]);
   const idOf = new Map<number, string>();
@@ -46,11 +46,11 @@ export async function loadStoredNeurons(store: Store, runId: number, refs: reado
   return Promise.all(refs.map(async (ref) => {
     const acts = await store.readNeuron(runId, ref.layer, ref.neuron);
     if (acts.sampleIdx.length === 0) {
-      throw new AnalysisServiceError("BAD_STATE", `run ${runId} has no stored activations for layer ${ref.layer} (not recorded, or a top-k storage run)`);
+      throw new ServiceError("BAD_STATE", `run ${runId} has no stored activations for layer ${ref.layer} (not recorded, or a top-k storage run)`);
     }
     const sampleIds = Array.from(acts.sampleIdx, (idx) => {
       const id = idOf.get(idx);
-      if (id === undefined) throw new AnalysisServiceError("BAD_STATE", `run ${runId}: validation row ${idx} has activations but no outputs; the extraction did not finish`);
+      if (id === undefined) throw new ServiceError("BAD_STATE", `run ${runId}: validation row ${idx} has activations but no outputs; the extraction did not finish`);
       return id;
     });
     const y = sampleIds.map((id) => byId.get(id) ?? NaN);

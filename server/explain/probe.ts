@@ -8,7 +8,7 @@ import type { NeuronRef } from "../../gpu-runner/causal/types.js";
 import type { ProbeOutcome } from "../../gpu-runner/probe/types.js";
 import { startRunInWorker } from "../../gpu-runner/runner/host.js";
 import type { ProbeMessage, TaskRow as RunnerRow } from "../../gpu-runner/runner/protocol.js";
-import { AnalysisServiceError } from "../causal/errors.js";
+import { ServiceError } from "../errors.js";
 import { loadRunContext, topNeurons } from "../causal/index.js";
 import { toRunnerRow } from "../runs/samples.js";
 import type { Store } from "../store/store.js";
@@ -37,6 +37,8 @@ export interface ProbeOptions {
   /** Default 10, 1..100. */
   readonly k?: number;
   readonly signal?: AbortSignal;
+  /** The server's model roots: the job refuses a model folder outside them. */
+  readonly modelRoots?: readonly string[];
 }
 
 export interface ProbeReading {
@@ -74,11 +76,11 @@ let probeCounter = 0;
 
 export async function probeRun(store: Store, runId: number, inputs: ProbeInputs, options: ProbeOptions = {}): Promise<ProbeResult> {
   const t0 = performance.now();
-  const ctx = await loadRunContext(store, runId);
+  const ctx = await loadRunContext(store, runId, options.modelRoots);
   const task = await store.getTask(ctx.run.taskId);
   const metric = options.metric ?? (await defaultMetric(store, runId));
   const refs = options.neurons ?? (await topNeurons(store, runId, metric, checkK(options.k ?? 10))).map((n) => ({ layer: n.layer, neuron: n.neuron }));
-  if (refs.length === 0 || refs.length > MAX_PROBE_NEURONS) throw new AnalysisServiceError("BAD_INPUT", `neurons: give 1..${MAX_PROBE_NEURONS} neurons, got ${refs.length}`);
+  if (refs.length === 0 || refs.length > MAX_PROBE_NEURONS) throw new ServiceError("BAD_INPUT", `neurons: give 1..${MAX_PROBE_NEURONS} neurons, got ${refs.length}`);
   const probed = await renderInputs(store, ctx.run.taskId, task.template, task.verbalizer, inputs, ctx.rows);
   // the worker loads the model while the stored activations are read
   const [outcome, stored] = await Promise.all([
@@ -111,7 +113,7 @@ export async function probeRun(store: Store, runId: number, inputs: ProbeInputs,
 }
 
 function checkK(k: number): number {
-  if (!(Number.isInteger(k) && k >= 1 && k <= MAX_PROBE_NEURONS)) throw new AnalysisServiceError("BAD_INPUT", `k must be an integer in 1..${MAX_PROBE_NEURONS}, got ${k}`);
+  if (!(Number.isInteger(k) && k >= 1 && k <= MAX_PROBE_NEURONS)) throw new ServiceError("BAD_INPUT", `k must be an integer in 1..${MAX_PROBE_NEURONS}, got ${k}`);
   return k;
 }
 
@@ -125,10 +127,10 @@ async function renderInputs(
   store: Store, taskId: number, template: string, verbalizerJson: unknown, inputs: ProbeInputs, valRows: readonly RunnerRow[],
 ): Promise<ProbedRow[]> {
   const given = [inputs.texts, inputs.rows, inputs.sampleIds].filter((x) => x !== undefined);
-  if (given.length !== 1) throw new AnalysisServiceError("BAD_INPUT", "give exactly one of texts, rows or sampleIds");
+  if (given.length !== 1) throw new ServiceError("BAD_INPUT", "give exactly one of texts, rows or sampleIds");
   const count = given[0]!.length;
-  if (count === 0 || count > MAX_PROBE_INPUTS) throw new AnalysisServiceError("BAD_INPUT", `give 1..${MAX_PROBE_INPUTS} inputs, got ${count}`);
-  if ((inputs.raw || inputs.answer !== undefined) && inputs.texts === undefined) throw new AnalysisServiceError("BAD_INPUT", "raw and answer apply to texts only");
+  if (count === 0 || count > MAX_PROBE_INPUTS) throw new ServiceError("BAD_INPUT", `give 1..${MAX_PROBE_INPUTS} inputs, got ${count}`);
+  if ((inputs.raw || inputs.answer !== undefined) && inputs.texts === undefined) throw new ServiceError("BAD_INPUT", "raw and answer apply to texts only");
   const placeholder = mostCommon(valRows.map((r) => r.answer));
   const withAnswer = (id: string, instruction: string, answer: string | null): ProbedRow => ({ row: { id, instruction, answer: answer ?? placeholder }, answer });
 
@@ -136,7 +138,7 @@ async function renderInputs(
     const byId = new Map((await store.listSamples(taskId)).map((s) => [s.sampleId, s]));
     return inputs.sampleIds.map((id) => {
       const s = byId.get(id);
-      if (!s) throw new AnalysisServiceError("NOT_FOUND", `sampleIds: the run's task has no sample "${id}"`);
+      if (!s) throw new ServiceError("NOT_FOUND", `sampleIds: the run's task has no sample "${id}"`);
       const row = toRunnerRow(s);
       return withAnswer(row.id, row.instruction, s.answer);
     });
@@ -144,7 +146,7 @@ async function renderInputs(
   const verbalizer: Verbalizer | undefined = verbalizerJson == null ? undefined : parseVerbalizer(verbalizerJson);
   if (inputs.rows) {
     return inputs.rows.map((cells, i) => {
-      if (typeof cells !== "object" || cells === null || Array.isArray(cells)) throw new AnalysisServiceError("BAD_INPUT", `rows[${i}] must be an object of field values`);
+      if (typeof cells !== "object" || cells === null || Array.isArray(cells)) throw new ServiceError("BAD_INPUT", `rows[${i}] must be an object of field values`);
       const { id, answer, label, split: _split, ...rest } = cells;
       const fields = Object.fromEntries(Object.entries(rest).map(([k, v]) => [k, String(v)]));
       const rowId = id === undefined ? `row${i + 1}` : String(id);
@@ -156,10 +158,10 @@ async function renderInputs(
   const texts = inputs.texts!;
   const fields = templateFields(template);
   if (!inputs.raw && fields.length !== 1) {
-    throw new AnalysisServiceError("BAD_INPUT", `the task's template uses ${fields.length} fields (${fields.join(", ")}): give rows with those fields, or texts with raw: true`);
+    throw new ServiceError("BAD_INPUT", `the task's template uses ${fields.length} fields (${fields.join(", ")}): give rows with those fields, or texts with raw: true`);
   }
   return texts.map((text, i) => {
-    if (typeof text !== "string" || text.length === 0) throw new AnalysisServiceError("BAD_INPUT", `texts[${i}] must be a non-empty string`);
+    if (typeof text !== "string" || text.length === 0) throw new ServiceError("BAD_INPUT", `texts[${i}] must be a non-empty string`);
     const instruction = inputs.raw ? text : renderTemplate(template, { fields: { [fields[0]!]: text } });
     return withAnswer(`input${i + 1}`, instruction, inputs.answer ?? null);
   });
@@ -173,14 +175,14 @@ function mostCommon(values: readonly string[]): string {
 
 /** Runs the probe job in a worker thread (runner/host.ts); aborting the signal cancels it. */
 async function runProbeInWorker(msg: ProbeMessage, signal?: AbortSignal): Promise<ProbeOutcome> {
-  if (signal?.aborted) throw new AnalysisServiceError("RUNNER", "probe job: CANCELLED: cancelled before it started");
+  if (signal?.aborted) throw new ServiceError("RUNNER", "probe job: CANCELLED: cancelled before it started");
   const handle = startRunInWorker(msg, () => undefined);
   const onAbort = () => handle.cancel();
   signal?.addEventListener("abort", onAbort, { once: true });
   try {
     const end = await handle.done;
-    if (end.type === "error") throw new AnalysisServiceError(end.code === "BAD_INPUT" ? "BAD_INPUT" : "RUNNER", `probe job: ${end.code}: ${end.message}`);
-    if (!end.summary.probe) throw new AnalysisServiceError("RUNNER", "probe job finished without an outcome");
+    if (end.type === "error") throw new ServiceError(end.code === "BAD_INPUT" ? "BAD_INPUT" : "RUNNER", `probe job: ${end.code}: ${end.message}`);
+    if (!end.summary.probe) throw new ServiceError("RUNNER", "probe job finished without an outcome");
     return end.summary.probe;
   } finally {
     signal?.removeEventListener("abort", onAbort);

@@ -4,7 +4,7 @@
  * features of both, the search (explain.ts), and the stored result that neuron search reads.
  */
 import type { NeuronRef } from "../../gpu-runner/causal/types.js";
-import { AnalysisServiceError } from "../causal/errors.js";
+import { ServiceError } from "../errors.js";
 import { topNeurons } from "../causal/index.js";
 import { computeAvailableMetrics, listMetrics, type MetricContext, type SampleOutput } from "../metrics/index.js";
 import { withAllColumns } from "../runs/run-manager.js";
@@ -28,6 +28,8 @@ export interface ExplainNeuronsOptions {
   /** Held-out samples probed at most (default 500). */
   readonly heldOutLimit?: number;
   readonly signal?: AbortSignal;
+  /** The server's model roots (see ProbeOptions). */
+  readonly modelRoots?: readonly string[];
 }
 
 export interface NeuronExplanations {
@@ -50,13 +52,13 @@ export interface SplitData {
 /** Explains each neuron, stores the result (replacing earlier offline explanations) and returns it. */
 export async function explainNeurons(store: Store, runId: number, options: ExplainNeuronsOptions = {}): Promise<NeuronExplanations[]> {
   const top = options.top ?? 5;
-  if (!(Number.isInteger(top) && top >= 1 && top <= 20)) throw new AnalysisServiceError("BAD_INPUT", `top must be an integer in 1..20, got ${top}`);
+  if (!(Number.isInteger(top) && top >= 1 && top <= 20)) throw new ServiceError("BAD_INPUT", `top must be an integer in 1..20, got ${top}`);
   const metric = options.metric ?? (await defaultMetric(store, runId));
   const k = options.k ?? 10;
-  if (!options.neurons && !(Number.isInteger(k) && k >= 1 && k <= 100)) throw new AnalysisServiceError("BAD_INPUT", `k must be an integer in 1..100, got ${k}`);
+  if (!options.neurons && !(Number.isInteger(k) && k >= 1 && k <= 100)) throw new ServiceError("BAD_INPUT", `k must be an integer in 1..100, got ${k}`);
   const refs = options.neurons ?? (await topNeurons(store, runId, metric, k)).map((n) => ({ layer: n.layer, neuron: n.neuron }));
   const split = await splitsOf(store, runId, options.heldOutLimit ?? 500);
-  const held = await probeRun(store, runId, { sampleIds: split.heldOut.map((s) => s.sampleId) }, { neurons: refs, metric, signal: options.signal });
+  const held = await probeRun(store, runId, { sampleIds: split.heldOut.map((s) => s.sampleId) }, { neurons: refs, metric, signal: options.signal, modelRoots: options.modelRoots });
   const context = await metricContext(store, runId);
   const outputs = await store.readSampleOutputs(runId);
   const valById = new Map(split.val.map((s) => [s.sampleId, s]));
@@ -73,7 +75,7 @@ export async function explainNeurons(store: Store, runId: number, options: Expla
     const stored = storedNeurons[k2]!;
     const valSamples = stored.sampleIds.map((id) => {
       const s = valById.get(id);
-      if (!s) throw new AnalysisServiceError("BAD_STATE", `run ${runId}: stored sample ${id} is not a validation sample of its task`);
+      if (!s) throw new ServiceError("BAD_STATE", `run ${runId}: stored sample ${id} is not a validation sample of its task`);
       return s;
     });
     const selection = splitData(context, valSamples, stored.sampleIds.map((id) => storedOutputs.get(id)!));
@@ -109,12 +111,12 @@ export function wordsOf(spec: FeatureSpec): string[] {
 
 /** The run's validation samples (ranking split) and up to `limit` samples of its other splits (held out). */
 export async function splitsOf(store: Store, runId: number, limit: number): Promise<{ val: SampleRow[]; heldOut: SampleRow[] }> {
-  if (!(Number.isInteger(limit) && limit >= 10 && limit <= 10000)) throw new AnalysisServiceError("BAD_INPUT", `heldOutLimit must be an integer in 10..10000, got ${limit}`);
+  if (!(Number.isInteger(limit) && limit >= 10 && limit <= 10000)) throw new ServiceError("BAD_INPUT", `heldOutLimit must be an integer in 10..10000, got ${limit}`);
   const run = await store.getRun(runId);
   const samples = await store.listSamples(run.taskId);
   const val = samples.filter((s) => s.split === "val");
   const heldOut = samples.filter((s) => s.split !== "val").slice(0, limit);
-  if (heldOut.length < 10) throw new AnalysisServiceError("BAD_STATE", `run ${runId}: its task has ${heldOut.length} samples outside the validation split; explanations need at least 10 held-out samples`);
+  if (heldOut.length < 10) throw new ServiceError("BAD_STATE", `run ${runId}: its task has ${heldOut.length} samples outside the validation split; explanations need at least 10 held-out samples`);
   return { val, heldOut };
 }
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { AnalysisServiceError } from "../../../server/causal/index.js";
+import { ServiceError } from "../../../server/errors.js";
 import { explainNeurons, probeRun } from "../../../server/explain/index.js";
 import { RunManager } from "../../../server/runs/run-manager.js";
 import { Store } from "../../../server/store/store.js";
@@ -93,16 +93,16 @@ test("probe: validation samples read exactly what extraction stored (1e-6), with
 });
 
 test("probe: bad inputs get typed errors; an aborted probe is cancelled", async () => {
-  await assert.rejects(probeRun(store, runId, { texts: [] }), (e: unknown) => e instanceof AnalysisServiceError && e.code === "BAD_INPUT");
-  await assert.rejects(probeRun(store, runId, { texts: ["a"], sampleIds: ["s1"] }), (e: unknown) => e instanceof AnalysisServiceError && e.code === "BAD_INPUT");
-  await assert.rejects(probeRun(store, runId, { sampleIds: ["nope"] }), (e: unknown) => e instanceof AnalysisServiceError && e.code === "NOT_FOUND");
+  await assert.rejects(probeRun(store, runId, { texts: [] }), (e: unknown) => e instanceof ServiceError && e.code === "BAD_INPUT");
+  await assert.rejects(probeRun(store, runId, { texts: ["a"], sampleIds: ["s1"] }), (e: unknown) => e instanceof ServiceError && e.code === "BAD_INPUT");
+  await assert.rejects(probeRun(store, runId, { sampleIds: ["nope"] }), (e: unknown) => e instanceof ServiceError && e.code === "NOT_FOUND");
   await assert.rejects(probeRun(store, runId, { texts: ["red"] }, { neurons: [{ layer: 0, neuron: 64 }] }), /neuron 64 is out of range/);
   await assert.rejects(probeRun(store, runId, { rows: [{ colour: "red" }] }), /text/);
   const many = Array.from({ length: 2000 }, (_, i) => `red cat ${i % 10 === 0 ? "blue" : "dog"}`);
   const controller = new AbortController();
   const pending = probeRun(store, runId, { texts: many }, { neurons: [{ layer: 0, neuron: 7 }], signal: controller.signal });
   setTimeout(() => controller.abort(), 300);
-  await assert.rejects(pending, (e: unknown) => e instanceof AnalysisServiceError && e.code === "RUNNER" && /CANCELLED/.test(e.message));
+  await assert.rejects(pending, (e: unknown) => e instanceof ServiceError && e.code === "RUNNER" && /CANCELLED/.test(e.message));
 });
 
 test("explain: the planted colour count is L0.N7's top explanation on held-out samples (AUC > 0.95); a word set of exactly the colours is found", async () => {
