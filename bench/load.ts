@@ -7,6 +7,7 @@
  * answering the same queries with no run training and no subscribers, measured in the same run.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { Agent, request } from "node:http";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -61,6 +62,12 @@ interface Server {
   url: string;
   token: string;
   proc: ChildProcess;
+  /**
+   * Keep-alive connections, one per concurrent client. node:http rather than fetch: undici's pool
+   * left some requests queued for the whole phase under 200 concurrent clients (p99 = the phase
+   * length), which measured the load generator, not the server.
+   */
+  agent: Agent;
 }
 
 async function serve(dataDir: string): Promise<Server> {
@@ -76,7 +83,7 @@ async function serve(dataDir: string): Promise<Server> {
     });
     proc.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
   });
-  return { url, token: readFileSync(join(dataDir, "token"), "utf8").trim(), proc };
+  return { url, token: readFileSync(join(dataDir, "token"), "utf8").trim(), proc, agent: new Agent({ keepAlive: true, maxSockets: 1024 }) };
 }
 
 function memoryMb(pid: number, field: "VmHWM" | "VmRSS"): number {
@@ -89,13 +96,31 @@ function memoryMb(pid: number, field: "VmHWM" | "VmRSS"): number {
 }
 
 async function gql<T>(s: Server, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const res = await fetch(`${s.url}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${s.token}` },
-    body: JSON.stringify({ query, variables }),
+  const payload = JSON.stringify({ query, variables });
+  const url = new URL(`${s.url}/graphql`);
+  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: "POST",
+        agent: s.agent,
+        headers: { "content-type": "application/json", authorization: `Bearer ${s.token}`, "content-length": Buffer.byteLength(payload) },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (text += chunk));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(payload);
   });
-  const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
-  if (body.errors?.length || res.status !== 200) throw new Error(`HTTP ${res.status}: ${body.errors?.[0]?.message ?? "no data"}`);
+  const body = JSON.parse(text) as { data?: T; errors?: { message: string }[] };
+  if (body.errors?.length || status !== 200) throw new Error(`HTTP ${status}: ${body.errors?.[0]?.message ?? "no data"}`);
   return body.data!;
 }
 
@@ -111,8 +136,12 @@ async function waitFor(s: Server, runId: string, statuses: string[]): Promise<st
 const NEURONS = `query ($r: ID!) { neurons(runId: $r, metric: "colors", first: 20) { edges { node { id r p } } } }`;
 const EXTREMAL = `query ($r: ID!, $n: Int!) { neuron(runId: $r, layer: 0, index: $n) { id extremalSamples(k: 5) { activation answer prediction metrics(names: ["colors"]) { name value } } } }`;
 
-/** `clients` concurrent loops of alternating queries; returns latencies (ms) and failures. */
+/**
+ * `clients` concurrent loops of alternating queries; returns latencies (ms) and failures. Each
+ * client's connection is opened (one `{ __typename }`) before the clock starts.
+ */
 async function queryLoad(s: Server, runId: string, o: LoadOptions, errors: string[]): Promise<LatencyFigures> {
+  await Promise.all(Array.from({ length: o.clients }, () => gql(s, "{ __typename }")));
   const latencies: number[] = [];
   const t0 = performance.now();
   const until = t0 + o.maxQueryMs;
@@ -232,6 +261,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
       phases: { setup, idle: idleSeconds, loaded: loadedSeconds, drain: clock() },
     };
   } finally {
+    s.agent.destroy();
     const exited = new Promise((r) => s.proc.once("exit", r));
     s.proc.kill("SIGTERM");
     await exited;

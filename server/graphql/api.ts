@@ -11,6 +11,7 @@ import type { Limits } from "./limits.js";
 import { bridgeRunEvents } from "./live-bridge.js";
 import { LiveEvents } from "./live-events.js";
 import { storeLoaders } from "./live-loaders.js";
+import { RunReadCache } from "./run-cache.js";
 import { buildApiSchema } from "./schema.js";
 
 export interface ApiOptions {
@@ -19,6 +20,8 @@ export interface ApiOptions {
   taskRoots?: readonly string[];
   exportRoot: string;
   version: string;
+  /** Bytes of finished runs' reads kept in memory (DEFAULT_CACHE_BYTES by default). */
+  cacheBytes?: number;
 }
 
 export interface Api {
@@ -31,8 +34,10 @@ export interface Api {
 export async function buildApi(store: Store, runs: RunManager, options: ApiOptions): Promise<Api> {
   const live = new LiveEvents(storeLoaders(store, runs));
   const unbridge = bridgeRunEvents(runs, live);
+  const reads = new RunReadCache(store, options.cacheBytes);
   const services: Services = {
-    store,
+    store: reads.store,
+    reads,
     runs,
     live,
     limits: options.limits,

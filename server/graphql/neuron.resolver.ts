@@ -9,7 +9,6 @@ import { FIELD_COST, pageSize } from "./limits.js";
 import {
   activationHistogram,
   extremalRows,
-  loadNeuronRows,
   metricInRowOrder,
   positionCorrelations,
   reservoirExtremalRows,
@@ -122,10 +121,10 @@ export class NeuronResolver {
   }
 
   @FieldResolver(() => [PositionCorrelation], { description: "Pearson r with a metric at every soft position.", complexity: FIELD_COST.neuronScan })
-  async correlations(@Root() neuron: Neuron, @Arg("metric") metric: string, @Ctx() { services }: GraphQLContext): Promise<PositionCorrelation[]> {
+  async correlations(@Root() neuron: Neuron, @Arg("metric") metric: string, @Ctx() { services, loaders }: GraphQLContext): Promise<PositionCorrelation[]> {
     const runId = Number(neuron.runId);
     await assertMetric(services, runId, metric);
-    const rows = await loadNeuronRows(services.store, runId, neuron.layer, neuron.index);
+    const rows = await loaders.neuronRows.load(neuronRowsKey(neuron));
     const values = await metricInRowOrder(services.store, runId, metric, rows.sampleIds);
     return positionCorrelations(rows, values).map((c) => ({ ...c, r: finiteOrNull(c.r), p: finiteOrNull(c.p) }));
   }
@@ -139,7 +138,7 @@ export class NeuronResolver {
     @Arg("direction", () => Direction, { defaultValue: Direction.HIGH }) direction: Direction,
     @Arg("k", () => Int, { defaultValue: 10, description: "How many, 1..1000." }) k: number,
     @Arg("position", () => Int, { nullable: true, description: "Soft position; null = max over positions." }) position: number | null,
-    @Ctx() { services }: GraphQLContext,
+    @Ctx() { services, loaders }: GraphQLContext,
   ): Promise<ExtremalSample[]> {
     pageSize(k, "k", services.limits);
     position = optionalIndex(position, "position");
@@ -148,7 +147,7 @@ export class NeuronResolver {
     const storage = runStorage(run);
     const extremes = storage.mode === "topk"
       ? await reservoirExtremalRows(services.store, runId, storage.k, neuron, direction, k, position)
-      : extremalRows(await loadNeuronRows(services.store, runId, neuron.layer, neuron.index), direction, k, position);
+      : extremalRows(await loaders.neuronRows.load(neuronRowsKey(neuron)), direction, k, position);
     const details = await sampleDetails(services.store, runId, run.taskId, extremes.map((e) => e.sampleId));
     return extremes.map((e) => {
       const d = details.get(e.sampleId);
@@ -173,11 +172,11 @@ export class NeuronResolver {
     @Root() neuron: Neuron,
     @Arg("position", () => Int, { nullable: true, description: "Soft position; null = max over positions." }) position: number | null,
     @Arg("bins", () => Int, { defaultValue: DEFAULT_BINS }) bins: number,
-    @Ctx() { services }: GraphQLContext,
+    @Ctx() { loaders }: GraphQLContext,
   ): Promise<HistogramData> {
     checkBins(bins);
     position = optionalIndex(position, "position");
-    const rows = await loadNeuronRows(services.store, Number(neuron.runId), neuron.layer, neuron.index);
+    const rows = await loaders.neuronRows.load(neuronRowsKey(neuron));
     if (position !== null && position >= rows.positions) {
       throw badInput("position", `the run has ${rows.positions} positions (0..${rows.positions - 1}), not ${position}`);
     }
@@ -223,16 +222,22 @@ export class ExtremalSampleResolver {
   async metrics(
     @Root() sample: ExtremalSample,
     @Arg("names", () => [String], { nullable: true }) names: string[] | null,
-    @Ctx() { services }: GraphQLContext,
+    @Ctx() { services, loaders }: GraphQLContext,
   ): Promise<MetricValue[]> {
     const wanted = names ?? (await services.store.listMetrics(sample.runId)).map((m) => m.name);
-    return Promise.all(
-      wanted.map(async (name) => {
-        const [value] = await metricInRowOrder(services.store, sample.runId, name, [sample.sampleId]);
-        return { name, value: finiteOrNull(value) };
-      }),
-    );
+    // one read per metric for all the samples of the request (DataLoader), not one per sample
+    const tables = await loaders.metricValues.loadMany(wanted.map((name) => `${sample.runId}/${name}`));
+    return wanted.map((name, i) => {
+      const table = tables[i]!;
+      if (table instanceof Error) throw table;
+      return { name, value: finiteOrNull(table.get(sample.sampleId)) };
+    });
   }
+}
+
+/** The key of `loaders.neuronRows`. */
+function neuronRowsKey(neuron: Neuron): string {
+  return `${neuron.runId}/${neuron.layer}/${neuron.index}`;
 }
 
 async function assertMetric(services: Services, runId: number, metric: string): Promise<void> {

@@ -37,6 +37,6 @@ const RESOLVERS = [
 ] as const;
 
 /** The executable schema; subscriptions publish through `live`. */
-export function buildApiSchema(live: LiveEvents): Promise<GraphQLSchema> {
-  return buildSchema({ resolvers: [...RESOLVERS], pubSub: live.pubSub, validate: false, globalMiddlewares: [mapServiceErrors] });
+export async function buildApiSchema(live: LiveEvents): Promise<GraphQLSchema> {
+  return mapServiceErrors(await buildSchema({ resolvers: [...RESOLVERS], pubSub: live.pubSub, validate: false }));
 }

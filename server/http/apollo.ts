@@ -6,6 +6,7 @@ import type { Server } from "node:http";
 import type { GraphQLContext } from "../graphql/context.js";
 import { ApiError, withHttpStatus } from "../graphql/errors.js";
 import { admitOperation } from "../graphql/gate.js";
+import type { ResponseCache } from "./response-cache.js";
 
 /** Refuses operations the gate rejects, with the error's HTTP status. */
 function admissionPlugin(): ApolloServerPlugin<GraphQLContext> {
@@ -31,6 +32,22 @@ function admissionPlugin(): ApolloServerPlugin<GraphQLContext> {
   };
 }
 
+/** Marks answers of queries over one finished run for `responses`, and unmarks failed ones. */
+function responseCachePlugin(responses: ResponseCache): ApolloServerPlugin<GraphQLContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, operationName, request, contextValue }) {
+          await responses.consider(contextValue.hints, document, operationName, request.variables);
+        },
+        async willSendResponse({ response, contextValue }) {
+          if (response.body.kind !== "single" || (response.body.singleResult.errors?.length ?? 0) > 0) delete contextValue.hints.keepable;
+        },
+      };
+    },
+  };
+}
+
 /**
  * Apollo Server over `schema`, draining `httpServer` and then `drainOthers` (the WebSocket
  * server) on `stop()`. Started; serve it with `executeHTTPGraphQLRequest`.
@@ -39,6 +56,7 @@ export async function startApollo(
   schema: GraphQLSchema,
   httpServer: Server,
   drainOthers: () => Promise<void>,
+  responses: ResponseCache,
 ): Promise<ApolloServer<GraphQLContext>> {
   const apollo = new ApolloServer<GraphQLContext>({
     schema,
@@ -52,6 +70,7 @@ export async function startApollo(
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { async serverWillStart() { return { drainServer: drainOthers }; } },
       admissionPlugin(),
+      responseCachePlugin(responses),
       ApolloServerPluginLandingPageDisabled(),
     ],
   });

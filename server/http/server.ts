@@ -14,6 +14,7 @@ import { RunManager, type RunManagerOptions } from "../runs/run-manager.js";
 import { startApollo } from "./apollo.js";
 import { Authenticator, loadOrCreateToken } from "./auth.js";
 import { BodyTooLargeError, readBody } from "./body.js";
+import { ResponseCache, responseKey, type KeptResponse } from "./response-cache.js";
 import { serveStatic } from "./static.js";
 import { attachGraphQLWebSocket } from "./websocket.js";
 import { WebSocketServer } from "ws";
@@ -102,6 +103,7 @@ async function serve(options: ServerOptions, limits: Limits, authenticator: Auth
     version: await packageVersion(),
   });
   const live = services.live;
+  const responses = new ResponseCache(services.reads);
   // Runs a previous process left queued start again.
   await runs.init();
   const dashboardDir = options.dashboardDir ?? DEFAULT_DASHBOARD_DIR;
@@ -121,7 +123,7 @@ async function serve(options: ServerOptions, limits: Limits, authenticator: Auth
       } else if (url.pathname === GRAPHQL_PATH) {
         if (applyCors(req, res, cors)) return;
         if (!apollo) sendErrors(res, 503, "UNAVAILABLE", "the server is starting; retry in a moment");
-        else await serveGraphQL(req, res, url, apollo, services, authenticator);
+        else await serveGraphQL(req, res, url, apollo, services, authenticator, responses);
       } else {
         await serveStatic(req, res, dashboardDir, url.pathname);
       }
@@ -158,7 +160,7 @@ async function serve(options: ServerOptions, limits: Limits, authenticator: Auth
     }
   });
   try {
-    apollo = await startApollo(schema, httpServer, () => ws.dispose());
+    apollo = await startApollo(schema, httpServer, () => ws.dispose(), responses);
   } catch (error) {
     await ws.dispose();
     await new Promise((resolve) => httpServer.close(resolve));
@@ -195,6 +197,7 @@ async function serveGraphQL(
   apollo: ApolloServer<GraphQLContext>,
   services: Services,
   authenticator: Authenticator,
+  responses: ResponseCache,
 ): Promise<void> {
   const auth = authenticator.check(req.headers.authorization, req.socket.remoteAddress);
   if (!auth.canRead) {
@@ -210,7 +213,14 @@ async function serveGraphQL(
     sendErrors(res, 413, "LIMIT_EXCEEDED", error.message);
     return;
   }
-  let body: unknown = raw.length > 0 ? raw.toString("utf8") : undefined;
+  const text = raw.toString("utf8");
+  const key = responseKey(req, url.search, text);
+  const kept = key === null ? undefined : responses.get(key);
+  if (kept) {
+    sendKept(req, res, kept);
+    return;
+  }
+  let body: unknown = raw.length > 0 ? text : undefined;
   if (typeof body === "string" && /^application\/(.+\+)?json\b/i.test(req.headers["content-type"] ?? "")) {
     try {
       body = JSON.parse(body);
@@ -226,10 +236,19 @@ async function serveGraphQL(
   // a client that hangs up cancels what its request started (a probe's worker job)
   const hangUp = new AbortController();
   res.once("close", () => res.writableFinished || hangUp.abort());
+  const context = createContext(services, auth, hangUp.signal);
   const response = await apollo.executeHTTPGraphQLRequest({
     httpGraphQLRequest: { method: req.method ?? "GET", headers, search: url.search, body },
-    context: async () => createContext(services, auth, hangUp.signal),
+    context: async () => context,
   });
+  const mark = context.hints.keepable;
+  if (key !== null && mark && (response.status ?? 200) === 200 && response.body.kind === "complete") {
+    const fresh = responses.put(key, mark.runId, mark.epoch, [...response.headers], response.body.string);
+    if (fresh) {
+      sendKept(req, res, fresh);
+      return;
+    }
+  }
   for (const [name, value] of response.headers) res.setHeader(name, value);
   res.statusCode = response.status ?? 200;
   if (response.body.kind === "complete") {
@@ -238,6 +257,27 @@ async function serveGraphQL(
   }
   for await (const chunk of response.body.asyncIterator) res.write(chunk);
   res.end();
+}
+
+/**
+ * Sends a kept answer of a finished run's query. A GET carries its ETag and must be revalidated
+ * (`no-cache`: addMetric may change it), and a matching If-None-Match gets 304 without a body.
+ */
+function sendKept(req: IncomingMessage, res: ServerResponse, kept: KeptResponse): void {
+  for (const [name, value] of kept.headers) res.setHeader(name, value);
+  if (req.method === "GET") {
+    res.setHeader("ETag", kept.etag);
+    res.setHeader("Cache-Control", "private, no-cache");
+    const ifNoneMatch = req.headers["if-none-match"];
+    if (ifNoneMatch !== undefined && ifNoneMatch.split(",").some((tag) => tag.trim() === kept.etag || tag.trim() === `W/${kept.etag}`)) {
+      res.removeHeader("Content-Length");
+      res.statusCode = 304;
+      res.end();
+      return;
+    }
+  }
+  res.statusCode = kept.status;
+  res.end(kept.body);
 }
 
 /** Sets CORS headers for allowed origins; answers preflights. True when the request is done. */
