@@ -1,0 +1,254 @@
+import "reflect-metadata";
+import assert from "node:assert/strict";
+import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { execute, getOperationAST, print, type DocumentNode } from "graphql";
+import * as documents from "../../../clients/client/documents.js";
+import { buildApi } from "../../../server/graphql/api.js";
+import { createContext } from "../../../server/graphql/context.js";
+import { DEFAULT_LIMITS } from "../../../server/graphql/limits.js";
+import { RunReadCache } from "../../../server/graphql/run-cache.js";
+import { startServer, type RunningServer } from "../../../server/http/server.js";
+import { immutableRunOf } from "../../../server/http/response-cache.js";
+import { RunManager } from "../../../server/runs/run-manager.js";
+import { scoreBatches, scoreFromStoredActivations } from "../../../server/runs/scoring.js";
+import { Store } from "../../../server/store/store.js";
+
+/**
+ * Finished runs' reads are kept (RunReadCache, whole answers in the HTTP server) and must be
+ * exactly what graphql-js computes from the store, until addMetric or deleteRun changes the run.
+ * A real DuckDB file with a small done run: N samples, P positions, F neurons in layers 0 and 1.
+ */
+const N = 24;
+const P = 3;
+const F = 4;
+const LAYERS = [0, 1];
+
+let dir: string;
+let dbPath: string;
+let runId: number;
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Seeds a done run the way the pipeline leaves one: samples, outputs, activations, a metric and its scores. */
+async function seed(path: string): Promise<number> {
+  const rand = mulberry32(11);
+  const sampleIds = Array.from({ length: N }, (_, i) => `s${i}`);
+  const label = Float64Array.from({ length: N }, () => (rand() < 0.5 ? 0 : 1));
+  const store = await Store.open(path);
+  try {
+    const modelId = await store.addModel({ path: "/models/tiny", family: "gpt2", config: { n_layer: 2 } });
+    const taskId = await store.addTask(
+      { name: "tiny", source: "<inline>", template: "Review: {text}", verbalizer: { "0": "negative", "1": "positive" } },
+      sampleIds.map((id, i) => ({ sampleId: id, split: "val", fields: { text: `text ${i}` }, rendered: `Review: text ${i}`, answer: label[i] ? "positive" : "negative", label: String(label[i]) })),
+    );
+    const id = await store.createRun({ modelId, taskId, config: { softTokens: P } });
+    await store.setRunStatus(id, "extracting");
+    await store.updateRun(id, { layers: LAYERS, neuronDefinition: "act(c_fc(x))" });
+    const sampleIdx = Int32Array.from({ length: N }, (_, i) => i);
+    await store.writeSampleOutputs(id, {
+      sampleIdx,
+      sampleId: sampleIds,
+      loss: Float64Array.from({ length: N }, (_, i) => 0.1 * i),
+      goldProb: new Float64Array(N).fill(0.5),
+      confidence: new Float64Array(N).fill(0.6),
+      prediction: sampleIds.map((_, i) => (i % 3 === 0 ? "positive" : "negative")),
+      correct: Uint8Array.from({ length: N }, (_, i) => i % 2),
+    });
+    for (const layer of LAYERS) {
+      const data = Float32Array.from({ length: N * P * F }, () => rand() * 2 - 1);
+      for (let s = 0; s < N; s++) data[s * P * F + F + 2] = label[s]! * 2 + (rand() - 0.5) * 0.5;
+      await store.ingestActivations(id, { shard: 0, batchId: `b${layer}`, layer, sampleIdx, positions: P, dFF: F, data });
+    }
+    await store.writeMetric(id, { name: "label", kind: "builtin", sampleId: sampleIds, value: label });
+    const layers = await scoreFromStoredActivations(store, id, "label", label, LAYERS);
+    await store.writeScores(id, layers.flatMap((c) => scoreBatches("label", c)));
+    await store.setRunStatus(id, "done");
+    return id;
+  } finally {
+    await store.close();
+  }
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "skillscope-read-cache-"));
+  await mkdir(join(dir, "data"), { recursive: true });
+  dbPath = join(dir, "data", "db.duckdb");
+  runId = await seed(dbPath);
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Variables for every committed query document; a new document needs its entry here. */
+function variablesFor(operation: string): Record<string, unknown> {
+  const id = String(runId);
+  const table: Record<string, Record<string, unknown>> = {
+    ServerInfo: {},
+    RunSummary: { id },
+    TopNeurons: { runId: id, metric: "label", layer: null, first: 3, after: null, aggregate: "MAX_ABS_OVER_POSITIONS" },
+    NeuronCorrelations: { runId: id, layer: 1, index: 2, metric: "label" },
+    ExtremalSamples: { runId: id, layer: 1, index: 2, direction: "HIGH", k: 3, position: null },
+    Runs: { first: 5 },
+    Models: {},
+    Tasks: {},
+    SeedStability: { runIds: [id], metrics: ["label"], k: 3 },
+    CompareRuns: { runIds: [id, id], metric: "label", k: 3, scatterLimit: 10 },
+    Counterexamples: { runId: id, heuristic: "label", predicts: 1, onlyWhenFired: true },
+    AlternativeScores: { runId: id, metric: "label", layer: 1, k: 3, bins: 5, position: null },
+    RunVerbalizer: { id },
+  };
+  const vars = table[operation];
+  assert.ok(vars, `no variables for the committed document ${operation}: add them to this test`);
+  return vars;
+}
+
+const committed = Object.entries(documents as Record<string, unknown>)
+  .filter((entry): entry is [string, DocumentNode] => (entry[1] as DocumentNode)?.kind === "Document")
+  .map(([name, document]) => ({ name, document, operation: getOperationAST(document)! }));
+
+/** What a client can compare: data, and each error's message and path. */
+function comparable(result: { data?: unknown; errors?: readonly { message: string; path?: readonly (string | number)[] }[] }): unknown {
+  return JSON.parse(JSON.stringify({ data: result.data ?? null, errors: result.errors?.map((e) => ({ message: e.message, path: e.path ?? null })) ?? [] }));
+}
+
+describe("kept answers equal graphql-js", () => {
+  it("answers every committed query document, cold and kept, exactly as graphql-js execute does; never keeps mutations or subscriptions", async () => {
+    const queries = committed.filter((d) => d.operation.operation === "query");
+    assert.ok(queries.length >= 10, `found ${queries.length} committed queries`);
+    for (const d of committed.filter((x) => x.operation.operation !== "query")) {
+      assert.equal(immutableRunOf(d.document, null, { runId: String(runId), id: String(runId) }), null, `${d.name} must never be kept`);
+    }
+
+    // graphql-js over a fresh API (nothing kept yet), before the server opens the file
+    const expected = new Map<string, unknown>();
+    {
+      const store = await Store.open(dbPath);
+      const runs = new RunManager(store);
+      const { version } = JSON.parse(await readFile(new URL("../../../../package.json", import.meta.url), "utf8")) as { version: string };
+      const api = await buildApi(store, runs, { limits: DEFAULT_LIMITS, exportRoot: join(dir, "exports"), version });
+      try {
+        for (const d of queries) {
+          const contextValue = createContext(api.services, { canRead: true, canWrite: false });
+          const result = await execute({ schema: api.schema, document: d.document, variableValues: variablesFor(d.operation.name!.value), contextValue });
+          expected.set(d.name, comparable(result));
+        }
+      } finally {
+        await runs.close();
+        api.unbridge();
+        await store.close();
+      }
+    }
+
+    const server = await startServer({ dataDir: join(dir, "data"), dbPath, port: 0, dashboardDir: join(dir, "none") });
+    try {
+      let kept = 0;
+      for (const d of queries) {
+        const body = JSON.stringify({ query: print(d.document), variables: variablesFor(d.operation.name!.value) });
+        for (const pass of ["cold", "kept"]) {
+          const res = await fetch(`${server.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body });
+          assert.deepEqual(comparable((await res.json()) as object), expected.get(d.name), `${d.name} (${pass})`);
+        }
+        if (immutableRunOf(d.document, null, variablesFor(d.operation.name!.value)) !== null) kept++;
+      }
+      assert.ok(kept >= 3, `${kept} committed queries read only a finished run`);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("invalidation", () => {
+  it("keeps a done run's reads until a write through the cached store view changes the run", async () => {
+    const store = await Store.open(dbPath);
+    try {
+      let rawReads = 0;
+      const counting = new Proxy(store, {
+        get(target, property) {
+          const value = Reflect.get(target, property, target) as unknown;
+          if (typeof value !== "function") return value;
+          return (...args: unknown[]) => {
+            if (property === "readMetric") rawReads++;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+      const reads = new RunReadCache(counting);
+      const first = await reads.store.readMetric(runId, "label");
+      assert.equal(await reads.store.readMetric(runId, "label"), first, "the second read is the kept value");
+      assert.equal(rawReads, 1);
+      assert.ok(Object.isFrozen(first.sampleId), "kept values are frozen: every request shares them");
+      await reads.store.updateRun(runId, { neuronDefinition: "act(c_fc(x))" });
+      await reads.store.readMetric(runId, "label");
+      assert.equal(rawReads, 2, "a write to the run invalidates what was kept");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("answers a GET with an ETag until addMetric, then with the new metric; after deleteRun the run is gone, not kept", async () => {
+    const server: RunningServer = await startServer({ dataDir: join(dir, "data"), dbPath, port: 0, dashboardDir: join(dir, "none") });
+    const token = (await readFile(join(dir, "data", "token"), "utf8")).trim();
+    const query = `query ($r: ID!) { neuron(runId: $r, layer: 1, index: 2) { id extremalSamples(k: 3) { sampleId metrics { name value } } } }`;
+    const url = `${server.url}/graphql?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(JSON.stringify({ r: String(runId) }))}`;
+    const get = (headers: Record<string, string> = {}) => fetch(url, { headers: { "apollo-require-preflight": "true", ...headers } });
+    const post = async (q: string, variables: Record<string, unknown>) => {
+      const res = await fetch(`${server.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: q, variables }),
+      });
+      return (await res.json()) as { data?: unknown; errors?: { message: string; extensions: { code: string } }[] };
+    };
+    type Samples = { data: { neuron: { extremalSamples: { sampleId: string; metrics: { name: string; value: number | null }[] }[] } } };
+    try {
+      const cold = await get();
+      assert.equal(cold.status, 200);
+      const etag = cold.headers.get("etag");
+      assert.ok(etag, "a finished run's answer carries an ETag");
+      assert.match(cold.headers.get("cache-control") ?? "", /no-cache/);
+      const before = (await cold.json()) as Samples;
+      assert.deepEqual(before.data.neuron.extremalSamples[0]!.metrics.map((m) => m.name), ["label"]);
+      const again = await get({ "if-none-match": etag });
+      assert.equal(again.status, 304, "an unchanged answer is not sent again");
+
+      const sampleIds = before.data.neuron.extremalSamples.map((s) => s.sampleId);
+      const values = Array.from({ length: N }, (_, i) => ({ sampleId: `s${i}`, value: (i * 7) % 5 }));
+      const added = await post(`mutation ($r: ID!, $v: [SampleValueInput!]!) { addMetric(runId: $r, name: "mod5", values: $v) { name } }`, { r: String(runId), v: values });
+      assert.equal(added.errors, undefined, JSON.stringify(added.errors));
+
+      const changed = await get({ "if-none-match": etag });
+      assert.equal(changed.status, 200, "addMetric invalidated the kept answer");
+      assert.notEqual(changed.headers.get("etag"), etag);
+      const after = (await changed.json()) as Samples;
+      for (const [i, s] of after.data.neuron.extremalSamples.entries()) {
+        assert.equal(s.sampleId, sampleIds[i]);
+        const index = Number(s.sampleId.slice(1));
+        assert.deepEqual(s.metrics.find((m) => m.name === "mod5"), { name: "mod5", value: (index * 7) % 5 });
+      }
+      const ranked = await post(`query ($r: ID!) { neurons(runId: $r, metric: "mod5", first: 2) { totalCount } }`, { r: String(runId) });
+      assert.deepEqual(ranked.data, { neurons: { totalCount: LAYERS.length * F } });
+
+      const deleted = await post(`mutation ($r: ID!) { deleteRun(id: $r) }`, { r: String(runId) });
+      assert.equal(deleted.errors, undefined, JSON.stringify(deleted.errors));
+      const gone = (await (await get()).json()) as { errors?: { extensions: { code: string } }[] };
+      assert.equal(gone.errors?.[0]?.extensions.code, "NOT_FOUND", "deleteRun invalidated the kept answer");
+      const page = await post(`query ($r: ID!) { neurons(runId: $r, metric: "label", first: 2) { totalCount } }`, { r: String(runId) });
+      assert.equal(page.errors?.[0]?.extensions.code, "NOT_FOUND", "and the kept scores page");
+    } finally {
+      await server.close();
+    }
+  });
+});
