@@ -1,5 +1,6 @@
 import { LRUCache } from "lru-cache";
-import type { RunRecord, Store } from "../store/store.js";
+import type { RunRecord } from "../store/run-state.js";
+import type { Store } from "../store/store.js";
 
 /** Bytes of cached reads kept by default (least recently used go first). */
 export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
@@ -20,7 +21,6 @@ const RUN_WRITES = [
   "deleteScores",
   "ingestActivations",
   "putReservoir",
-  "putStats",
 ] as const;
 
 /**

@@ -69,7 +69,7 @@ async function seed(path: string): Promise<number> {
     for (const layer of LAYERS) {
       const data = Float32Array.from({ length: N * P * F }, () => rand() * 2 - 1);
       for (let s = 0; s < N; s++) data[s * P * F + F + 2] = label[s]! * 2 + (rand() - 0.5) * 0.5;
-      await store.ingestActivations(id, { shard: 0, batchId: `b${layer}`, layer, sampleIdx, positions: P, dFF: F, data });
+      await store.ingestActivations(id, { shard: 0, batchId: `b${layer}`, layer, sampleIdx, nPositions: P, dFF: F, data });
     }
     await store.writeMetric(id, { name: "label", kind: "builtin", sampleId: sampleIds, value: label });
     const layers = await scoreFromStoredActivations(store, id, "label", label, LAYERS);
