@@ -23,10 +23,11 @@ export type Shape = readonly Dim[];
 /** Float type of every float tensor in a graph: float32 for models, float64 for gradient tests. */
 export type GraphDtype = "float32" | "float64";
 /** Element type of a tensor: "float" means the graph's float dtype. */
-export type TensorDtype = "float" | "int64" | "bool";
+export type TensorDtype = "float" | "int64" | "bool" | "uint16" | "float16";
 
-/** ONNX opset of the default domain that graphs are emitted for, and the IR version. */
-export const OPSET = 21;
+/** ONNX opset of the default domain that graphs are emitted for (26 for BitCast, which turns BF16
+ * weights fed as raw uint16 bits into bfloat16 without arithmetic), and the IR version. */
+export const OPSET = 26;
 export const IR_VERSION = 10;
 
 /** Vector-Jacobian product of one op: given dLoss/dOutput, returns dLoss/dInput for every input
@@ -64,16 +65,13 @@ export class Tensor {
 export type AttrValue = number | number[] | string | { f: number } | { floats: number[] } | { t: TensorMsg };
 export type Attrs = Record<string, AttrValue>;
 
-/** Byte range of a file that holds a parameter (e.g. a tensor inside a .safetensors file). */
-export interface ExternalTensorSpec {
-  /** Path relative to the model folder (the session's external-data base); no "..", not absolute. */
-  location: string;
-  /** Byte offset of the first element within the file. */
-  offset: number;
-  /** Byte length; must equal product(shape) * bytes per element. */
-  length: number;
-  /** Stored element type; F16/BF16 are cast to the graph dtype inside the graph. */
-  dtype: "F32" | "F16" | "BF16";
+/** Element type a weight is stored and fed in: F16 as IEEE half, BF16 as its raw 16 bits (uint16). */
+export type WeightDtype = "F32" | "F16" | "BF16";
+
+/** A weight input of a graph: fed at run time in its stored type, once per session (see GraphSession bound feeds). */
+export interface WeightInput {
+  name: string;
+  dtype: WeightDtype;
   shape: readonly number[];
 }
 
@@ -82,8 +80,8 @@ export class GraphBuildError extends Error {
   override name = "GraphBuildError";
 }
 
-const STORED_DTYPE = { F32: OnnxDataType.FLOAT, F16: OnnxDataType.FLOAT16, BF16: OnnxDataType.BFLOAT16 } as const;
-const STORED_BYTES = { F32: 4, F16: 2, BF16: 2 } as const;
+/** How a stored weight is declared as an input. */
+const FED_DTYPE: Record<WeightDtype, TensorDtype> = { F32: "float", F16: "float16", BF16: "uint16" };
 
 /** Builds one ONNX graph. Make tensors with input/param/constant, combine them with the ops
  * of ops.ts, mark outputs, optionally append gradients with grad(), then toBytes(). */
@@ -99,6 +97,9 @@ export class Graph {
   /** First tensor (and axis) seen with each symbolic dim: where runtime sizes are read from. */
   private readonly dimSources = new Map<string, { tensor: Tensor; axis: number }>();
   private readonly memo = new Map<string, Tensor>();
+  /** Weight inputs by name, and the fed input behind each cast weight tensor (by tensor id). */
+  private readonly weightInputs = new Map<string, WeightInput>();
+  private readonly castWeights = new Map<number, { fed: Tensor; dtype: WeightDtype }>();
 
   constructor(options: { dtype: GraphDtype; name?: string }) {
     this.dtype = options.dtype;
@@ -109,6 +110,8 @@ export class Graph {
   onnxType(dtype: TensorDtype): number {
     if (dtype === "int64") return OnnxDataType.INT64;
     if (dtype === "bool") return OnnxDataType.BOOL;
+    if (dtype === "uint16") return OnnxDataType.UINT16;
+    if (dtype === "float16") return OnnxDataType.FLOAT16;
     return this.dtype === "float32" ? OnnxDataType.FLOAT : OnnxDataType.DOUBLE;
   }
 
@@ -129,37 +132,69 @@ export class Graph {
     return t;
   }
 
-  /** A parameter read by ONNX Runtime from a byte range of a file in the model folder. F16/BF16
-   * (and F32 in a float64 graph) are declared in their stored type and Cast to the graph dtype;
-   * ORT folds that Cast at load. */
-  externalParam(name: string, spec: ExternalTensorSpec): Tensor {
-    const expected = spec.shape.reduce((a, b) => a * b, 1) * STORED_BYTES[spec.dtype];
-    if (spec.length !== expected) {
-      throw new GraphBuildError(
-        `external parameter "${name}": length ${spec.length} bytes does not match shape [${spec.shape}] of ${spec.dtype} (${expected} bytes); check the safetensors header`,
-      );
+  /**
+   * A model weight, fed at run time in its stored type (a graph input named `name`; see weights()),
+   * as a float32 tensor. F16/BF16 are cast where the
+   * weight is used, so no session holds a float copy of the whole model: ORT neither folds a cast of
+   * an input nor copies a CPU input, so every session of a process reads the one buffer it is fed.
+   * Ops whose VJP reuses a weight call recast() so that the backward pass casts it again instead of
+   * keeping the forward pass's copy alive. Declaring a name again returns the same tensor.
+   */
+  weight(name: string, dtype: WeightDtype, shape: readonly number[]): Tensor {
+    // Model graphs are float32; float64 graphs (gradient checks) take inline params.
+    if (this.dtype !== "float32") throw new GraphBuildError(`weight "${name}": weights are fed to float32 graphs only`);
+    const known = this.weightInputs.get(name);
+    if (known) {
+      if (known.dtype !== dtype || known.shape.join() !== shape.join()) throw new GraphBuildError(`weight "${name}" declared twice as ${known.dtype} [${known.shape}] and ${dtype} [${shape}]`);
+      return this.memo.get(`weight:${name}`)!;
     }
-    if (spec.location.startsWith("/") || spec.location.split(/[\\/]/).includes("..")) {
-      throw new GraphBuildError(`external parameter "${name}": location "${spec.location}" must be relative to the model folder, without ".."`);
-    }
-    const needsCast = spec.dtype !== "F32" || this.dtype === "float64";
-    const storedName = needsCast ? `${name}__stored` : name;
-    this.claim(storedName);
-    this.initializers.push({
-      name: storedName,
-      dims: [...spec.shape],
-      data_type: STORED_DTYPE[spec.dtype],
-      data_location: 1,
-      external_data: [
-        { key: "location", value: spec.location },
-        { key: "offset", value: String(spec.offset) },
-        { key: "length", value: String(spec.length) },
-      ],
-    });
-    if (!needsCast) return this.makeTensor(name, "float", spec.shape);
-    this.claim(name);
-    this.nodes.push({ op_type: "Cast", input: [storedName], output: [name], name: `Cast_${name}`, attribute: [attr("to", this.onnxType("float"))] });
-    return this.makeTensor(name, "float", spec.shape);
+    const fed = this.input(name, shape, FED_DTYPE[dtype]);
+    this.weightInputs.set(name, { name, dtype, shape: [...shape] });
+    const t = dtype === "F32" ? fed : this.castStored(fed, dtype);
+    if (t !== fed) this.castWeights.set(t.id, { fed, dtype });
+    this.memo.set(`weight:${name}`, t);
+    return t;
+  }
+
+  /**
+   * `w` cast anew from its stored input, by nodes that cannot run before `after` exists (w itself
+   * when it needs no cast). A VJP passes its incoming gradient: ORT orders nodes that depend only on
+   * inputs first, so a plain second cast would hold its float copy from the start of the run; the
+   * stored input goes through a Reshape to its own shape computed from `after`'s Shape (a view, no
+   * copy). Sessions disable common-subexpression elimination so ORT keeps the two casts apart.
+   */
+  recast(w: Tensor, after: Tensor): Tensor {
+    const c = this.castWeights.get(w.id);
+    if (!c) return w;
+    this.checkOwn(after);
+    const first = this.emit("Shape", [after], { start: 0, end: 1 }, { shape: [1], dtype: "int64" });
+    const zero = this.emit("Mul", [first, this.ints([0])], {}, { shape: [1], dtype: "int64" });
+    const shape = this.emit("Add", [zero, this.ints(c.fed.shape as number[])], {}, { shape: [c.fed.rank], dtype: "int64" });
+    const fed = this.emit("Reshape", [c.fed, shape], {}, { shape: c.fed.shape, dtype: c.fed.dtype });
+    return this.castStored(fed, c.dtype);
+  }
+
+  /** Rows `ids` of a weight [V, ...] -> [...ids.shape, ...]: gathered in the stored type, then cast
+   * (an embedding lookup casts B*T rows, not the table). Not differentiated w.r.t. the weight. */
+  gatherRows(w: Tensor, ids: Tensor): Tensor {
+    if (ids.dtype !== "int64") throw new GraphBuildError(`gatherRows: ids "${ids.name}" must be int64`);
+    const c = this.castWeights.get(w.id);
+    const src = c ? c.fed : w;
+    const rows = this.emit("Gather", [src, ids], { axis: 0 }, { shape: [...ids.shape, ...w.shape.slice(1)], dtype: src.dtype });
+    return c ? this.castStored(rows, c.dtype) : rows;
+  }
+
+  /** The weight inputs declared so far (what a session must be fed besides the data). */
+  weights(): WeightInput[] {
+    return [...this.weightInputs.values()];
+  }
+
+  private castStored(fed: Tensor, dtype: WeightDtype): Tensor {
+    const to = { to: this.onnxType("float") };
+    // BF16 bits -> bfloat16 (BitCast, no arithmetic) -> float.
+    // (The BitCast output is bfloat16; TensorDtype has no name for it because only this Cast reads it.)
+    const half = dtype === "BF16" ? this.emit("BitCast", [fed], { to: OnnxDataType.BFLOAT16 }, { shape: fed.shape, dtype: "uint16" }) : fed;
+    return this.emit("Cast", [half], to, { shape: fed.shape });
   }
 
   /** A small constant tensor stored inline. Floats are converted to the graph dtype. */

@@ -5,12 +5,12 @@
  * ```ts
  * const g = new Graph({ dtype: "float32" });
  * const x = g.input("x", ["batch", "seq", 768]);
- * const w = g.externalParam("w", { location: "model.safetensors", offset, length, dtype: "F32", shape: [768, 3072] });
+ * const w = g.weight("w", "BF16", [768, 3072]);    // fed at run time in its stored type, cast where used
  * const h = gelu(matmul(x, w));               // [batch, seq, 3072]
  * const loss = reduceMean(h, [0, 1, 2]);
  * const [dx] = g.grad(loss, [x]);             // appends backward nodes
  * g.output(h, "h"); g.output(loss, "loss"); g.output(dx, "dx");
- * const s = await GraphSession.create(g, { modelFolder });
+ * const s = await GraphSession.create(g, { bound: { w: { data: bf16Bits, shape: [768, 3072], halfType: "uint16" } } });
  * const { loss: l } = await s.run({ x: { data, shape: [2, 5, 768] } });
  * ```
  *
@@ -27,7 +27,8 @@ export {
   type Shape,
   type GraphDtype,
   type TensorDtype,
-  type ExternalTensorSpec,
+  type WeightDtype,
+  type WeightInput,
   type Vjp,
   type OpRecord,
   type Attrs,

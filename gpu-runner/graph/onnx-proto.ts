@@ -83,6 +83,7 @@ const ModelProtoType = root.lookupType("onnx.ModelProto");
 /** ONNX TensorProto.DataType codes used here. */
 export const OnnxDataType = {
   FLOAT: 1,
+  UINT16: 4,
   INT64: 7,
   BOOL: 9,
   FLOAT16: 10,

@@ -4,7 +4,7 @@
  * n soft length, d model width, F FFN width, V vocabulary.
  */
 import { Graph, GraphBuildError, type Tensor } from "../graph/graph.js";
-import { add, gather, logSoftmax, matmul, mul, neg, reduceMean, reshape, slice, softmax, sub, takeAlongLastAxis, transpose, unsqueeze } from "../graph/ops.js";
+import { add, concat, gather, logSoftmax, matmul, mul, neg, reduceMean, reshape, slice, softmax, sub, takeAlongLastAxis, transpose, unsqueeze } from "../graph/ops.js";
 import type { GraphSpec } from "./spec.js";
 
 export interface ModelInputs {
@@ -74,7 +74,7 @@ export function intervene(inputs: ModelInputs, layer: number, a: Tensor): Tensor
 /** Token embeddings with the soft prompt placed at its slots: [B,T,d]. The one-hot matmul keeps
  * the placement differentiable w.r.t. soft_prompt (its VJP is one Gemm). */
 export function embed(inputs: ModelInputs, table: Tensor): Tensor {
-  const tok = mul(gather(table, inputs.ids), unsqueeze(inputs.tokenMask, [2]));
+  const tok = mul(table.graph.gatherRows(table, inputs.ids), unsqueeze(inputs.tokenMask, [2]));
   if (!inputs.softPrompt) return tok;
   return add(tok, matmul(inputs.softOneHot!, inputs.softPrompt));
 }
@@ -99,7 +99,7 @@ export function dense(x: Tensor, weight: Tensor, layout: "outIn" | "inOut", bias
   const y2 = g.emit("Gemm", [x2, weight], { transB }, { shape: [rows, outDim] }, {
     inputs: [x2, weight],
     vjp: (gr, needs) => [
-      needs[0] ? g.emit("Gemm", [gr, weight], { transB: 1 - transB }, { shape: x2.shape }) : undefined,
+      needs[0] ? g.emit("Gemm", [gr, g.recast(weight, gr)], { transB: 1 - transB }, { shape: x2.shape }) : undefined,
       needs[1]
         ? layout === "outIn"
           ? g.emit("Gemm", [gr, x2], { transA: 1 }, { shape: weight.shape })
@@ -109,6 +109,13 @@ export function dense(x: Tensor, weight: Tensor, layout: "outIn" | "inOut", bias
   });
   const y = x.rank === 2 ? y2 : reshape(y2, [...x.shape.slice(0, -1), outDim]);
   return bias ? add(y, bias) : y;
+}
+
+/** dense(x, W) for W given as row blocks [out_k, in] (WeightReader.rowBlocks): the blocks' outputs
+ * concatenated along the last axis. */
+export function denseBlocks(x: Tensor, blocks: readonly Tensor[]): Tensor {
+  const parts = blocks.map((w) => dense(x, w, "outIn"));
+  return parts.length === 1 ? parts[0]! : concat(parts, x.rank - 1);
 }
 
 /** softmax(q k^T / sqrt(hd) + bias) v. q [..., T, hd], kT [..., hd, T], v [..., T, hd], bias

@@ -4,25 +4,25 @@
  * FFN neurons = act(c_fc(x)) [B,T,F].
  */
 import { Graph } from "../graph/graph.js";
-import { add, gather, gelu, layerNorm, reshape, slice, transpose } from "../graph/ops.js";
+import { add, gelu, layerNorm, reshape, slice, transpose } from "../graph/ops.js";
 import { ConfigError } from "../hf/errors.js";
 import type { ModelDir } from "../hf/model-dir.js";
-import { attend, declareInputs, dense, embed, finish, intervene, splitHeads } from "./common.js";
+import { attend, declareInputs, dense, denseBlocks, embed, finish, intervene, splitHeads } from "./common.js";
 import type { GraphSpec } from "./spec.js";
-import { WeightReader } from "./weights.js";
+import { WeightReader, type WeightStore } from "./weights.js";
 
-export function buildGpt2Graph(model: ModelDir, externalFolder: string, spec: GraphSpec): Graph {
+export function buildGpt2Graph(model: ModelDir, weights: WeightStore, spec: GraphSpec): Graph {
   const c = model.config;
   if (c.activation !== "gelu_new") {
     throw new ConfigError(`config.json: activation_function "${c.activation}" is not supported for gpt2 (only gelu_new)`, "config.json", "activation_function");
   }
   const g = new Graph({ dtype: "float32", name: "gpt2" });
   // Published GPT-2 files have no "transformer." prefix; files saved from GPT2LMHeadModel do.
-  const w = new WeightReader(model, g, externalFolder, ["", "transformer."]);
+  const w = new WeightReader(model, weights, g, ["", "transformer."]);
   const { dModel: d, dFF: F, nHeads: H, headDim: hd, vocabSize: V, maxPositions: P, normEps: eps } = c;
   const inputs = declareInputs(g, spec, d, F);
   const wte = w.param("wte.weight", [V, d]);
-  let h = add(embed(inputs, wte), gather(w.param("wpe.weight", [P, d]), inputs.positionIds)); // [B,T,d]
+  let h = add(embed(inputs, wte), g.gatherRows(w.param("wpe.weight", [P, d]), inputs.positionIds)); // [B,T,d]
   const ffn = [];
   for (let i = 0; i < c.nLayers; i++) {
     const p = `h.${i}.`;
@@ -40,7 +40,7 @@ export function buildGpt2Graph(model: ModelDir, externalFolder: string, spec: Gr
     h = add(h, dense(act, w.param(p + "mlp.c_proj.weight", [F, d]), "inOut", w.param(p + "mlp.c_proj.bias", [d])));
   }
   h = layerNorm(h, w.param("ln_f.weight", [d]), w.param("ln_f.bias", [d]), eps);
-  const headW = model.tensors.has("lm_head.weight") ? new WeightReader(model, g, externalFolder).param("lm_head.weight", [V, d]) : wte;
-  finish(g, spec, inputs, h, ffn, (x) => dense(x, headW, "outIn"), d);
+  const head = model.tensors.has("lm_head.weight") ? new WeightReader(model, weights, g).rowBlocks("lm_head.weight", [V, d]) : w.rowBlocks("wte.weight", [V, d]);
+  finish(g, spec, inputs, h, ffn, (x) => denseBlocks(x, head), d);
   return g;
 }

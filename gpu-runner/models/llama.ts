@@ -8,10 +8,10 @@ import { Graph, type Tensor } from "../graph/graph.js";
 import { add, cast, concat, cos, mul, neg, reshape, rmsNorm, silu, sin, slice, transpose, unsqueeze } from "../graph/ops.js";
 import { ConfigError } from "../hf/errors.js";
 import type { ModelDir } from "../hf/model-dir.js";
-import { attend, declareInputs, dense, embed, finish, intervene } from "./common.js";
+import { attend, declareInputs, dense, denseBlocks, embed, finish, intervene } from "./common.js";
 import type { GraphSpec } from "./spec.js";
 import { ropeInvFreq } from "./rope.js";
-import { WeightReader } from "./weights.js";
+import { WeightReader, type WeightStore } from "./weights.js";
 
 /** x [B,T,heads,hd] rotated by RoPE: x*cos + rotate_half(x)*sin with cos/sin [B,T,1,hd]. */
 function rope(x: Tensor, cosT: Tensor, sinT: Tensor, hd: number): Tensor {
@@ -20,14 +20,14 @@ function rope(x: Tensor, cosT: Tensor, sinT: Tensor, hd: number): Tensor {
   return add(mul(x, cosT), mul(rotated, sinT));
 }
 
-export function buildLlamaGraph(model: ModelDir, externalFolder: string, spec: GraphSpec): Graph {
+export function buildLlamaGraph(model: ModelDir, weights: WeightStore, spec: GraphSpec): Graph {
   const c = model.config;
   if (c.activation !== "silu") {
     throw new ConfigError(`config.json: hidden_act "${c.activation}" is not supported for ${c.modelType} (only silu)`, "config.json", "hidden_act");
   }
   if (c.headDim % 2 !== 0) throw new ConfigError(`config.json: head_dim ${c.headDim} must be even for RoPE`, "config.json", "head_dim");
   const g = new Graph({ dtype: "float32", name: c.modelType });
-  const w = new WeightReader(model, g, externalFolder);
+  const w = new WeightReader(model, weights, g);
   const { dModel: d, dFF: F, nHeads: H, nKvHeads: KV, headDim: hd, vocabSize: V, normEps: eps } = c;
   const groups = H / KV;
   const inputs = declareInputs(g, spec, d, F);
@@ -64,7 +64,7 @@ export function buildLlamaGraph(model: ModelDir, externalFolder: string, spec: G
     h = add(h, dense(act, w.param(p + "mlp.down_proj.weight", [d, F]), "outIn"));
   }
   h = rmsNorm(h, w.param("model.norm.weight", [d]), eps);
-  const headW = c.tieWordEmbeddings ? embedTable : w.param("lm_head.weight", [V, d]);
-  finish(g, spec, inputs, h, ffn, (y) => dense(y, headW, "outIn"), d);
+  const head = w.rowBlocks(c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight", [V, d]);
+  finish(g, spec, inputs, h, ffn, (y) => denseBlocks(y, head), d);
   return g;
 }

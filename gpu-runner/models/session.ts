@@ -1,24 +1,33 @@
 import { GraphSession, type TensorValue } from "../graph/session.js";
 import { loadModelDir, type ModelDir } from "../hf/model-dir.js";
-import { externalDataFolder } from "../hf/safetensors.js";
 import { buildGpt2Graph } from "./gpt2.js";
 import { layoutBatch, BatchInputError, type BatchLayout, type SequenceInput } from "./layout.js";
 import { buildLlamaGraph } from "./llama.js";
 import type { GraphBuilder, GraphSpec } from "./spec.js";
+import { WeightStore, type WeightPrecision } from "./weights.js";
 
 export type Device = "cpu" | "cuda";
 
-/** A model folder ready to compile sessions: config, tokenizer and tensor index (no weights in JS). */
+/** A model folder ready to compile sessions: config, tokenizer, tensor index, and the one copy of
+ * the weights that all its sessions share (read on first use). */
 export interface LoadedModel extends ModelDir {
   device: Device;
   threads: number | undefined;
-  /** Folder ONNX external data is resolved against (holds every weight file's real path). */
-  externalFolder: string;
+  weights: WeightStore;
 }
 
-export function loadModel(dir: string, opts: { device?: Device; threads?: number } = {}): LoadedModel {
+export interface LoadOptions {
+  device?: Device;
+  threads?: number;
+  /** See WeightPrecision; default "stored". */
+  weights?: WeightPrecision;
+  /** Largest float copy of one block of an LM head cast in blocks (default 64 MiB; small values let tests exercise blocks). */
+  headBlockBytes?: number;
+}
+
+export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
   const m = loadModelDir(dir);
-  return { ...m, device: opts.device ?? "cpu", threads: opts.threads, externalFolder: externalDataFolder(m.tensors.values()) };
+  return { ...m, device: opts.device ?? "cpu", threads: opts.threads, weights: new WeightStore(m.tensors, opts.weights ?? "stored", opts.headBlockBytes) };
 }
 
 /** What a session computes; see spec.ts for the graph contract. */
@@ -110,10 +119,9 @@ export class ModelSession {
       withLoss: full.withLoss, withPromptGrad,
       ...(full.intervene ? { intervene: { layers: full.intervene.layers } } : {}),
     };
-    const graph = BUILDERS[c.family](model, model.externalFolder, spec);
-    const session = await GraphSession.create(graph, {
-      executionProvider: model.device, intraOpThreads: model.threads, modelFolder: model.externalFolder,
-    });
+    const graph = BUILDERS[c.family](model, model.weights, spec);
+    const bound = Object.fromEntries(graph.weights().map((w) => [w.name, model.weights.feed(w.name)]));
+    const session = await GraphSession.create(graph, { executionProvider: model.device, intraOpThreads: model.threads, bound });
     return new ModelSession(model, full, tapLayers, session);
   }
 

@@ -1,5 +1,6 @@
 import type { Graph } from "../graph/graph.js";
 import type { ModelDir } from "../hf/model-dir.js";
+import type { WeightStore } from "./weights.js";
 
 /**
  * What one compiled model graph computes. Inputs (B batch, T padded length, n soft length,
@@ -31,6 +32,5 @@ export interface GraphSpec {
   intervene?: { readonly layers: readonly number[] };
 }
 
-/** Builds the graph of one family; weights become external-data parameters located relative to
- * `externalFolder` (see hf/safetensors.ts externalDataFolder). */
-export type GraphBuilder = (model: ModelDir, externalFolder: string, spec: GraphSpec) => Graph;
+/** Builds the graph of one family; weights become weight inputs (Graph.weight) fed from `weights`. */
+export type GraphBuilder = (model: ModelDir, weights: WeightStore, spec: GraphSpec) => Graph;

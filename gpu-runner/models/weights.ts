@@ -1,18 +1,124 @@
-import type { Graph, Tensor } from "../graph/graph.js";
+import { closeSync, openSync, readSync } from "node:fs";
+import type { Graph, Tensor, WeightDtype } from "../graph/graph.js";
+import type { TensorValue } from "../graph/session.js";
 import { CheckpointError } from "../hf/errors.js";
 import type { ModelDir } from "../hf/model-dir.js";
-import { externalLocation } from "../hf/safetensors.js";
+import type { TensorInfo } from "../hf/safetensors.js";
 
 /**
- * Reads checkpoint tensors into a graph as external-data parameters, checking each one's shape
- * against what the config implies. `prefixes` are tried in order (GPT-2 checkpoints are published
- * both with and without "transformer.").
+ * How a process holds a checkpoint's weights: "stored" keeps F16/BF16 bytes as they are on disk and
+ * casts each weight to float32 inside the graph where it is used (half the memory, a cast per use);
+ * "float32" widens them once at load (no cast at run time). F32 checkpoints are the same either way.
+ */
+export type WeightPrecision = "stored" | "float32";
+
+/**
+ * The one in-memory copy of a checkpoint's weights for every session of a LoadedModel: each tensor is
+ * read from its safetensors file on first use and then fed, as the same typed array, to every
+ * session (ORT wraps a CPU input without copying it). Little-endian hosts only, as safetensors.
+ */
+export class WeightStore {
+  private readonly arrays = new Map<string, Float32Array | Uint16Array>();
+
+  constructor(
+    private readonly tensors: ReadonlyMap<string, TensorInfo>,
+    readonly precision: WeightPrecision,
+    /** Largest float copy of one block of a weight cast in blocks (see WeightReader.rowBlocks). */
+    readonly blockBytes = 64 * 2 ** 20,
+  ) {}
+
+  /** The type a tensor is fed in. */
+  fedDtype(info: TensorInfo): WeightDtype {
+    return this.precision === "float32" ? "F32" : info.dtype;
+  }
+
+  /** The feed of weight input `name`: a tensor of the checkpoint (read on first call), or rows
+   * [r0, r1) of one named "tensor#r0:r1" (a view of the same memory). */
+  feed(name: string): TensorValue {
+    const rows = /^(.*)#(\d+):(\d+)$/.exec(name);
+    if (rows) {
+      const whole = this.feed(rows[1]!);
+      const [r0, r1] = [Number(rows[2]), Number(rows[3])];
+      const width = whole.shape.slice(1).reduce((a, b) => a * b, 1);
+      return { ...whole, data: whole.data.subarray(r0 * width, r1 * width), shape: [r1 - r0, ...whole.shape.slice(1)] };
+    }
+    const info = this.tensors.get(name);
+    if (!info) throw new CheckpointError(`tensor "${name}" is not in the checkpoint`, name);
+    let data = this.arrays.get(name);
+    if (!data) {
+      data = widen(readBytes(info), this.fedDtype(info), info.dtype);
+      this.arrays.set(name, data);
+    }
+    const fed = this.fedDtype(info);
+    return fed === "F32" ? { data, shape: info.shape } : { data, shape: info.shape, halfType: fed === "F16" ? "float16" : "uint16" };
+  }
+
+  /** Bytes held in memory now. */
+  residentBytes(): number {
+    let n = 0;
+    for (const a of this.arrays.values()) n += a.byteLength;
+    return n;
+  }
+}
+
+/** A tensor's bytes, read in chunks (one read call moves at most 2 GB). */
+function readBytes(info: TensorInfo): ArrayBuffer {
+  const buf = new ArrayBuffer(info.length);
+  const fd = openSync(info.path, "r");
+  try {
+    let done = 0;
+    while (done < info.length) {
+      const n = readSync(fd, new Uint8Array(buf, done, Math.min(info.length - done, 2 ** 30)), 0, Math.min(info.length - done, 2 ** 30), info.offset + done);
+      if (n <= 0) throw new CheckpointError(`${info.file}: tensor "${info.name}" ends past the end of the file; re-download it`, info.file, info.name);
+      done += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return buf;
+}
+
+/** Stored bytes as the typed array they are fed in (F32 from F16/BF16 when widening). */
+function widen(buf: ArrayBuffer, fed: WeightDtype, stored: WeightDtype): Float32Array | Uint16Array {
+  if (stored === "F32") return new Float32Array(buf);
+  const half = new Uint16Array(buf);
+  if (fed !== "F32") return half;
+  const out = new Float32Array(half.length);
+  if (stored === "BF16") {
+    const bits = new Uint32Array(out.buffer);
+    for (let i = 0; i < half.length; i++) bits[i] = half[i]! << 16;
+  } else {
+    const table = halfTable();
+    for (let i = 0; i < half.length; i++) out[i] = table[half[i]!]!;
+  }
+  return out;
+}
+
+let HALF_TABLE: Float32Array | undefined;
+/** float32 value of every IEEE half bit pattern. */
+function halfTable(): Float32Array {
+  if (HALF_TABLE) return HALF_TABLE;
+  const t = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const sign = h & 0x8000 ? -1 : 1;
+    const exp = (h >> 10) & 0x1f;
+    const frac = h & 0x3ff;
+    t[h] = exp === 0 ? sign * frac * 2 ** -24 : exp === 31 ? (frac ? NaN : sign * Infinity) : sign * (1 + frac / 1024) * 2 ** (exp - 15);
+  }
+  HALF_TABLE = t;
+  return t;
+}
+
+/**
+ * Declares checkpoint tensors as weight inputs of a graph, checking each one's shape against what
+ * the config implies. `prefixes` are tried in order (GPT-2 checkpoints are published both with and
+ * without "transformer.").
  */
 export class WeightReader {
   constructor(
     private readonly model: ModelDir,
+    private readonly store: WeightStore,
     private readonly graph: Graph,
-    private readonly externalFolder: string,
     private readonly prefixes: readonly string[] = [""],
   ) {}
 
@@ -21,8 +127,32 @@ export class WeightReader {
     return this.prefixes.some((p) => this.model.tensors.has(p + name));
   }
 
-  /** The tensor as a graph parameter of the given shape (cast to float in-graph when F16/BF16). */
+  /** The tensor as a float32 graph weight of the given shape (cast in-graph when fed as F16/BF16). */
   param(name: string, shape: readonly number[]): Tensor {
+    const [full, info] = this.find(name, shape);
+    return this.graph.weight(full, this.store.fedDtype(info), info.shape);
+  }
+
+  /**
+   * A large 2-D weight cast in-graph (an LM head) as blocks of rows, each cast on its own, so a run
+   * holds one block's float copy at a time (at most store.blockBytes), not the whole matrix's. F32 weights
+   * and small ones come back as one block.
+   */
+  rowBlocks(name: string, shape: readonly [number, number]): Tensor[] {
+    const [full, info] = this.find(name, shape);
+    const fed = this.store.fedDtype(info);
+    const [rows, width] = shape;
+    const per = Math.max(1, Math.floor(this.store.blockBytes / (4 * width)));
+    if (fed === "F32" || per >= rows) return [this.graph.weight(full, fed, info.shape)];
+    const blocks: Tensor[] = [];
+    for (let r0 = 0; r0 < rows; r0 += per) {
+      const r1 = Math.min(rows, r0 + per);
+      blocks.push(this.graph.weight(`${full}#${r0}:${r1}`, fed, [r1 - r0, width]));
+    }
+    return blocks;
+  }
+
+  private find(name: string, shape: readonly number[]): [string, TensorInfo] {
     const full = this.prefixes.map((p) => p + name).find((n) => this.model.tensors.has(n));
     if (full === undefined) {
       const where = [...new Set([...this.model.tensors.values()].map((t) => t.file))].join(", ");
@@ -36,8 +166,6 @@ export class WeightReader {
         `${info.file}: tensor "${full}" has shape [${info.shape.join(", ")}] but config.json implies [${shape.join(", ")}]; the config and weights do not match`,
         info.file, full);
     }
-    return this.graph.externalParam(full, {
-      location: externalLocation(this.externalFolder, info), offset: info.offset, length: info.length, dtype: info.dtype, shape: info.shape,
-    });
+    return [full, info];
   }
 }

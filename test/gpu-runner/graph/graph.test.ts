@@ -16,43 +16,43 @@ function nums(data: G.TensorValue["data"]): number[] {
 const F16: Record<number, number> = { 1: 0x3c00, [-2]: 0xc000, 0.5: 0x3800, 3: 0x4200 };
 const BF16: Record<number, number> = { 1: 0x3f80, [-2]: 0xc000, 0.5: 0x3f00, 3: 0x4040 };
 
-test("external-data parameters read F32/F16/BF16 byte ranges of a file in the model folder", async () => {
-  const folder = mkdtempSync(join(tmpdir(), "graph-ext-"));
-  try {
-    // A file laid out like a safetensors payload: a junk header, then three tensors.
-    const values = [1, -2, 0.5, 3];
-    const header = Buffer.alloc(24, 0xab);
-    const f32 = Buffer.from(Float32Array.from(values).buffer);
-    const f16 = Buffer.from(Uint16Array.from(values.map((v) => F16[v])).buffer);
-    const bf16 = Buffer.from(Uint16Array.from(values.map((v) => BF16[v])).buffer);
-    writeFileSync(join(folder, "weights.bin"), Buffer.concat([header, f32, f16, bf16]));
-    for (const dtype of ["float32", "float64"] as const) {
-      const g = new G.Graph({ dtype });
-      const a = g.externalParam("a", { location: "weights.bin", offset: 24, length: 16, dtype: "F32", shape: [2, 2] });
-      const b = g.externalParam("b", { location: "weights.bin", offset: 40, length: 8, dtype: "F16", shape: [2, 2] });
-      const c = g.externalParam("c", { location: "weights.bin", offset: 48, length: 8, dtype: "BF16", shape: [4] });
-      const x = g.input("x", [2]);
-      g.output(G.add(a, x), "ax");
-      g.output(b, "b");
-      g.output(c, "c");
-      const s = await G.GraphSession.create(g, { modelFolder: folder });
-      const out = await s.run({ x: { data: dtype === "float32" ? Float32Array.of(10, 20) : Float64Array.of(10, 20), shape: [2] } });
-      assert.deepEqual(nums(out.ax.data), [11, 18, 10.5, 23], dtype);
-      assert.deepEqual(nums(out.b.data), values, dtype);
-      assert.deepEqual(nums(out.c.data), values, dtype);
-      assert.equal(out.c.data instanceof (dtype === "float32" ? Float32Array : Float64Array), true);
-      await s.release();
-    }
-  } finally {
-    rmSync(folder, { recursive: true, force: true });
-  }
+test("weights are fed in their stored type (F32, F16, BF16 bits), cast where used, gathered before the cast", async () => {
+  const values = [1, -2, 0.5, 3];
+  const g = new G.Graph({ dtype: "float32" });
+  const a = g.weight("a", "F32", [2, 2]);
+  const b = g.weight("b", "F16", [2, 2]);
+  const c = g.weight("c", "BF16", [4, 1]);
+  const x = g.input("x", [2]);
+  const ids = g.input("ids", [3], "int64");
+  g.output(G.add(a, x), "ax");
+  g.output(b, "bOut");
+  g.output(G.add(c, g.recast(c, x)), "c2");
+  assert.equal(g.recast(a, x), a, "an F32 weight needs no cast");
+  g.output(g.gatherRows(c, ids), "rows");
+  g.output(g.gatherRows(a, g.input("ids2", [2], "int64")), "rowsF32");
+  assert.deepEqual(g.weights().map((w) => [w.name, w.dtype]), [["a", "F32"], ["b", "F16"], ["c", "BF16"]]);
+  const s = await G.GraphSession.create(g, {
+    bound: {
+      a: { data: Float32Array.from(values), shape: [2, 2] },
+      b: { data: Uint16Array.from(values.map((v) => F16[v]!)), shape: [2, 2], halfType: "float16" },
+      c: { data: Uint16Array.from(values.map((v) => BF16[v]!)), shape: [4, 1], halfType: "uint16" },
+    },
+  });
+  const out = await s.run({ x: { data: Float32Array.of(10, 20), shape: [2] }, ids: { data: BigInt64Array.of(3n, 0n, 1n), shape: [3] }, ids2: { data: BigInt64Array.of(1n, 0n), shape: [2] } });
+  assert.deepEqual(nums(out.ax.data), [11, 18, 10.5, 23]);
+  assert.deepEqual(nums(out.bOut.data), values);
+  assert.deepEqual(nums(out.c2.data), values.map((v) => 2 * v));
+  assert.deepEqual(nums(out.rows.data), [3, 1, -2]);
+  assert.deepEqual(out.rowsF32.shape, [2, 2]);
+  assert.deepEqual(nums(out.rowsF32.data), [0.5, 3, 1, -2]);
+  await s.release();
 });
 
-test("external data outside the model folder and bad byte ranges are refused", async () => {
+test("weights are refused in float64 graphs; Uint16Array feeds need their half type", async () => {
+  assert.throws(() => new G.Graph({ dtype: "float64" }).weight("w", "F32", [2]), /float32 graphs only/);
   const g = new G.Graph({ dtype: "float32" });
-  assert.throws(() => g.externalParam("w", { location: "w.bin", offset: 0, length: 12, dtype: "F32", shape: [2, 2] }), G.GraphBuildError);
-  assert.throws(() => g.externalParam("w", { location: "../w.bin", offset: 0, length: 16, dtype: "F32", shape: [2, 2] }), /relative to the model folder/);
-  assert.throws(() => g.externalParam("w", { location: "/abs/w.bin", offset: 0, length: 16, dtype: "F32", shape: [2, 2] }), /relative to the model folder/);
+  g.output(g.weight("w", "F16", [2]), "wOut");
+  await assert.rejects(G.GraphSession.create(g, { bound: { w: { data: new Uint16Array(2), shape: [2] } } }), /halfType/);
 });
 
 test("serialization round trip: decode(encode(model)) re-encodes identically and runs the same", async () => {
