@@ -1,5 +1,5 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, realpathSync } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
+import { join } from "node:path";
 import { CheckpointError } from "./errors.js";
 import { parseJsonText } from "./json-text.js";
 
@@ -250,30 +250,4 @@ export function readTensor(info: TensorInfo, rowStart = 0, rowEnd = info.shape[0
     }
   }
   return out;
-}
-
-/**
- * Folder that ONNX external data is resolved against: the deepest folder holding every tensor's
- * real file. onnxruntime refuses absolute locations and locations that escape that folder after
- * resolving symlinks, so Hugging Face cache snapshots (symlinks into ../../blobs/) must point it at
- * the blobs folder. Pass it as session config `session.model_external_initializers_file_folder_path`.
- */
-export function externalDataFolder(tensors: Iterable<TensorInfo>): string {
-  let common: string[] | undefined;
-  for (const t of tensors) {
-    const parts = dirname(t.path).split(sep);
-    if (!common) common = parts;
-    else {
-      let n = 0;
-      while (n < common.length && n < parts.length && common[n] === parts[n]) n++;
-      common = common.slice(0, n);
-    }
-  }
-  if (!common) throw new RangeError("externalDataFolder: no tensors");
-  return common.join(sep) || sep;
-}
-
-/** ONNX external-data `location` of a tensor: its real path relative to `externalDataFolder(...)`. */
-export function externalLocation(folder: string, info: TensorInfo): string {
-  return relative(folder, info.path);
 }

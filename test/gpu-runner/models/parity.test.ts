@@ -7,10 +7,15 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { createSession, loadModel, type LoadedModel, type RunResult } from "../../../gpu-runner/models/session.js";
+import { createSession, loadModel, type LoadedModel, type LoadOptions, type RunResult } from "../../../gpu-runner/models/session.js";
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
-const FIXTURES = ["gpt2-tiny", "gpt2-tiny-sharded", "llama-tiny-gqa", "qwen2-tiny", "llama-tiny-bf16"];
+/** Fixture and how to load it: half-precision weights kept as stored (cast in the graph, the LM head
+ * also in row blocks of 5 rows) or widened to float32 at load. */
+const FIXTURES: [string, LoadOptions, string][] = [
+  ["gpt2-tiny", {}, ""], ["gpt2-tiny-sharded", {}, ""], ["llama-tiny-gqa", {}, ""], ["qwen2-tiny", {}, ""],
+  ["llama-tiny-bf16", {}, ""], ["llama-tiny-bf16", { headBlockBytes: 5 * 32 * 4 }, " (head in 13 blocks)"], ["llama-tiny-bf16", { weights: "float32" }, " (widened to float32)"],
+];
 
 interface RefCase {
   name: string;
@@ -50,11 +55,11 @@ function checkAgainst(model: LoadedModel, r: RunResult, b: number, c: RefCase, l
   for (const l of layers) close(seqRows(r.ffn.get(l)!, b, T, F, c.positions), c.ffn[l]!.flat(), `${where} ffn layer ${l}`);
 }
 
-for (const name of FIXTURES) {
-  test(`${name}: parity with PyTorch, padded batches, gathered outputs`, async () => {
+for (const [name, options, variant] of FIXTURES) {
+  test(`${name}${variant}: parity with PyTorch, padded batches, gathered outputs`, async () => {
     const dir = `${root}test/fixtures/models/${name}`;
     const cases = (JSON.parse(readFileSync(`${dir}/reference.json`, "utf8")) as { cases: RefCase[] }).cases;
-    const model = loadModel(dir, { threads: 1 });
+    const model = loadModel(dir, { threads: 1, ...options });
     const L = model.config.nLayers;
     const all = Array.from({ length: L }, (_, i) => i);
     const plain = cases.filter((c) => !c.softPrompt);
