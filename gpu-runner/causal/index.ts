@@ -1,6 +1,7 @@
 /**
  * Causal experiments on FFN neurons (ablation against random controls, steering), run on the
- * model graphs' intervention inputs (models/spec.ts `intervene`) in a worker.
+ * model graphs' intervention inputs (models/spec.ts `intervene`). A worker runs them as a job
+ * (runner/causal-job.ts) through the one worker host, runner/host.ts:
  *
  * ```ts
  * const outcome = await runCausalInWorker({ type: "causal", runId: "c1", model: { kind: "onnx", dir }, rows, prompt,
@@ -9,5 +10,4 @@
  * ```
  */
 export type * from "./types.js";
-export { runCausalInWorker, type CausalWorkerOptions } from "./in-worker.js";
 export { checkNeurons, countPerLayer, randomControlSets } from "./neurons.js";

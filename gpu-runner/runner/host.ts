@@ -1,11 +1,14 @@
 /**
- * Runs one job (a run, a causal experiment or a probe) in a worker thread: sends it, forwards every event to the sink, cancels on
- * request, and settles on the terminal event. If the worker dies without one, the sink gets a
- * synthesized WORKER_EXITED `error` event and `done` rejects.
+ * The one worker host. Runs one job (a training/extraction `start`, a `causal` experiment or a
+ * `probe`) in a worker thread: sends the message, forwards every event to the sink, cancels on request (and
+ * terminates the worker when it has not stopped within the grace period), and settles on the
+ * terminal event. If the worker dies without one, the sink gets a synthesized WORKER_EXITED
+ * `error` event and `done` rejects.
  */
 import { Worker, type ResourceLimits } from "node:worker_threads";
+import type { CausalOutcome } from "../causal/types.js";
 import { RunnerError } from "../train/errors.js";
-import { isTerminal, type ErrorEvent, type JobMessage, type RunnerEvent, type TerminalEvent } from "./protocol.js";
+import { isTerminal, type CausalMessage, type ErrorEvent, type JobMessage, type RunnerEvent, type StatusEvent, type TerminalEvent } from "./protocol.js";
 
 export interface HostOptions {
   /** Worker entry (default: the compiled worker.js beside this file). */
@@ -86,4 +89,29 @@ export function startRunInWorker(start: JobMessage, sink: (ev: RunnerEvent) => v
     };
   });
   return { runId: start.runId, done, cancel: () => cancel() };
+}
+
+export interface CausalHostOptions extends HostOptions {
+  readonly onStatus?: (ev: StatusEvent) => void;
+  /** Aborting cancels the job (it ends with CANCELLED). */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A causal job through the same host (grace-period termination, resource limits): resolves with
+ * its outcome, rejects with the job's RunnerError (code and message of its `error` event).
+ */
+export async function runCausalInWorker(msg: CausalMessage, options: CausalHostOptions = {}): Promise<CausalOutcome> {
+  const handle = startRunInWorker(msg, (ev) => (ev.type === "status" ? options.onStatus?.(ev) : undefined), options);
+  const onAbort = () => handle.cancel();
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  if (options.signal?.aborted) handle.cancel();
+  try {
+    const end = await handle.done;
+    if (end.type === "error") throw new RunnerError(end.code, end.message);
+    if (!end.summary.causal) throw new RunnerError("INTERNAL", "causal job finished without an outcome");
+    return end.summary.causal;
+  } finally {
+    options.signal?.removeEventListener("abort", onAbort);
+  }
 }

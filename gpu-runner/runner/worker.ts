@@ -23,7 +23,7 @@ port.on("message", (msg: RunnerCommand) => {
   } else if (msg?.type === "causal" && !started) {
     started = true;
     // loaded on demand: training jobs on the toy model must not pay for onnxruntime
-    void import("../causal/job.js").then(({ runCausalJob }) => runCausalJob(msg, send, controller.signal)).finally(() => port.close());
+    void import("./causal-job.js").then(({ runCausalJob }) => runCausalJob(msg, send, controller.signal)).finally(() => port.close());
   } else if (msg?.type === "probe" && !started) {
     started = true;
     void import("../probe/job.js").then(({ runProbeJob }) => runProbeJob(msg, send, controller.signal)).finally(() => port.close());

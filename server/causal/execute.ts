@@ -1,5 +1,5 @@
 /** Runs a causal job for a service: in a worker thread by default; RunnerErrors become service errors. */
-import { runCausalInWorker } from "../../gpu-runner/causal/in-worker.js";
+import { runCausalInWorker } from "../../gpu-runner/runner/host.js";
 import type { CausalOutcome } from "../../gpu-runner/causal/types.js";
 import type { CausalMessage } from "../../gpu-runner/runner/protocol.js";
 import { RunnerError } from "../../gpu-runner/train/errors.js";

@@ -10,7 +10,7 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { CausalEvaluator } from "../../../gpu-runner/causal/evaluator.js";
 import { runAblation, runSteering, type ExperimentContext } from "../../../gpu-runner/causal/experiment.js";
-import { runCausalInWorker } from "../../../gpu-runner/causal/in-worker.js";
+import { runCausalInWorker } from "../../../gpu-runner/runner/host.js";
 import { randomControlSets } from "../../../gpu-runner/causal/neurons.js";
 import { createSession } from "../../../gpu-runner/models/session.js";
 import { encodeRows } from "../../../gpu-runner/runner/job.js";

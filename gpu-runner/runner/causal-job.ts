@@ -1,17 +1,17 @@
 /**
  * A causal job, start to finish: open the checkpoint, tokenize the rows, run the ablation or
  * steering experiment, and report through `send` (status events, then `done` with summary.causal,
- * or `error`). Serves the worker thread like runner/job.ts.
+ * or `error`). Serves the worker thread like job.ts; the experiments themselves live in ../causal/.
  */
 import { RunnerError, badInput } from "../train/errors.js";
 import { resolveLayout } from "../train/layout.js";
 import { openOnnxPromptModel } from "../train/onnx-prompt-model.js";
-import { encodeRows, type Send } from "../runner/job.js";
-import type { CausalMessage, EventBody, RunnerEvent } from "../runner/protocol.js";
-import { CausalEvaluator } from "./evaluator.js";
-import { checkNeurons } from "./neurons.js";
-import { experimentLayers, runAblation, runSteering, type ExperimentContext } from "./experiment.js";
-import type { CausalOutcome } from "./types.js";
+import { CausalEvaluator } from "../causal/evaluator.js";
+import { checkNeurons } from "../causal/neurons.js";
+import { experimentLayers, runAblation, runSteering, type ExperimentContext } from "../causal/experiment.js";
+import type { CausalOutcome } from "../causal/types.js";
+import { encodeRows, type Send } from "./job.js";
+import type { CausalMessage, EventBody, RunnerEvent } from "./protocol.js";
 
 /** Never throws: failures and cancellation end with an `error` event, success with `done`. */
 export async function runCausalJob(msg: CausalMessage, send: Send, signal: AbortSignal): Promise<void> {
