@@ -1,7 +1,6 @@
 import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, Float, ID, Int, Mutation, Resolver, Root } from "type-graphql";
 import type { ConditionOutcome } from "../../gpu-runner/causal/types.js";
 import { DEFAULT_FACTORS, runAblation, steerNeuron, type Effect, type Interval as ServiceInterval } from "../causal/index.js";
-import type { Store } from "../store/store.js";
 import {
   AblationModeValue,
   AblationReport,
@@ -49,18 +48,6 @@ class AblateArgs {
 /** A compute job runs forwards of the whole validation set: price it like a layer scan. */
 const JOB_COST = FIELD_COST.layerScan;
 
-/** The tail of each store's queue of causal jobs. */
-const queues = new WeakMap<Store, Promise<unknown>>();
-
-/**
- * Runs causal jobs of one store one after another: each loads the model into a worker thread and
- * forwards the validation set many times, so parallel requests would only compete for memory and cores.
- */
-function oneAtATime<T>(store: Store, job: () => Promise<T>): Promise<T> {
-  const result = (queues.get(store) ?? Promise.resolve()).then(job, job);
-  queues.set(store, result.catch(() => undefined));
-  return result;
-}
 
 @Resolver(() => AblationReport)
 export class CausalResolver {
@@ -77,9 +64,10 @@ export class CausalResolver {
       const run = await services.store.getRun(runId);
       if (run.layers && !run.layers.includes(layer)) throw badInput("layer", `run ${runId} recorded layers ${run.layers.join(", ")}, not ${layer}`);
     }
-    const report = await oneAtATime(services.store, () => runAblation(services.store, runId, {
+    // A job loads the model into a worker and forwards the validation set many times: it waits its turn in the run queue.
+    const report = await services.runs.runJob(runId, "ablation", (signal, onStatus) => runAblation(services.store, runId, {
       metric: args.metric, k: args.k, mode: args.mode, randomDraws: args.randomDraws, seed: args.seed, layer, positions: args.positions,
-    }, { modelRoots: services.modelRoots }));
+    }, { modelRoots: services.modelRoots, signal, onStatus }));
     const condition = (c: ConditionOutcome) => toCondition(c, report.sampleIds);
     return {
       runId: String(runId),
@@ -116,7 +104,8 @@ export class CausalResolver {
     const { layer, index } = parseNeuronId(id, "neuronId");
     const run = await services.store.getRun(runId);
     if (run.layers && !run.layers.includes(layer)) throw badInput("neuronId", `run ${runId} recorded layers ${run.layers.join(", ")}, not ${layer}`);
-    const report = await oneAtATime(services.store, () => steerNeuron(services.store, runId, layer, index, factors, { positions }, { modelRoots: services.modelRoots }));
+    const report = await services.runs.runJob(runId, "steering", (signal, onStatus) =>
+      steerNeuron(services.store, runId, layer, index, factors, { positions }, { modelRoots: services.modelRoots, signal, onStatus }));
     return {
       runId: String(runId),
       neuronId: neuronId(layer, index),

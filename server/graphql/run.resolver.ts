@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { Arg, Args, ArgsType, Ctx, Field, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { ACTIVE_STATUSES } from "../store/index.js";
+import type { JobInfo } from "../runs/run-manager.js";
 import type { GraphQLContext } from "./context.js";
 import { ApiError, badInput } from "./errors.js";
 import { parseId } from "./ids.js";
@@ -10,7 +11,7 @@ import { idCursor, parseIdCursor } from "./pagination.js";
 import { toModel, toRun, toTask } from "./records.js";
 import { RunOptionsInput, toRunOptions } from "./run-options.input.js";
 import { RunStatus } from "./run-status.type.js";
-import { Metric, Run, RunConnection, RunEvent } from "./run.type.js";
+import { Job, Metric, Run, RunConnection, RunEvent } from "./run.type.js";
 import { Task } from "./task.type.js";
 
 @ArgsType()
@@ -48,6 +49,11 @@ export class RunResolver {
   @Query(() => Run, { description: "One run by id." })
   async run(@Arg("id", () => ID) id: string, @Ctx() { services }: GraphQLContext): Promise<Run> {
     return toRun(await services.store.getRun(parseId(id, "id")));
+  }
+
+  @FieldResolver(() => [Job], { description: "Causal jobs on this run that are queued or running (they share the run queue's slots)." })
+  jobs(@Root() run: Run, @Ctx() { services }: GraphQLContext): Job[] {
+    return services.runs.listJobs(Number(run.id)).map(toJob);
   }
 
   @FieldResolver(() => Model)
@@ -93,6 +99,11 @@ export class RunResolver {
     return toRun(await services.runs.cancel(parseId(id, "id")));
   }
 
+  @Mutation(() => Job, { description: "Cancels a queued job (it never starts) or stops a running one; its mutation then fails with the reason. Returns the job as it was." })
+  cancelJob(@Arg("id", () => ID) id: string, @Ctx() { services }: GraphQLContext): Job {
+    return toJob(services.runs.cancelJob(id));
+  }
+
   @Mutation(() => Run, { description: "Queues an interrupted, failed or cancelled run again; it continues from its last checkpoint." })
   async resumeRun(@Arg("id", () => ID) id: string, @Ctx() { services }: GraphQLContext): Promise<Run> {
     return toRun(await services.runs.resume(parseId(id, "id")));
@@ -102,7 +113,7 @@ export class RunResolver {
   async deleteRun(@Arg("id", () => ID) id: string, @Ctx() { services }: GraphQLContext): Promise<string> {
     const runId = parseId(id, "id");
     const run = await services.store.getRun(runId);
-    if (services.runs.isActive(runId) || (ACTIVE_STATUSES as readonly string[]).includes(run.status)) {
+    if (services.runs.isActive(runId) || services.runs.listJobs(runId).length > 0 || (ACTIVE_STATUSES as readonly string[]).includes(run.status)) {
       throw new ApiError("CONFLICT", `run ${runId} is ${run.status}; cancel it and wait until it stops before deleting it`, { status: run.status });
     }
     await services.store.deleteRun(runId);
@@ -125,4 +136,8 @@ export class RunResolver {
     await services.store.exportRun(runId, dir);
     return dir;
   }
+}
+
+function toJob(j: JobInfo): Job {
+  return { id: j.id, kind: j.kind, state: j.state, status: j.status };
 }

@@ -108,3 +108,18 @@ export class RunEvent {
   @Field()
   createdAt!: Date;
 }
+
+@ObjectType({ description: "Work on a finished run (an ablation, a steering sweep) while it waits in the run queue or runs." })
+export class Job {
+  @Field(() => ID, { description: "Give it to cancelJob." })
+  id!: string;
+
+  @Field({ description: 'What it does: "ablation" or "steering".' })
+  kind!: string;
+
+  @Field({ description: '"queued" (behind earlier runs and jobs) or "running".' })
+  state!: string;
+
+  @Field(() => String, { nullable: true, description: "The job's latest status line." })
+  status!: string | null;
+}

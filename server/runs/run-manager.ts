@@ -1,7 +1,8 @@
 /**
- * The run manager: queues runs, drives each in a runner (a worker thread by default), persists
- * every status change, cancels and resumes on request, and tells listeners (GraphQL
- * subscriptions) about progress, status and live leaderboards.
+ * The run manager, the one scheduler of worker work: queues runs and jobs on finished runs (causal
+ * experiments) in one FIFO over the same slots, so they never compete for the cores; drives each
+ * run in a runner (a worker thread by default), persists every status change, cancels and resumes
+ * on request, and tells listeners (GraphQL subscriptions) about progress, status and live leaderboards.
  */
 import { decodeFrame } from "../../gpu-runner/runner/codec.js";
 import { startRunInWorker, type HostOptions, type RunHandle } from "../../gpu-runner/runner/host.js";
@@ -39,8 +40,33 @@ export interface StoredRunConfig {
 
 const RESUMABLE: readonly RunStatus[] = ["interrupted", "failed", "cancelled"];
 
+/** A job on a run (e.g. an ablation) while it waits for a slot or runs. */
+export interface JobInfo {
+  readonly id: string;
+  readonly runId: number;
+  /** What it does, e.g. "ablation", "steering". */
+  readonly kind: string;
+  state: "queued" | "running";
+  /** The job's latest status line, null before the first. */
+  status: string | null;
+}
+
+/** The work of a job: it must stop (rejecting) soon after `signal` aborts. */
+export type JobWork<T> = (signal: AbortSignal, status: (message: string) => void) => Promise<T>;
+
+interface Job {
+  info: JobInfo;
+  controller: AbortController;
+  start(): void;
+  refuse(error: Error): void;
+}
+
 export class RunManager {
-  private readonly queue: number[] = [];
+  /** Waiting work in start order: run ids (numbers) and job ids (strings). */
+  private readonly queue: (number | string)[] = [];
+  private readonly jobs = new Map<string, Job>();
+  private runningJobs = 0;
+  private jobCounter = 0;
   private readonly active = new Map<number, { handle?: RunHandle; ingest?: RunIngest; cancelled: boolean }>();
   private readonly listeners = new Set<(e: RunManagerEvent) => void>();
   private readonly lastBoard = new Map<number, number>();
@@ -107,6 +133,62 @@ export class RunManager {
     return this.active.has(runId) || this.queue.includes(runId);
   }
 
+  /**
+   * Queues `work` on run `runId` behind everything queued before it, in the slots runs use. The
+   * promise settles with the work; cancelJob() or close() aborts it (a queued job is refused with
+   * BAD_STATE without starting).
+   */
+  runJob<T>(runId: number, kind: string, work: JobWork<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new ServiceError("BAD_STATE", `the server is shutting down: no new ${kind} job`));
+    return new Promise<T>((resolve, reject) => {
+      const info: JobInfo = { id: `${kind}-${++this.jobCounter}`, runId, kind, state: "queued", status: null };
+      const controller = new AbortController();
+      const job: Job = {
+        info,
+        controller,
+        refuse: reject,
+        start: () => {
+          info.state = "running";
+          this.runningJobs++;
+          work(controller.signal, (message) => (info.status = message))
+            .then(resolve, reject)
+            .finally(() => {
+              this.jobs.delete(info.id);
+              this.runningJobs--;
+              this.pump();
+              this.settleIfIdle();
+            });
+        },
+      };
+      this.jobs.set(info.id, job);
+      this.markBusy();
+      this.queue.push(info.id);
+      this.pump();
+    });
+  }
+
+  /** Queued and running jobs, oldest first; of one run when `runId` is given. */
+  listJobs(runId?: number): JobInfo[] {
+    return [...this.jobs.values()].map((j) => j.info).filter((j) => runId === undefined || j.runId === runId);
+  }
+
+  /** Cancels a queued job (it never starts) or aborts a running one; returns it as it was. */
+  cancelJob(id: string): JobInfo {
+    const job = this.jobs.get(id);
+    if (!job) throw new ServiceError("NOT_FOUND", `no queued or running job ${id}: it finished, or never existed`);
+    const snapshot = { ...job.info };
+    const q = this.queue.indexOf(id);
+    if (q >= 0) {
+      this.queue.splice(q, 1);
+      this.jobs.delete(id);
+      job.refuse(new ServiceError("BAD_STATE", `${job.info.kind} job ${id} was cancelled before it started`));
+      this.settleIfIdle();
+    } else {
+      job.controller.abort();
+    }
+    return snapshot;
+  }
+
   /** Resolves when nothing is queued or running. */
   whenIdle(): Promise<void> {
     return this.idle;
@@ -115,25 +197,46 @@ export class RunManager {
   /** Cancels running work and waits for it to stop; queued runs stay queued for the next start. */
   async close(): Promise<void> {
     this.closed = true;
+    for (const id of this.queue.filter((e): e is string => typeof e === "string")) this.cancelJob(id);
     this.queue.length = 0;
     for (const a of this.active.values()) {
       a.cancelled = true;
       a.handle?.cancel();
     }
+    for (const job of this.jobs.values()) job.controller.abort();
+    this.settleIfIdle();
     await this.idle;
+  }
+
+  private busy(): boolean {
+    return this.active.size > 0 || this.runningJobs > 0 || this.queue.length > 0;
+  }
+
+  /** Call before adding work: starts a new idle promise when the manager was idle. */
+  private markBusy(): void {
+    if (!this.busy()) this.idle = new Promise((r) => (this.settle = r));
+  }
+
+  private settleIfIdle(): void {
+    if (!this.busy()) this.settle();
   }
 
   private enqueue(runId: number): void {
     if (this.closed || this.isActive(runId)) return;
-    if (this.active.size === 0 && this.queue.length === 0) this.idle = new Promise((r) => (this.settle = r));
+    this.markBusy();
     this.queue.push(runId);
     this.pump();
   }
 
   private pump(): void {
     const limit = this.options.concurrency ?? 1;
-    while (!this.closed && this.active.size < limit && this.queue.length > 0) {
-      const runId = this.queue.shift()!;
+    while (!this.closed && this.active.size + this.runningJobs < limit && this.queue.length > 0) {
+      const next = this.queue.shift()!;
+      if (typeof next === "string") {
+        this.jobs.get(next)?.start();
+        continue;
+      }
+      const runId = next;
       const slot = { cancelled: false } as { handle?: RunHandle; ingest?: RunIngest; cancelled: boolean };
       this.active.set(runId, slot);
       void this.execute(runId, slot)
@@ -144,7 +247,7 @@ export class RunManager {
           this.active.delete(runId);
           this.lastBoard.delete(runId);
           this.pump();
-          if (this.active.size === 0 && this.queue.length === 0) this.settle();
+          this.settleIfIdle();
         });
     }
   }
