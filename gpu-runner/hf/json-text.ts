@@ -35,17 +35,30 @@ export function parseJsonText(text: string, makeError: (problem: string) => Erro
   }
 }
 
-/** "not valid JSON at line L, column C (character N): expected X" for text JSON.parse refused. */
-export function describeJsonError(text: string): string {
-  let first: { code: number; offset: number; line: number; column: number } | undefined;
+/** Where the first syntax error of a JSON text is (1-based line and column, 0-based character) and what it expected. */
+export interface JsonErrorLocation {
+  line: number;
+  column: number;
+  offset: number;
+  expected: string;
+}
+
+/** The first syntax error of `text`; undefined when the scanner finds none (JSON.parse may still refuse). */
+export function locateJsonError(text: string): JsonErrorLocation | undefined {
+  let first: JsonErrorLocation | undefined;
   jsonc.visit(
     text,
     {
-      onError: (code, offset, _length, line, column) => void (first ??= { code, offset, line, column }),
+      onError: (code, offset, _length, line, column) =>
+        void (first ??= { line: line + 1, column: column + 1, offset, expected: EXPECTED[jsonc.printParseErrorCode(code)] ?? "valid JSON" }),
     },
     { disallowComments: true, allowTrailingComma: false },
   );
-  if (!first) return "not valid JSON";
-  const what = EXPECTED[jsonc.printParseErrorCode(first.code)] ?? "valid JSON";
-  return `not valid JSON at line ${first.line + 1}, column ${first.column + 1} (character ${first.offset}): expected ${what}`;
+  return first;
+}
+
+/** "not valid JSON at line L, column C (character N): expected X" for text JSON.parse refused. */
+export function describeJsonError(text: string): string {
+  const at = locateJsonError(text);
+  return at ? `not valid JSON at line ${at.line}, column ${at.column} (character ${at.offset}): expected ${at.expected}` : "not valid JSON";
 }

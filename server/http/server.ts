@@ -16,6 +16,7 @@ import { Authenticator, loadOrCreateToken } from "./auth.js";
 import { BodyTooLargeError, readBody } from "./body.js";
 import { ResponseCache, responseKey, type KeptResponse } from "./response-cache.js";
 import { serveStatic } from "./static.js";
+import { logSocketErrors } from "./socket-errors.js";
 import { attachGraphQLWebSocket } from "./websocket.js";
 import { WebSocketServer } from "ws";
 import type { Duplex } from "node:stream";
@@ -143,7 +144,8 @@ async function serve(options: ServerOptions, limits: Limits, authenticator: Auth
     });
   });
   const ws = attachGraphQLWebSocket({ schema, services, authenticator });
-  const ingest = new WebSocketServer({ noServer: true, maxPayload: 1 << 30 });
+  const ingestMaxBytes = 1 << 30;
+  const ingest = new WebSocketServer({ noServer: true, maxPayload: ingestMaxBytes });
   httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = new URL(req.url ?? "/", "http://localhost").pathname;
     if (path === GRAPHQL_PATH) {
@@ -154,7 +156,10 @@ async function serve(options: ServerOptions, limits: Limits, authenticator: Auth
         socket.end("HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\n\r\nremote runners need --token (the server's bearer token)\n");
         return;
       }
-      ingest.handleUpgrade(req, socket, head, (client) => remotes.attach(client, `${req.socket.remoteAddress}:${req.socket.remotePort}`));
+      ingest.handleUpgrade(req, socket, head, (client) => {
+        logSocketErrors(client, req, ingestMaxBytes);
+        remotes.attach(client, `${req.socket.remoteAddress}:${req.socket.remotePort}`);
+      });
     } else {
       socket.end("HTTP/1.1 404 Not Found\r\n\r\n");
     }

@@ -6,6 +6,7 @@ import { createContext, type RequestAuth, type Services } from "../graphql/conte
 import { ApiError } from "../graphql/errors.js";
 import { admitOperation } from "../graphql/gate.js";
 import type { Authenticator } from "./auth.js";
+import { logSocketErrors } from "./socket-errors.js";
 
 /**
  * graphql-ws over a WebSocket server the HTTP server hands `/graphql` upgrades to. Reads follow the HTTP rules (loopback, or remote reads
@@ -53,7 +54,8 @@ export function attachGraphQLWebSocket(options: {
     },
     wss,
   );
-  wss.on("connection", (socket: WebSocket, request: IncomingMessage) => replaceErrorLog(socket, request, services.limits.maxBodyBytes));
+  // after graphql-ws's own listener, which would log a peer's bad frame as an internal error with its stack
+  wss.on("connection", (socket: WebSocket, request: IncomingMessage) => logSocketErrors(socket, request, services.limits.maxBodyBytes));
   return {
     wss,
     async dispose() {
@@ -62,31 +64,3 @@ export function attachGraphQLWebSocket(options: {
   };
 }
 
-/**
- * A socket error (a frame over the size limit, invalid UTF-8, a reset) ends only that connection,
- * which ws has already closed with the matching code. graphql-ws would log it with a stack trace
- * as an internal error; it is the peer's doing, so it gets one line naming the peer and the size.
- */
-function replaceErrorLog(socket: WebSocket, request: IncomingMessage, maxBytes: number): void {
-  const peer = `${request.socket.remoteAddress}:${request.socket.remotePort}`;
-  socket.removeAllListeners("error");
-  socket.on("error", (error: Error & { code?: string }) => {
-    if (error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
-      const declared = declaredMessageBytes(socket);
-      const size = declared === undefined ? `more than ${maxBytes} bytes` : `${declared} bytes`;
-      process.stderr.write(`skillscope: refused a WebSocket message of ${size} from ${peer} (limit ${maxBytes} bytes)\n`);
-    } else {
-      process.stderr.write(`skillscope: closed the WebSocket connection from ${peer}: ${error.message}\n`);
-    }
-  });
-}
-
-/**
- * Length the refused message declared (its frames so far, this one included), from ws's frame
- * receiver: ws refuses on the length field before reading the payload and reports no size. ws is
- * pinned; the reliability test fails if this stops reading a number.
- */
-function declaredMessageBytes(socket: WebSocket): number | undefined {
-  const total = (socket as unknown as { _receiver?: { _totalPayloadLength?: unknown } })._receiver?._totalPayloadLength;
-  return typeof total === "number" ? total : undefined;
-}

@@ -1,3 +1,4 @@
+import { locateJsonError } from "../../gpu-runner/hf/json-text.js";
 import { TaskFileError } from "./errors.js";
 import type { SourceRecord } from "./rows.js";
 
@@ -6,14 +7,15 @@ export function parseJsonl(text: string, file: string): SourceRecord[] {
   const records: SourceRecord[] = [];
   const lines = text.split("\n");
   for (let i = 0; i < lines.length; i++) {
-    const raw = lines[i]!.trim();
-    if (raw.length === 0) continue;
+    const raw = lines[i]!;
+    if (raw.trim().length === 0) continue;
     let value: unknown;
     try {
       value = JSON.parse(raw);
-    } catch (err) {
-      throw new TaskFileError(file, i + 1, undefined,
-        `invalid JSON (${(err as Error).message}): each line must hold one JSON object`);
+    } catch {
+      const at = locateJsonError(raw);
+      const where = at ? ` at column ${at.column}: expected ${at.expected}` : "";
+      throw new TaskFileError(file, i + 1, undefined, `invalid JSON${where}; each line must hold one JSON object`);
     }
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
       throw new TaskFileError(file, i + 1, undefined,

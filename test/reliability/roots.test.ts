@@ -253,4 +253,26 @@ describe("an oversized WebSocket frame", () => {
     assert.equal(log[0], `skillscope: refused a WebSocket message of ${size} bytes from 127.0.0.1:${closed.port} (limit 1048576 bytes)`);
     assert.doesNotMatch(server.output(), /\n\s+at |RangeError|Internal error/);
   });
+
+  it("a malformed frame from a runner on /ingest closes that connection only (1007), with one log line", async () => {
+    const before = server.output().length;
+    const code = await new Promise<number>((resolve, reject) => {
+      const ws = new WebSocket(`${server.url.replace("http", "ws")}/ingest`, { headers: { authorization: `Bearer ${server.token}` } });
+      const timer = setTimeout(() => reject(new Error("no close within 5 s")), 5000);
+      // a text frame that is not UTF-8
+      ws.on("open", () => ws.send(Buffer.from([0xff, 0xfe, 0xc3]), { binary: false }));
+      ws.on("error", () => undefined);
+      ws.on("close", (c) => {
+        clearTimeout(timer);
+        resolve(c);
+      });
+    });
+    assert.equal(code, 1007);
+    for (let i = 0; i < 50 && !server.output().slice(before).includes("\n"); i++) await new Promise((r) => setTimeout(r, 20));
+    const log = server.output().slice(before).trim().split("\n");
+    assert.equal(log.length, 1, log.join("\n"));
+    assert.match(log[0]!, /^skillscope: closed the WebSocket connection from 127\.0\.0\.1:\d+: Invalid WebSocket frame: invalid UTF-8 sequence$/);
+    assert.equal(server.proc.exitCode, null, "the server is still running");
+    ok(await gql(server.url, undefined, "{ serverInfo { version } }"));
+  });
 });

@@ -4,7 +4,7 @@ import { before, describe, it } from "node:test";
 import { getIntrospectionQuery, parse, type GraphQLSchema } from "graphql";
 import { ApiError } from "../../../server/graphql/errors.js";
 import { admitOperation } from "../../../server/graphql/gate.js";
-import { assertWithinLimits, DEFAULT_LIMITS, operationDepth, pageSize } from "../../../server/graphql/limits.js";
+import { assertWithinLimits, DEFAULT_LIMITS, FREE_OF_TYPE_LEVELS, operationDepth, pageSize } from "../../../server/graphql/limits.js";
 import { LiveEvents } from "../../../server/graphql/live-events.js";
 import { buildApiSchema } from "../../../server/graphql/schema.js";
 
@@ -37,10 +37,32 @@ describe("operationDepth", () => {
     assert.equal(operationDepth(doc, "B"), 3);
   });
 
-  it("lets the standard introspection query through (its ofType chain does not count)", () => {
+  it("lets the standard introspection query through (the first 9 ofType levels of a chain are free)", () => {
     const doc = parse(getIntrospectionQuery());
     assert.ok(operationDepth(doc) <= DEFAULT_LIMITS.maxDepth);
     assert.doesNotThrow(() => assertWithinLimits({ schema, document: doc, limits: DEFAULT_LIMITS }));
+  });
+
+  it("counts every ofType past the free ones, also through fragments spread inside the chain", () => {
+    const chain = (n: number, inner = "name"): string => (n === 0 ? inner : `ofType { ${chain(n - 1, inner)} }`);
+    const depth = (q: string) => operationDepth(parse(q));
+    assert.equal(depth(`{ __type(name: "Run") { ${chain(FREE_OF_TYPE_LEVELS)} } }`), 2);
+    assert.equal(depth(`{ __type(name: "Run") { ${chain(FREE_OF_TYPE_LEVELS + 1)} } }`), 3);
+    assert.equal(depth(`{ __type(name: "Run") { ${chain(200)} } }`), 1 + 200 - FREE_OF_TYPE_LEVELS + 1);
+    // a fragment spread at chain position 5 and at position 0 nests its own ofTypes differently
+    const viaFragment = `{ __type(name: "Run") { ...R ofType { ofType { ofType { ofType { ofType { ...R } } } } } } } fragment R on __Type { ${chain(8)} }`;
+    assert.equal(depth(viaFragment), 1 + (5 + 8 - FREE_OF_TYPE_LEVELS) + 1);
+    const doc = parse(`{ __type(name: "Run") { ${chain(200)} } }`);
+    assert.equal(codeOf(() => assertWithinLimits({ schema, document: doc, limits: DEFAULT_LIMITS })), "LIMIT_EXCEEDED");
+  });
+
+  it("counts introspection lists at their size in the schema", () => {
+    const one = assertWithinLimits({ schema, document: parse(`{ __schema { types { name } } }`), limits: DEFAULT_LIMITS });
+    const types = Object.keys(schema.getTypeMap()).length;
+    // __schema 1 + types 1 + one name per type
+    assert.equal(one, 2 + types);
+    const bomb = parse(`{ ${Array.from({ length: 200 }, (_, i) => `a${i}: __schema { types { fields { name } } }`).join(" ")} }`);
+    assert.equal(codeOf(() => assertWithinLimits({ schema, document: bomb, limits: DEFAULT_LIMITS })), "LIMIT_EXCEEDED");
   });
 
   it("handles a fragment bomb (each fragment spreads the next twice) in linear time", () => {
