@@ -67,7 +67,7 @@ export class CausalResolver {
     // A job loads the model into a worker and forwards the validation set many times: it waits its turn in the run queue.
     const report = await services.runs.runJob(runId, "ablation", (signal, onStatus) => runAblation(services.store, runId, {
       metric: args.metric, k: args.k, mode: args.mode, randomDraws: args.randomDraws, seed: args.seed, layer, positions: args.positions,
-    }, { modelRoots: services.modelRoots, signal, onStatus }));
+    }, { modelRoots: services.runs.modelRoots, signal, onStatus }));
     const condition = (c: ConditionOutcome) => toCondition(c, report.sampleIds);
     return {
       runId: String(runId),
@@ -105,7 +105,7 @@ export class CausalResolver {
     const run = await services.store.getRun(runId);
     if (run.layers && !run.layers.includes(layer)) throw badInput("neuronId", `run ${runId} recorded layers ${run.layers.join(", ")}, not ${layer}`);
     const report = await services.runs.runJob(runId, "steering", (signal, onStatus) =>
-      steerNeuron(services.store, runId, layer, index, factors, { positions }, { modelRoots: services.modelRoots, signal, onStatus }));
+      steerNeuron(services.store, runId, layer, index, factors, { positions }, { modelRoots: services.runs.modelRoots, signal, onStatus }));
     return {
       runId: String(runId),
       neuronId: neuronId(layer, index),

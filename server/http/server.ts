@@ -84,7 +84,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const store = options.attach !== undefined ? await Store.attachExport(options.attach) : await Store.open(options.dbPath ?? join(options.dataDir, DB_FILE));
   const remotes = new RemoteRunnerPool();
   const local = options.runner?.executor ?? ((s: StartMessage, sink: (ev: RunnerEvent) => void) => startRunInWorker(s, sink, options.runner?.host));
-  const runs = new RunManager(store, { ...options.runner, modelRoots: options.modelRoots ?? [], executor: remotes.executor(local) });
+  // With model roots, a model is checked against them again whenever a run opens it. Without any, the
+  // server registers no model, and opens those its database already holds (registered by the
+  // embedded CLI, which names its own files) unchecked.
+  const modelRoots = options.modelRoots?.length ? options.modelRoots : undefined;
+  const runs = new RunManager(store, { ...options.runner, modelRoots, executor: remotes.executor(local) });
   try {
     return await serve(options, limits, authenticator, store, runs, remotes);
   } catch (error) {

@@ -76,6 +76,11 @@ export class RunManager {
 
   constructor(private readonly store: Store, private readonly options: RunManagerOptions = {}) {}
 
+  /** Folders a model must resolve inside when a run or a job on a run opens it (undefined: no check). */
+  get modelRoots(): readonly string[] | undefined {
+    return this.options.modelRoots;
+  }
+
   /** Requeues runs left queued by a previous server process. Interrupted runs wait for resume(). */
   async init(): Promise<void> {
     for (const run of await this.store.listRuns()) if (run.status === "queued") this.enqueue(run.id);

@@ -155,12 +155,12 @@ describe("skillscope CLI end to end (gpt2-tiny, embedded and --server)", () => {
     assert.ok(runResult.top.some((t) => t.metric === "n_words"), "task columns become metrics");
   });
 
-  it("models and tasks list what run registered and imported; a second run reuses the model", async () => {
+  it("models and tasks list what run registered and imported; a second run reuses the model and the task", async () => {
     json(await cli(["run", "--model", MODEL, "--task", TASK, "--template", "{text} answer", "--verbalizer", '{"0":"no","1":"yes"}', "--steps", "1", "--prompt-length", "2", "--layers", "1", "--metric", "label", "--json", ...conn]), "second run");
     const { models } = json<{ models: { family: string; path: string }[] }>(await cli(["models", "--json", ...conn]), "models");
     assert.deepEqual(models.map((m) => [m.family, m.path]), [["gpt2", MODEL]]);
     const { tasks } = json<{ tasks: { name: string; train: number; val: number; template: string }[] }>(await cli(["tasks", "--json", ...conn]), "tasks");
-    assert.deepEqual(tasks.map((t) => [t.name, t.train, t.val, t.template]), [["sentiment.jsonl", 16, VAL_ROWS, "{text} answer"], ["sentiment.jsonl", 16, VAL_ROWS, "{text} answer"]]);
+    assert.deepEqual(tasks.map((t) => [t.name, t.train, t.val, t.template]), [["sentiment.jsonl", 16, VAL_ROWS, "{text} answer"]]);
   });
 
   it("neurons --top 5 --json matches r recomputed from the stored activations", async () => {
