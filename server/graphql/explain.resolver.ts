@@ -98,7 +98,7 @@ export class ExplainResolver {
     });
     const result = await probeRun(services.store, runId, {
       texts: a.texts ?? undefined, rows: a.rows ?? undefined, sampleIds: a.sampleIds ?? undefined, raw: a.raw || undefined, answer: a.answer ?? undefined,
-    }, { neurons, metric: a.metric ?? undefined, k: a.k, signal, modelRoots: services.modelRoots });
+    }, { neurons, metric: a.metric ?? undefined, k: a.k, signal, modelRoots: services.runs.modelRoots });
     const ids = result.neurons.map((n) => neuronId(n.layer, n.neuron));
     return {
       runId: String(runId),
@@ -125,7 +125,7 @@ export class ExplainResolver {
       const { layer, index } = parseNeuronId(id, "neuronIds");
       return { layer, neuron: index };
     });
-    const done = await explainNeurons(services.store, runId, { neurons, metric: a.metric ?? undefined, k: a.k, top: a.top, signal, modelRoots: services.modelRoots });
+    const done = await explainNeurons(services.store, runId, { neurons, metric: a.metric ?? undefined, k: a.k, top: a.top, signal, modelRoots: services.runs.modelRoots });
     const stored = await Promise.all(done.map((n) => services.store.searchExplanations({ runId, layer: n.layer, neuron: n.neuron, metric: n.metric, source: "features", first: 100 })));
     return stored.flat().sort((x, y) => x.layer - y.layer || x.neuron - y.neuron || x.rank - y.rank).map(toExplanation);
   }
