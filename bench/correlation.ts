@@ -1,13 +1,17 @@
 /**
- * Correlation engine bench: our streaming statistics vs numpy (centred float64 matmul, compute only) and
- * DuckDB's corr() aggregate (query only) on the same data, plus a 7B-shaped scale probe.
+ * Correlation engine bench: our streaming statistics split over worker threads (scoreMetricInWorkers,
+ * one worker per core) vs numpy with as many BLAS threads (centred float64 matmul, compute only), and
+ * vs DuckDB's corr() aggregate (query only) on the same data, plus a 7B-shaped scale probe.
  * Environment: SKILLSCOPE_BENCH_SCALE_SAMPLES (default 64; 1000 for the full probe).
  */
 import { spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { scoreMetricInWorkers } from "../server/analysis/parallel.js";
+import { PYTHON } from "./peers/peer.js";
 import { Prng } from "../server/analysis/prng.js";
 import { StreamingStats } from "../server/analysis/streaming-stats.js";
 import type { BenchResult } from "./result.js";
@@ -37,9 +41,9 @@ r.astype(np.float64).tofile(sys.argv[5])
 print(json.dumps({"seconds": seconds}))
 `;
 
-/** Uniform pseudo-random float32 data (fast to make; Pearson cares about nothing else). */
-function makeActivations(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
+/** Uniform pseudo-random float32 data (fast to make; Pearson cares about nothing else), in shared memory when asked. */
+function makeActivations(n: number, seed: number, inSharedMemory = false): Float32Array {
+  const out = inSharedMemory ? new Float32Array(new SharedArrayBuffer(n * 4)) : new Float32Array(n);
   let s = seed >>> 0;
   for (let i = 0; i < n; i++) {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
@@ -48,14 +52,19 @@ function makeActivations(n: number, seed: number): Float32Array {
   return out;
 }
 
-function time<T>(fn: () => T): { value: T; seconds: number } {
+async function time<T>(fn: () => T | Promise<T>): Promise<{ value: T; seconds: number }> {
   const t = performance.now();
-  const value = fn();
+  const value = await fn();
   return { value, seconds: (performance.now() - t) / 1000 };
 }
 
-/** Streams all samples of one layer and returns r [P * F]. */
-function ours(acts: Float32Array, y: Float64Array, p: number, f: number): Float64Array {
+/** r [P * F] of one layer, the neurons split over one worker thread per core. */
+async function ours(acts: Float32Array, y: Float64Array, p: number, f: number): Promise<Float64Array> {
+  return (await scoreMetricInWorkers([acts], y, p, f)).r[0]!;
+}
+
+/** The same on this thread alone: streams all samples of one layer and returns r [P * F]. */
+function oneThread(acts: Float32Array, y: Float64Array, p: number, f: number): Float64Array {
   const stats = new StreamingStats({ layers: 1, positions: p, neurons: f, metrics: ["y"] });
   const cols = p * f;
   const n = y.length;
@@ -92,11 +101,13 @@ async function loadDuckDb(dir: string, acts: Float32Array, y: Float64Array, cols
   };
 }
 
-/** One numpy run (its own process; only the compute is timed, inside python). */
-function numpyCorr(dir: string, xFile: string, yFile: string, n: number, cols: number): { seconds: number; r: Float64Array } | { error: string } {
+/** One numpy run (its own process, `threads` BLAS threads; only the compute is timed, inside python). */
+function numpyCorr(dir: string, xFile: string, yFile: string, n: number, cols: number, threads: number): { seconds: number; r: Float64Array } | { error: string } {
   const rFile = join(dir, "r.f64");
-  const py = spawnSync("python3", ["-c", NUMPY_PEER, xFile, yFile, String(n), String(cols), rFile], { encoding: "utf8", maxBuffer: 1 << 20 });
-  if (py.status !== 0) return { error: `python3 exit ${py.status}: ${(py.stderr ?? "").slice(-300)}` };
+  const blas = String(threads);
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: blas, OMP_NUM_THREADS: blas, MKL_NUM_THREADS: blas };
+  const py = spawnSync(PYTHON, ["-c", NUMPY_PEER, xFile, yFile, String(n), String(cols), rFile], { encoding: "utf8", maxBuffer: 1 << 20, env });
+  if (py.status !== 0) return { error: `${PYTHON} exit ${py.status}: ${(py.stderr ?? "").slice(-300)}` };
   const raw = readFileSync(rFile);
   const r = new Float64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));
   return { seconds: (JSON.parse(py.stdout.trim().split("\n").pop() as string) as { seconds: number }).seconds, r };
@@ -133,7 +144,8 @@ export async function benchCorrelation(): Promise<BenchResult> {
     + `${(probe.secondsPerSample * 1000).toFixed(0)} ms per sample, process peak RSS ${probe.peakRssGiB.toFixed(2)} GiB (limit 4 GiB)`);
 
   const cols = P * F;
-  const acts = makeActivations(N * cols, 1);
+  const threads = availableParallelism();
+  const acts = makeActivations(N * cols, 1, true);
   const rng = new Prng(2);
   const y = Float64Array.from({ length: N }, (_, s) => acts[s * cols + 5] * 0.5 + rng.nextGaussian() * 0.2);
   const dir = mkdtempSync(join(tmpdir(), "skillscope-bench-"));
@@ -145,13 +157,16 @@ export async function benchCorrelation(): Promise<BenchResult> {
   const duck = await loadDuckDb(dir, acts, y, cols, useCols);
   try {
     // Rounds interleave the three engines so that load from other processes hits them alike; best of each.
-    const best = { ours: Infinity, numpy: Infinity, duck: Infinity };
+    const best = { ours: Infinity, oneThread: Infinity, numpy: Infinity, duck: Infinity };
     let numpyError = "";
-    const diffs = { numpy: 0, duck: 0 };
+    const diffs = { numpy: 0, duck: 0, oneThread: 0 };
     for (let round = 0; round < ROUNDS; round++) {
-      const run = time(() => ours(acts, y, P, F));
+      const run = await time(() => ours(acts, y, P, F));
       best.ours = Math.min(best.ours, run.seconds);
-      const np = numpyCorr(dir, xFile, yFile, N, cols);
+      const single = await time(() => oneThread(acts, y, P, F));
+      best.oneThread = Math.min(best.oneThread, single.seconds);
+      diffs.oneThread = Math.max(diffs.oneThread, maxAbsDiff(single.value, run.value, cols));
+      const np = numpyCorr(dir, xFile, yFile, N, cols, threads);
       if ("error" in np) numpyError = np.error;
       else {
         best.numpy = Math.min(best.numpy, np.seconds);
@@ -166,7 +181,7 @@ export async function benchCorrelation(): Promise<BenchResult> {
     const figures: BenchResult["figures"] = [];
     if (Number.isFinite(best.numpy)) {
       figures.push({
-        label: `Pearson r, ${N} x ${P} x ${F}, 1 metric`, ours: values / best.ours / 1e6, peer: "numpy centred matmul (f64)",
+        label: `Pearson r, ${N} x ${P} x ${F}, 1 metric, ${threads} threads`, ours: values / best.ours / 1e6, peer: `numpy centred matmul (f64), ${threads} BLAS threads`,
         peerValue: values / best.numpy / 1e6, unit: "M values/s", ratio: best.numpy / best.ours,
       });
       notes.push(`max |r_ours - r_numpy| = ${diffs.numpy.toExponential(2)} over ${cols} columns`);
@@ -177,8 +192,9 @@ export async function benchCorrelation(): Promise<BenchResult> {
       label: `Pearson r vs SQL corr(), ${N} x ${DUCK_POSITIONS} x ${F} slice`, ours: values / best.ours / 1e6, peer: "DuckDB corr() GROUP BY neuron",
       peerValue: duckValues / best.duck / 1e6, unit: "M values/s", ratio: (values / best.ours) / (duckValues / best.duck),
     });
-    notes.push(`ours: one thread, batches of ${BATCH} samples, float64 statistics incl. the max-over-positions aggregate; `
-      + `numpy: float64 incl. the cast, BLAS threads as configured; DuckDB: all its threads, query time only on a ${duckValues}-row long table; `
+    notes.push(`one thread alone: ${(values / best.oneThread / 1e6).toFixed(0)} M values/s (${(best.oneThread / best.ours).toFixed(2)}x slower than the ${threads} workers; max |r| difference ${diffs.oneThread.toExponential(2)})`);
+    notes.push(`ours: ${threads} worker threads (scoreMetricInWorkers: neurons split in ${threads} ranges over shared activations), batches of 64 samples, float64 statistics incl. the max-over-positions aggregate; `
+      + `numpy: float64 incl. the cast, OPENBLAS/OMP/MKL_NUM_THREADS=${threads}; DuckDB: all its threads, query time only on a ${duckValues}-row long table; `
       + `max |r_ours - r_duckdb| = ${diffs.duck.toExponential(2)}; best of ${ROUNDS} interleaved rounds`);
     return { name: "correlation", figures, notes };
   } finally {

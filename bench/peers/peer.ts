@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 /** Repository root, from dist/bench/peers/peer.js. */
 export const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
-const PYTHON = process.env.SKILLSCOPE_BENCH_PYTHON ?? "/usr/bin/python3";
+export const PYTHON = process.env.SKILLSCOPE_BENCH_PYTHON ?? "/usr/bin/python3";
 
 /** Thrown when a peer or a measuring child process cannot run or prints no result. */
 export class PeerError extends Error {

@@ -14,12 +14,20 @@ export interface AfterTheFactScores {
 /** Rows per batch when streaming stored activations through the statistics. */
 const ROWS_PER_BATCH = 64;
 
+/** Neurons [from, to) of a layer. */
+export interface NeuronRange {
+  from: number;
+  to: number;
+}
+
 /**
  * r of `metricValues` ([N], NaN for samples without a value) with every (layer, position, neuron) of
  * acts[l] ([N, P, F], row i = sample i), using only the samples where the metric is defined.
+ * With `range`, only neurons [from, to) are scored: r is [P * (to - from)] and rMaxActivation
+ * [to - from], each neuron computed exactly as in a whole-layer call (the worker-thread split).
  */
 export function scoreMetricFromActivations(
-  acts: Float32Array[], metricValues: Float64Array, positions: number, neurons: number,
+  acts: Float32Array[], metricValues: Float64Array, positions: number, neurons: number, range: NeuronRange = { from: 0, to: neurons },
 ): AfterTheFactScores {
   const n = metricValues.length;
   const defined: number[] = [];
@@ -32,13 +40,21 @@ export function scoreMetricFromActivations(
   acts.forEach((a, l) => {
     if (a.length !== n * cols) throw new AnalysisError("SHAPE_MISMATCH", `activations of layer ${l} have length ${a.length}, expected N*P*F = ${n}*${positions}*${neurons}`);
   });
-  const stats = new StreamingStats({ layers: acts.length, positions, neurons, metrics: ["metric"] });
-  const batch = new Float32Array(Math.min(ROWS_PER_BATCH, Math.max(1, defined.length)) * cols);
+  const { from, to } = range;
+  if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= neurons)) {
+    throw new AnalysisError("BAD_ARGUMENT", `neuron range [${from}, ${to}) is not a non-empty part of [0, ${neurons})`);
+  }
+  const width = to - from;
+  const stats = new StreamingStats({ layers: acts.length, positions, neurons: width, metrics: ["metric"] });
+  const batch = new Float32Array(Math.min(ROWS_PER_BATCH, Math.max(1, defined.length)) * positions * width);
   for (let l = 0; l < acts.length; l++) {
     for (let i0 = 0; i0 < defined.length; i0 += ROWS_PER_BATCH) {
       const rows = defined.slice(i0, i0 + ROWS_PER_BATCH);
-      rows.forEach((s, i) => batch.set(acts[l].subarray(s * cols, (s + 1) * cols), i * cols));
-      stats.update(l, batch.subarray(0, rows.length * cols), Float64Array.from(rows, (s) => metricValues[s]));
+      rows.forEach((s, i) => {
+        if (width === neurons) batch.set(acts[l].subarray(s * cols, (s + 1) * cols), i * cols);
+        else for (let p = 0; p < positions; p++) batch.set(acts[l].subarray(s * cols + p * neurons + from, s * cols + p * neurons + to), (i * positions + p) * width);
+      });
+      stats.update(l, batch.subarray(0, rows.length * positions * width), Float64Array.from(rows, (s) => metricValues[s]));
     }
   }
   return {

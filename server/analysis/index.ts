@@ -11,3 +11,4 @@ export { averageRanks, pearsonPair, spearman, spearmanColumns, discretize, mutua
 export { ReservoirSet, type ReservoirShape, type ReservoirSnapshot, type LayerReservoirs } from "./reservoir.js";
 export { scoreMetricFromActivations, type AfterTheFactScores } from "./after-the-fact.js";
 export { Prng } from "./prng.js";
+export { scoreMetricInWorkers, permutationNullInWorker } from "./parallel.js";

@@ -26,13 +26,15 @@ export class SignificanceResolver {
     @Arg("seed", () => Int, { defaultValue: 0 }) seed: number,
     @Arg("q", () => Float, { defaultValue: 0.05, description: "False discovery rate for Benjamini-Hochberg." }) q: number,
     @Arg("bins", () => Int, { defaultValue: 40 }) bins: number,
-    @Ctx() { services: { store } }: GraphQLContext,
+    @Ctx() { services: { store, reads } }: GraphQLContext,
   ): Promise<Significance> {
     const runId = parseId(runIdArg, "runId");
     if (!(Number.isInteger(bins) && bins >= 1 && bins <= MAX_BINS)) throw badInput("bins", `must be an integer in 1..${MAX_BINS}, got ${bins}`);
     let service = services.get(store);
     if (!service) services.set(store, (service = new SignificanceService(store)));
-    const s = await service.compute(runId, metric, { permutations, seed, q });
+    const compute = service.compute.bind(service);
+    // kept with the run's other reads: gone with it on deleteRun, whatever the service remembers
+    const s = await reads.read(runId, "significance", [metric, permutations, seed, q], () => compute(runId, metric, { permutations, seed, q }));
     const perLayer = s.observed[0]?.r.length ?? 0;
     const layers: LayerNullHistogram[] = s.observed.map(({ layer, r }) => {
       const h = histogram(r, bins, -1, 1);

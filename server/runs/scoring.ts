@@ -3,7 +3,7 @@
  * max |r| over positions (with its argmax) and the r of the activation maximised over positions,
  * each with its analytic two-sided p-value.
  */
-import { maxAbsOverPositions, pearsonPValues, scoreMetricFromActivations, type StreamingStats } from "../analysis/index.js";
+import { maxAbsOverPositions, pearsonPValues, scoreMetricInWorkers, type StreamingStats } from "../analysis/index.js";
 import type { ScoreBatch } from "../store/scores.js";
 import type { Store } from "../store/store.js";
 
@@ -54,7 +54,7 @@ export async function scoreFromStoredActivations(store: Store, runId: number, me
     const acts = await store.readActivations(runId, layer);
     // stored rows are in ascending sample index; align the metric with them
     const aligned = Float64Array.from(acts.sampleIdx, (i) => values[i]);
-    const s = scoreMetricFromActivations([acts.data], aligned, acts.positions, acts.dFF);
+    const s = await scoreMetricInWorkers([acts.data], aligned, acts.positions, acts.dFF);
     out.push({ layer, positions: acts.positions, neurons: acts.dFF, r: s.r[0], rMaxActivation: s.rMaxActivation[0], samples: s.samples });
   }
   return out;

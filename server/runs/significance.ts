@@ -5,7 +5,7 @@
  * null's expected r histogram (the band the r histograms are read against). Computed from stored
  * activations and cached per (run, metric, permutations, seed, q).
  */
-import { criticalAbsR, NULL_HISTOGRAM_BINS, permutationNull, type PermutationNull } from "../analysis/index.js";
+import { criticalAbsR, NULL_HISTOGRAM_BINS, permutationNullInWorker, type PermutationNull } from "../analysis/index.js";
 import { ServiceError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { requireFullActivations } from "./run-options.js";
@@ -81,7 +81,8 @@ export class SignificanceService {
       keep.forEach(({ row }, i) => out.set(data.subarray(row * cols, (row + 1) * cols), i * cols));
       return out;
     };
-    const nul: PermutationNull = await permutationNull({
+    // on a worker thread: the null over every stored neuron takes seconds, the event loop must not wait
+    const nul: PermutationNull = await permutationNullInWorker({
       metric: y, layers: layers.length, positions, neurons: dFF, permutations, seed, q,
       activations: async (i) => select(i === 0 ? first.data : (await this.store.readActivations(runId, layers[i])).data),
     });
