@@ -7,7 +7,7 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ReservoirSet } from "../../../server/analysis/index.js";
 import { addMetric } from "../../../server/graphql/added-metric.js";
-import type { GraphQLContext } from "../../../server/graphql/context.js";
+import { createContext, type Services } from "../../../server/graphql/context.js";
 import { DEFAULT_LIMITS } from "../../../server/graphql/limits.js";
 import { NeuronResolver } from "../../../server/graphql/neuron.resolver.js";
 import { Direction } from "../../../server/graphql/neuron.type.js";
@@ -146,7 +146,7 @@ test("extremal samples from the reservoirs equal the full run's top and bottom k
 });
 
 test("the neuron resolver serves extremalSamples of a topk run from its reservoirs, with the sample details", async () => {
-  const ctx = { services: { store, limits: DEFAULT_LIMITS } } as unknown as GraphQLContext;
+  const ctx = createContext({ store, limits: DEFAULT_LIMITS } as unknown as Services, { canRead: true, canWrite: false });
   const resolver = new NeuronResolver();
   const at = (runId: number) => ({ id: `L0.N${PLANTED_NEURON}`, runId: String(runId), layer: 0, index: PLANTED_NEURON });
   for (const direction of [Direction.HIGH, Direction.LOW]) {
