@@ -26,7 +26,7 @@ port.on("message", (msg: RunnerCommand) => {
     void import("./causal-job.js").then(({ runCausalJob }) => runCausalJob(msg, send, controller.signal)).finally(() => port.close());
   } else if (msg?.type === "probe" && !started) {
     started = true;
-    void import("../probe/job.js").then(({ runProbeJob }) => runProbeJob(msg, send, controller.signal)).finally(() => port.close());
+    void import("./probe-job.js").then(({ runProbeJob }) => runProbeJob(msg, send, controller.signal)).finally(() => port.close());
   } else {
     const runId = (msg as { runId?: string })?.runId ?? "";
     send({ type: "error", runId, seq: -1, code: "BAD_INPUT", message: `worker got ${started ? "a second start" : `unknown message type ${JSON.stringify((msg as { type?: unknown })?.type)}`}; a worker runs one job` });

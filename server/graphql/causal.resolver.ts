@@ -57,17 +57,18 @@ export class CausalResolver {
       "(seconds to minutes, in a worker) and reports accuracy, loss, gold probability and KL changes with 95% intervals.",
     complexity: JOB_COST,
   })
-  async ablateNeurons(@Args() args: AblateArgs, @Ctx() { services }: GraphQLContext): Promise<AblationReport> {
+  async ablateNeurons(@Args() args: AblateArgs, @Ctx() { services, signal: request }: GraphQLContext): Promise<AblationReport> {
     const runId = parseId(args.runId, "runId");
     const layer = args.layer == null ? undefined : nonNegativeInt(args.layer, "layer");
     if (layer !== undefined) {
       const run = await services.store.getRun(runId);
       if (run.layers && !run.layers.includes(layer)) throw badInput("layer", `run ${runId} recorded layers ${run.layers.join(", ")}, not ${layer}`);
     }
-    // A job loads the model into a worker and forwards the validation set many times: it waits its turn in the run queue.
+    // A job loads the model into a worker and forwards the validation set many times: it waits its turn
+    // in the run queue; closing the request or cancelJob stops it.
     const report = await services.runs.runJob(runId, "ablation", (signal, onStatus) => runAblation(services.store, runId, {
       metric: args.metric, k: args.k, mode: args.mode, randomDraws: args.randomDraws, seed: args.seed, layer, positions: args.positions,
-    }, { modelRoots: services.runs.modelRoots, signal, onStatus }));
+    }, { modelRoots: services.runs.modelRoots, signal: request ? AbortSignal.any([request, signal]) : signal, onStatus }));
     const condition = (c: ConditionOutcome) => toCondition(c, report.sampleIds);
     return {
       runId: String(runId),
@@ -98,14 +99,14 @@ export class CausalResolver {
     @Arg("neuronId", () => ID, { description: "L{layer}.N{index}, e.g. L0.N7." }) id: string,
     @Arg("factors", () => [Float], { defaultValue: [...DEFAULT_FACTORS], description: "a -> factor * a; 1..64 finite numbers." }) factors: number[],
     @Arg("positions", () => InterventionPositionsValue, { defaultValue: InterventionPositionsValue.SOFT }) positions: InterventionPositionsValue,
-    @Ctx() { services }: GraphQLContext,
+    @Ctx() { services, signal: request }: GraphQLContext,
   ): Promise<SteeringReport> {
     const runId = parseId(runIdArg, "runId");
     const { layer, index } = parseNeuronId(id, "neuronId");
     const run = await services.store.getRun(runId);
     if (run.layers && !run.layers.includes(layer)) throw badInput("neuronId", `run ${runId} recorded layers ${run.layers.join(", ")}, not ${layer}`);
     const report = await services.runs.runJob(runId, "steering", (signal, onStatus) =>
-      steerNeuron(services.store, runId, layer, index, factors, { positions }, { modelRoots: services.runs.modelRoots, signal, onStatus }));
+      steerNeuron(services.store, runId, layer, index, factors, { positions }, { modelRoots: services.runs.modelRoots, signal: request ? AbortSignal.any([request, signal]) : signal, onStatus }));
     return {
       runId: String(runId),
       neuronId: neuronId(layer, index),

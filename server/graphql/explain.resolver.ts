@@ -96,9 +96,10 @@ export class ExplainResolver {
       const { layer, index } = parseNeuronId(id, "neuronIds");
       return { layer, neuron: index };
     });
-    const result = await probeRun(services.store, runId, {
+    // a worker job: it waits its turn in the run queue; closing the request or cancelJob stops it
+    const result = await services.runs.runJob(runId, "probe", (jobSignal) => probeRun(services.store, runId, {
       texts: a.texts ?? undefined, rows: a.rows ?? undefined, sampleIds: a.sampleIds ?? undefined, raw: a.raw || undefined, answer: a.answer ?? undefined,
-    }, { neurons, metric: a.metric ?? undefined, k: a.k, signal, modelRoots: services.runs.modelRoots });
+    }, { neurons, metric: a.metric ?? undefined, k: a.k, signal: signal ? AbortSignal.any([signal, jobSignal]) : jobSignal, modelRoots: services.runs.modelRoots }));
     const ids = result.neurons.map((n) => neuronId(n.layer, n.neuron));
     return {
       runId: String(runId),

@@ -9,9 +9,9 @@ import { extract } from "../extract/extract.js";
 import { RunnerError, badInput } from "../train/errors.js";
 import { resolveLayout } from "../train/layout.js";
 import { openOnnxPromptModel } from "../train/onnx-prompt-model.js";
-import { encodeRows, type Send } from "../runner/job.js";
-import type { EventBody, ProbeMessage, RunnerEvent } from "../runner/protocol.js";
-import type { ProbeOutcome } from "./types.js";
+import { encodeRows, type Send } from "./job.js";
+import type { EventBody, ProbeMessage, RunnerEvent } from "./protocol.js";
+import type { ProbeOutcome } from "../probe/types.js";
 
 /** Never throws: failures and cancellation end with an `error` event, success with `done`. */
 export async function runProbeJob(msg: ProbeMessage, send: Send, signal: AbortSignal): Promise<void> {
