@@ -1,4 +1,7 @@
-/** The `skillscope` program: every command speaks GraphQL, in-process or to `--server URL`. */
+/**
+ * The `skillscope` program. Every command but `forward` and `runner` speaks GraphQL, in-process or
+ * to `--server URL`; `forward` runs a local model graph directly, `runner` serves jobs to a server.
+ */
 import { Command } from "commander";
 import { registerCatalogCommands } from "./commands/catalog.js";
 import { registerCausalCommands } from "./commands/causal.js";
@@ -6,6 +9,7 @@ import { registerCompareCommands } from "./commands/compare.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerExplainCommands } from "./commands/explain.js";
 import { registerExportCommand } from "./commands/export.js";
+import { registerForwardCommand } from "./commands/forward.js";
 import { registerMetricCommands } from "./commands/metric.js";
 import { registerNeuronCommands } from "./commands/neurons.js";
 import { registerRunCommand } from "./commands/run.js";
@@ -13,7 +17,6 @@ import { registerRunnerCommand } from "./commands/runner.js";
 import { registerServeCommand } from "./commands/serve.js";
 import { examples } from "./command-kit.js";
 import { packageVersion } from "./connect.js";
-import { registerForward } from "./forward.js";
 
 /** The program with every command registered (main() parses argv with it). */
 export function buildProgram(): Command {
@@ -28,8 +31,7 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerRunCommand(program);
   registerRunnerCommand(program);
-  registerForward(program);
-  examples(program.commands.find((c) => c.name() === "forward")!, 'skillscope forward --model test/fixtures/models/gpt2-tiny --text "the cat sat" --json');
+  registerForwardCommand(program);
   registerNeuronCommands(program);
   registerMetricCommands(program);
   registerExportCommand(program);

@@ -5,7 +5,8 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { Command } from "commander";
-import { registerForward, runForward, ForwardError } from "../../../clients/cli/forward.js";
+import { registerForwardCommand, runForward } from "../../../clients/cli/commands/forward.js";
+import { CliError } from "../../../clients/cli/errors.js";
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
 const dir = `${root}test/fixtures/models/qwen2-tiny`;
@@ -23,7 +24,7 @@ test("forward --ids with --soft-prompt, --insert-at, --grad-last matches the PyT
   const c = ref.find((r) => r["name"] === "soft_k4")!;
   const promptFile = join(tmp, "p.json");
   writeFileSync(promptFile, JSON.stringify(c["softPrompt"]));
-  const out = await runForward({ model: dir, ids: c["ids"].join(","), softPrompt: promptFile, insertAt: String(c["insertAt"]), gradLast: String(c["gradLast"]), threads: "1" });
+  const out = await runForward({ model: dir, ids: c["ids"], softPrompt: promptFile, insertAt: c["insertAt"], gradLast: c["gradLast"], threads: 1 });
   assert.deepEqual(out.ids, c["ids"]);
   assert.equal(out.logits.length, c["positions"]);
   close(out.logits.flat(), c["logits"].flat(), "logits");
@@ -37,17 +38,19 @@ test("forward --text tokenizes with tokenizer.json and equals --ids", async () =
   const vocab = JSON.parse(readFileSync(`${dir}/tokenizer.json`, "utf8")).model.vocab;
   const byText = await runForward({ model: dir, text: "the cat sat" });
   assert.deepEqual(byText.ids, [vocab.the, vocab.cat, vocab.sat]);
-  const byIds = await runForward({ model: dir, ids: byText.ids.join(",") });
+  const byIds = await runForward({ model: dir, ids: byText.ids });
   assert.deepEqual(byText.logits, byIds.logits);
   assert.equal(byText.loss, undefined);
 });
 
 test("bad arguments: one-line error and exit code 1 through the registered command", async () => {
-  await assert.rejects(runForward({ model: dir }), ForwardError);
-  await assert.rejects(runForward({ model: dir, ids: "1,x" }), /--ids must be comma-separated integers/);
-  await assert.rejects(runForward({ model: dir, ids: "1,2", insertAt: "1" }), /--insert-at needs --soft-prompt/);
+  await assert.rejects(runForward({ model: dir }), CliError);
+  await assert.rejects(runForward({ model: dir, ids: [1, 2], insertAt: 1 }), /--insert-at needs --soft-prompt/);
+  const parser = new Command().exitOverride().configureOutput({ writeErr: () => undefined });
+  registerForwardCommand(parser);
+  await assert.rejects(parser.parseAsync(["node", "skillscope", "forward", "--model", dir, "--ids", "1,x"]), /--ids.*expected comma-separated integers/);
   const program = new Command().exitOverride();
-  registerForward(program);
+  registerForwardCommand(program);
   const errors: string[] = [];
   const write = process.stderr.write;
   process.stderr.write = ((s: string) => (errors.push(s), true)) as typeof process.stderr.write;
