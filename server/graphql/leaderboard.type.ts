@@ -30,10 +30,9 @@ export class NeuronLeaderboard {
   metric!: string;
 
   @Field(() => Int, {
-    nullable: true,
-    description: "Validation samples the statistics include; null while a run is live (not reported by the run manager yet).",
+    description: "Validation samples the statistics include: while a run is live, those streamed so far (the least-advanced layer's count); after it, all.",
   })
-  samplesSeen!: number | null;
+  samplesSeen!: number;
 
   @Field(() => [LeaderboardNeuron])
   neurons!: LeaderboardNeuron[];

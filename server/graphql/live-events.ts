@@ -33,8 +33,8 @@ export interface RunStatusEvent {
 export interface LeaderboardEvent {
   runId: string;
   metric: string;
-  /** Validation samples the statistics have seen so far, when the publisher knows it. */
-  samplesSeen: number | null;
+  /** Validation samples the statistics have seen so far. */
+  samplesSeen: number;
   entries: LeaderboardEntry[];
 }
 

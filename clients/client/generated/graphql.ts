@@ -158,7 +158,7 @@ export type NeuronLeaderboardUpdatesSubscriptionVariables = Exact<{
 }>;
 
 
-export type NeuronLeaderboardUpdatesSubscription = { neuronLeaderboard: { samplesSeen: number | null, neurons: Array<{ rank: number, id: string, layer: number, index: number, r: number, bestPosition: number }> } };
+export type NeuronLeaderboardUpdatesSubscription = { neuronLeaderboard: { samplesSeen: number, neurons: Array<{ rank: number, id: string, layer: number, index: number, r: number, bestPosition: number }> } };
 
 export type TopNeuronsQueryVariables = Exact<{
   runId: string | number;

@@ -297,8 +297,8 @@ export function leaderboardRequest(runId: string, metric: string, k: number): Gr
   };
 }
 export interface LeaderboardData {
-  /** samplesSeen: null while the runner streams (the count is known once extraction ends). */
-  neuronLeaderboard: { runId: string; metric: string; samplesSeen: number | null; neurons: LeaderboardEntry[] };
+  /** samplesSeen: validation samples streamed so far (all of them once extraction ends). */
+  neuronLeaderboard: { runId: string; metric: string; samplesSeen: number; neurons: LeaderboardEntry[] };
 }
 
 export interface LayerNullHistogram {

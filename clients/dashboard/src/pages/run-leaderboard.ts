@@ -47,7 +47,7 @@ export function leaderboardFigure(root: HTMLElement, run: RunDetail): () => void
         panel.setData(request, data);
         replaceChildren(
           panel.body,
-          h("p", { class: "muted", "data-role": "samples-seen" }, board.samplesSeen === null ? "updating as samples stream in" : `after ${board.samplesSeen} validation samples`),
+          h("p", { class: "muted", "data-role": "samples-seen" }, `after ${board.samplesSeen} validation samples`),
           sortableTable<LeaderboardEntry>(
             [
               { title: "rank", cell: (n) => n.rank, sortKey: (n) => n.rank, numeric: true },
