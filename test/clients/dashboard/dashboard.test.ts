@@ -77,7 +77,11 @@ describe("dashboard in Chromium", () => {
     } finally {
       await store.close();
     }
-    server = await startServer({ host: "127.0.0.1", port: 0, dataDir: dir, dbPath, dashboardDir, modelRoots: [PLANTED_DIR], runner: { executor: runner.executor } });
+    // Two slots: the held live run keeps one for the whole suite; causal and probe jobs queue for the other.
+    server = await startServer({
+      host: "127.0.0.1", port: 0, dataDir: dir, dbPath, dashboardDir, modelRoots: [PLANTED_DIR],
+      runner: { executor: runner.executor, concurrency: 2 },
+    });
     assert.equal(await runner.started, String(liveRun));
     await mkdir(SHOTS, { recursive: true });
     // A missing browser must fail the suite, not skip it. LANG=C.UTF-8 gives Chromium a POSIX locale
