@@ -273,7 +273,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
 export async function benchLoad(): Promise<BenchResult> {
   const clients = Number(process.env.SKILLSCOPE_LOAD_CLIENTS ?? 200);
   const subscribers = Number(process.env.SKILLSCOPE_LOAD_SUBSCRIBERS ?? 50);
-  const r = await runLoad({ clients, requestsPerClient: 50, maxQueryMs: 20_000, subscribers });
+  const r = await runLoad({ clients, requestsPerClient: 1000, maxQueryMs: 20_000, subscribers });
   const bad = r.subscribers.filter((x) => x.problems.length > 0);
   return {
     name: "load",
