@@ -25,6 +25,8 @@ export interface EmbeddedScope {
   taskRoots?: readonly string[];
   /** Folder exports go under; `<dataDir>/exports` by default. */
   exportRoot?: string;
+  /** Local runners that extract each run's shards at once (absent: one runner, the whole run). */
+  runners?: number;
 }
 
 export interface Connection {
@@ -62,6 +64,7 @@ export async function connect(options: ConnectionOptions, scope: EmbeddedScope =
     modelRoots: scope.modelRoots,
     taskRoots: scope.taskRoots,
     exportRoot: resolve(scope.exportRoot ?? join(options.dataDir, "exports")),
+    runners: scope.runners,
     version: packageVersion(),
   });
   return { mode: "embedded", transport };

@@ -21,6 +21,7 @@ import { ApiError } from "../../server/graphql/errors.js";
 import { admitOperation } from "../../server/graphql/gate.js";
 import { DEFAULT_LIMITS } from "../../server/graphql/limits.js";
 import { RunManager } from "../../server/runs/run-manager.js";
+import { localShardPool } from "../../server/runs/shard-pool.js";
 import { Store } from "../../server/store/store.js";
 import { GraphQLRequestError, type GraphQLTransport } from "../client/client.js";
 import { mapAsyncIterator } from "../client/map-iterator.js";
@@ -35,6 +36,8 @@ export interface EmbeddedOptions {
   /** Folder exportRun writes under. */
   exportRoot: string;
   version: string;
+  /** Local runners per run (absent: one runner runs the whole run). */
+  runners?: number;
 }
 
 /**
@@ -44,7 +47,7 @@ export interface EmbeddedOptions {
  */
 export async function openEmbedded(options: EmbeddedOptions): Promise<GraphQLTransport> {
   const store = await Store.open(options.dbPath);
-  const runs = new RunManager(store);
+  const runs = new RunManager(store, options.runners === undefined ? {} : { shards: localShardPool(options.runners) });
   const close = async (api?: { unbridge(): void }) => {
     // Work still running (a `run` interrupted by Ctrl-C) stops and is marked resumable first.
     await runs.close();

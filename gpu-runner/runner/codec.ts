@@ -4,7 +4,8 @@
  *
  *   "SKR1" | u32 LE header byte length | header (UTF-8 JSON) | pad to 8 | payloads
  *
- * Non-finite numbers survive as {"$num":"NaN"|"Infinity"|"-Infinity"}.
+ * Non-finite numbers survive as {"$num":"NaN"|"Infinity"|"-Infinity"}. Any typed message (an object
+ * with a string `type`) frames the same way; the runner protocol's messages are the default.
  */
 import type { RunnerMessage } from "./protocol.js";
 
@@ -31,7 +32,7 @@ function dtypeOf(v: ArrayBufferView): string {
   throw new FrameError(`unsupported typed array ${v.constructor.name}`);
 }
 
-export function encodeFrame(msg: RunnerMessage): Uint8Array {
+export function encodeFrame<T extends { readonly type: string } = RunnerMessage>(msg: T): Uint8Array {
   const payloads: ArrayBufferView[] = [];
   let offset = 0;
   const header = JSON.stringify(msg, function (this: unknown, key: string, value: unknown) {
@@ -63,7 +64,7 @@ export function encodeFrame(msg: RunnerMessage): Uint8Array {
 }
 
 /** Decode a frame; every typed array gets its own buffer (transferable). Throws FrameError on malformed input. */
-export function decodeFrame(frame: Uint8Array): RunnerMessage {
+export function decodeFrame<T extends { readonly type: string } = RunnerMessage>(frame: Uint8Array): T {
   if (frame.byteLength < 8) throw new FrameError(`${frame.byteLength} bytes is shorter than the 8-byte preamble`);
   const dv = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   if (dv.getUint32(0, true) !== MAGIC) throw new FrameError("missing SKR1 magic");
@@ -93,7 +94,7 @@ export function decodeFrame(frame: Uint8Array): RunnerMessage {
   if (!parsed || typeof parsed !== "object" || typeof (parsed as { type?: unknown }).type !== "string") {
     throw new FrameError("header has no message type");
   }
-  return parsed as RunnerMessage;
+  return parsed as T;
 }
 
 function readArray(frame: Uint8Array, start: number, p: Record<string, unknown>): ArrayBufferView {

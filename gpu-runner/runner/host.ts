@@ -29,7 +29,11 @@ export interface RunHandle {
   cancel(): void;
 }
 
-export function startRunInWorker(start: JobMessage, sink: (ev: RunnerEvent) => void, options: HostOptions = {}): RunHandle {
+/**
+ * `start` is the job message the worker expects: a protocol job for the default worker, or another
+ * worker's own typed job (options.workerUrl); either way the worker answers with protocol events.
+ */
+export function startRunInWorker<J extends { readonly type: string; readonly runId: string } = JobMessage>(start: J, sink: (ev: RunnerEvent) => void, options: HostOptions = {}): RunHandle {
   const worker = new Worker(options.workerUrl ?? new URL("./worker.js", import.meta.url), { resourceLimits: options.resourceLimits });
   let lastSeq = -1;
   let terminal: TerminalEvent | null = null;

@@ -29,7 +29,7 @@ export async function runJob(start: StartMessage, send: Send, signal: AbortSigna
     const train = await encodeRows(start.rows.train, codec, "train", layout);
     const val = await encodeRows(start.rows.val, codec, "val", layout);
     const shard = start.shard ?? { index: 0, count: 1 };
-    const shardIdx = val.map((_, i) => i).filter((i) => i % shard.count === shard.index);
+    const shardIdx = shardRows(val.length, shard);
     emit({
       type: "status", phase: start.prompt ? "extracting" : "training", message: "model and rows loaded",
       info: {
@@ -146,6 +146,13 @@ export async function encodeRows(rows: readonly TaskRow[], codec: TextCodec, spl
   return out;
 }
 
+/** The val row indices a shard extracts, ascending. */
+export function shardRows(nVal: number, shard: NonNullable<StartMessage["shard"]>): number[] {
+  const all = Array.from({ length: nVal }, (_, i) => i);
+  if (shard.start !== undefined && shard.end !== undefined) return all.slice(shard.start, shard.end);
+  return all.filter((i) => i % shard.count === shard.index);
+}
+
 function countTruncated(samples: readonly EncodedSample[], layout: LayoutOptions): number {
   if (layout.maxLength === undefined) return 0;
   return samples.filter((s) => s.instructionIds.length + layout.promptLength + s.answerIds.length > layout.maxLength!).length;
@@ -160,5 +167,9 @@ function checkStart(start: StartMessage): void {
   const s = start.shard;
   if (s && !(Number.isInteger(s.count) && s.count >= 1 && Number.isInteger(s.index) && s.index >= 0 && s.index < s.count)) {
     throw badInput(`start.shard must satisfy 0 <= index < count, got ${JSON.stringify(s)}`);
+  }
+  if (s && (s.start !== undefined || s.end !== undefined)) {
+    const ok = Number.isInteger(s.start) && Number.isInteger(s.end) && s.start! >= 0 && s.start! <= s.end! && s.end! <= start.rows.val.length;
+    if (!ok) throw badInput(`start.shard rows [start, end) must both be given with 0 <= start <= end <= ${start.rows.val.length} val rows, got ${JSON.stringify(s)}`);
   }
 }

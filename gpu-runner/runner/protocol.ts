@@ -48,8 +48,11 @@ export interface StartMessage {
   readonly resume?: TrainCheckpoint;
   /** Skip training and extract with this prompt [n, dModel]. */
   readonly prompt?: Float32Array;
-  /** Extract only val rows i with i % count == index (several runners share one run). */
-  readonly shard?: { readonly index: number; readonly count: number };
+  /**
+   * Extract only part of the val rows (several runners share one run): rows [start, end) when both
+   * are given (contiguous shards of any size), else rows i with i % count == index.
+   */
+  readonly shard?: { readonly index: number; readonly count: number; readonly start?: number; readonly end?: number };
   /** Skip extraction batches before this id (a reconnecting runner; batch ids are stable). */
   readonly startBatch?: number;
 }

@@ -6,7 +6,7 @@
 import WebSocket from "ws";
 import { decodeFrame, encodeFrame, FrameError } from "./codec.js";
 import { startRunInWorker, type HostOptions, type RunHandle } from "./host.js";
-import type { ErrorEvent } from "./protocol.js";
+import type { ErrorEvent, RunnerMessage } from "./protocol.js";
 
 export interface RemoteRunnerOptions extends HostOptions {
   /** Sent as `Authorization: Bearer <token>`. */
@@ -28,7 +28,7 @@ export function connectRemoteRunner(url: string, options: RemoteRunnerOptions = 
   const ws = new WebSocket(url, { headers: options.token ? { authorization: `Bearer ${options.token}` } : {} });
   ws.binaryType = "nodebuffer";
   const jobs = new Map<string, RunHandle>();
-  const send = (msg: Parameters<typeof encodeFrame>[0]) => {
+  const send = (msg: RunnerMessage) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(encodeFrame(msg));
   };
   const closed = new Promise<void>((resolve) => {

@@ -7,12 +7,13 @@
  * lowest activations are kept instead and written at the end; scores come from the statistics alone.
  */
 import { encodeFrame } from "../../gpu-runner/runner/codec.js";
-import type { ActivationsEvent, CheckpointEvent, DoneEvent, RunnerEvent, SamplesEvent, StatusEvent } from "../../gpu-runner/runner/protocol.js";
-import { gatherMetricValues, maxAbsOverPositions, ReservoirSet, StreamingStats, topKByAbs } from "../analysis/index.js";
-import { computeMetric, listMetrics, type MetricContext, type MetricInfo, type SampleOutput } from "../metrics/index.js";
+import type { ActivationsEvent, CheckpointEvent, RunnerEvent, RunSummary, StatusEvent } from "../../gpu-runner/runner/protocol.js";
+import { maxAbsOverPositions, topKByAbs } from "../analysis/index.js";
+import type { MetricContext } from "../metrics/index.js";
 import type { RunStatus, Store } from "../store/index.js";
+import { PartialStats, type ShardPartial } from "./partial-stats.js";
 import { encodeReservoirs, layerSnapshot } from "./reservoir-codec.js";
-import { runStorage } from "./run-options.js";
+import type { RunStorage } from "./run-options.js";
 import type { MetricRow } from "./samples.js";
 import { correlationsFromStats, scoreFromStoredActivations, writeCorrelations } from "./scoring.js";
 
@@ -43,16 +44,8 @@ export interface IngestHooks {
 }
 
 export class RunIngest {
-  private readonly outputs = new Map<number, SampleOutput>();
-  /** metric name -> [N val rows]; output metrics fill in per batch (NaN until then). */
-  private readonly tables = new Map<string, Float64Array>();
-  private readonly metrics: MetricInfo[];
-  private stats: StreamingStats | null = null;
-  /** Storage "topk" only: the reservoirs that stand in for stored activations. */
-  private reservoirs: ReservoirSet | null = null;
-  private shape: { positions: number; dFF: number; layers: number[] } | null = null;
-  /** Metrics that had a missing value somewhere: scored from stored activations at the end. */
-  private readonly incomplete = new Set<string>();
+  /** The whole run's statistics: updated per batch (one runner) or merged from shard partials. */
+  private readonly partial: PartialStats;
   private status: RunStatus | null = null;
   /** Highest progress sequence number given out (-1: not read from the store yet). */
   private lastSeq = -1;
@@ -66,17 +59,13 @@ export class RunIngest {
     private readonly runId: number,
     private readonly ctx: MetricContext & { rows: readonly MetricRow[] },
     private readonly hooks: IngestHooks,
-    metricNames?: readonly string[],
+    private readonly options: { metrics?: readonly string[]; storage: RunStorage },
   ) {
-    const all = listMetrics(ctx);
-    this.metrics = metricNames?.length ? metricNames.map((n) => all.find((m) => m.name === n) ?? fail(n, all)) : all;
-    for (const m of this.metrics) {
-      this.tables.set(m.name, m.needsOutputs ? new Float64Array(ctx.rows.length).fill(Number.NaN) : computeMetric(ctx, m.name));
-    }
+    this.partial = new PartialStats(ctx, options.storage, options.metrics);
   }
 
   get metricNames(): string[] {
-    return this.metrics.map((m) => m.name);
+    return this.partial.metricNames;
   }
 
   /** Handles one event; the caller awaits each before the next (events are ordered). */
@@ -97,9 +86,9 @@ export class RunIngest {
         return;
       }
       case "checkpoint": return this.onCheckpoint(ev);
-      case "samples": return this.onSamples(ev);
+      case "samples": return this.partial.observeSamples(ev);
       case "activations": return this.onActivations(ev);
-      case "done": return this.onDone(ev);
+      case "done": return this.finish(ev.summary);
       case "error": return; // the manager decides the final status
     }
   }
@@ -116,9 +105,8 @@ export class RunIngest {
 
   /** Live top-k by max |r| over positions, with the samples behind it; null before the first activation batch. */
   leaderboard(metric: string, k: number): LiveLeaderboard | null {
-    const stats = this.stats;
-    const shape = this.shape;
-    if (!stats || !shape || !this.tables.has(metric)) return null;
+    const { stats, shape } = this.partial;
+    if (!stats || !shape || !this.partial.tables.has(metric)) return null;
     const layers = shape.layers.filter((l) => stats.count(l) > 1);
     if (layers.length === 0) return null;
     const aggs = layers.map((layer) => ({ layer, agg: maxAbsOverPositions(stats.pearson(layer, metric), shape.positions, shape.dFF) }));
@@ -150,92 +138,63 @@ export class RunIngest {
     await this.store.saveCheckpoint(this.runId, ev.step, ev.checkpoint.prompt, encodeFrame(ev));
   }
 
-  private onSamples(ev: SamplesEvent): void {
-    const rows = Array.from(ev.sampleIdx, (i) => this.ctx.rows[i]);
-    const outs: SampleOutput[] = Array.from(ev.sampleIdx, (_, r) => ({
-      loss: ev.loss[r], goldProb: ev.goldProb[r], confidence: ev.confidence[r], prediction: ev.prediction[r], correct: ev.correct[r] === 1,
-    }));
-    ev.sampleIdx.forEach((i, r) => this.outputs.set(i, outs[r]));
-    // output metrics are per-sample functions, so a batch-sized context gives the same values
-    const batchCtx: MetricContext = { ...this.ctx, rows, outputs: outs };
-    for (const m of this.metrics) {
-      if (!m.needsOutputs) continue;
-      const v = computeMetric(batchCtx, m.name);
-      const table = this.tables.get(m.name)!;
-      ev.sampleIdx.forEach((i, r) => (table[i] = v[r]));
-    }
-  }
-
   private async onActivations(ev: ActivationsEvent): Promise<void> {
-    if (!this.stats) {
-      if (this.nLayers === 0) throw new Error(`run ${this.runId}: activations arrived before the runner reported the model`);
-      this.shape = { positions: ev.nPositions, dFF: ev.dFF, layers: [] };
-      this.stats = new StreamingStats({ layers: this.nLayers, positions: ev.nPositions, neurons: ev.dFF, metrics: this.metricNames });
-      const storage = runStorage(await this.store.getRun(this.runId));
-      if (storage.mode === "topk") {
-        this.reservoirs = new ReservoirSet({ layers: this.nLayers, positions: ev.nPositions, neurons: ev.dFF, k: storage.k });
-      }
-    }
-    if (!this.shape!.layers.includes(ev.layer)) this.shape!.layers.push(ev.layer);
-    if (this.reservoirs) this.reservoirs.update(ev.layer, ev.data, ev.sampleIdx);
-    else {
-      await this.store.ingestActivations(this.runId, {
-        shard: ev.shard, batchId: String(ev.batchId), layer: ev.layer, sampleIdx: ev.sampleIdx, nPositions: ev.nPositions, dFF: ev.dFF, data: ev.data,
-      });
-    }
-    const values = gatherMetricValues([...this.tables.values()], ev.sampleIdx);
-    for (let i = 0; i < values.length; i++) {
-      if (!Number.isFinite(values[i])) {
-        this.incomplete.add(this.metricNames[Math.floor(i / ev.sampleIdx.length)]);
-        values[i] = 0; // placeholder: that metric is rescored from stored activations at the end (or, in topk, left unscored)
-      }
-    }
-    this.stats!.update(ev.layer, ev.data, values);
+    if (this.nLayers === 0) throw new Error(`run ${this.runId}: activations arrived before the runner reported the model`);
+    await this.storeActivations(ev);
+    this.partial.observeActivations(ev, this.nLayers);
     this.hooks.activations();
   }
 
-  private async onDone(ev: DoneEvent): Promise<void> {
+  /** Stores a batch (storage "full"; idempotent by shard, batch and layer) without counting it: a shard runner counts its own. */
+  async storeActivations(ev: ActivationsEvent): Promise<void> {
+    if (this.options.storage.mode !== "full") return;
+    await this.store.ingestActivations(this.runId, {
+      shard: ev.shard, batchId: String(ev.batchId), layer: ev.layer, sampleIdx: ev.sampleIdx, nPositions: ev.nPositions, dFF: ev.dFF, data: ev.data,
+    });
+  }
+
+  /** Merges a finished shard's statistics, reservoirs and outputs (each shard exactly once). */
+  mergeShard(p: ShardPartial): void {
+    this.partial.merge(p);
+    this.hooks.activations();
+  }
+
+  /** Writes outputs, metrics and scores: the attempt's `done` (one runner) or the merged shards' end. */
+  async finish(s: RunSummary): Promise<void> {
     await this.flushEvents();
     await this.setStatus("scoring");
     const n = this.ctx.rows.length;
-    const order = [...this.outputs.keys()].sort((a, b) => a - b);
+    const out = this.partial.outputBatch();
+    const order = out.sampleIdx;
     // outputs are written once, by the attempt that finishes, so a failed attempt leaves none behind
-    await this.store.writeSampleOutputs(this.runId, {
-      sampleIdx: Int32Array.from(order),
-      sampleId: order.map((i) => this.ctx.rows[i].id),
-      loss: Float64Array.from(order, (i) => this.outputs.get(i)!.loss),
-      goldProb: Float64Array.from(order, (i) => this.outputs.get(i)!.goldProb),
-      confidence: Float64Array.from(order, (i) => this.outputs.get(i)!.confidence),
-      prediction: order.map((i) => this.outputs.get(i)!.prediction),
-      correct: Uint8Array.from(order, (i) => (this.outputs.get(i)!.correct ? 1 : 0)),
-    });
+    await this.store.writeSampleOutputs(this.runId, { ...out, prediction: [...out.prediction], sampleId: Array.from(order, (i) => this.ctx.rows[i].id) });
     const sampleIds = this.ctx.rows.map((r) => r.id);
-    for (const m of this.metrics) {
-      await this.store.writeMetric(this.runId, { name: m.name, kind: m.kind, description: m.description, sampleId: sampleIds, value: this.tables.get(m.name)! });
+    const { metrics, tables, stats, shape, reservoirs, incomplete } = this.partial;
+    for (const m of metrics) {
+      await this.store.writeMetric(this.runId, { name: m.name, kind: m.kind, description: m.description, sampleId: sampleIds, value: tables.get(m.name)! });
     }
     const unscored: { metric: string; reason: string }[] = [];
-    if (this.stats && this.shape) {
-      const { positions, dFF, layers } = this.shape;
+    if (stats && shape) {
+      const { positions, dFF, layers } = shape;
       layers.sort((a, b) => a - b);
-      for (const m of this.metrics) {
-        const rescore = this.incomplete.has(m.name) || order.length !== n;
-        if (rescore && this.reservoirs) {
+      for (const m of metrics) {
+        const rescore = incomplete.has(m.name) || order.length !== n;
+        if (rescore && reservoirs) {
           // the statistics hold placeholder zeros for its missing values, and no activations were kept to rescore from
           unscored.push({ metric: m.name, reason: 'has samples without a value and the run kept only reservoirs (storage "topk"), so it cannot be rescored from activations' });
           continue;
         }
         const layerScores = rescore
-          ? await scoreFromStoredActivations(this.store, this.runId, m.name, this.tables.get(m.name)!, layers)
-          : correlationsFromStats(this.stats, layers, m.name, positions, dFF);
+          ? await scoreFromStoredActivations(this.store, this.runId, m.name, tables.get(m.name)!, layers)
+          : correlationsFromStats(stats, layers, m.name, positions, dFF);
         await writeCorrelations(this.store, this.runId, m.name, layerScores);
       }
-      if (this.reservoirs) {
-        const snap = this.reservoirs.toSnapshot();
+      if (reservoirs) {
+        const snap = reservoirs.toSnapshot();
         for (const layer of layers) await this.store.putReservoir(this.runId, layer, encodeReservoirs(layerSnapshot(snap, layer)));
       }
       await this.store.updateRun(this.runId, { layers });
     }
-    const s = ev.summary;
     await this.store.updateRun(this.runId, {
       timings: { seconds: s.seconds, trainSeconds: s.trainSeconds ?? null, extractSeconds: s.extractSeconds ?? null },
       trainFigures: s.train ?? null,
@@ -244,8 +203,4 @@ export class RunIngest {
         : null,
     });
   }
-}
-
-function fail(name: string, all: MetricInfo[]): never {
-  throw new Error(`unknown metric "${name}" for this task (available: ${all.map((m) => m.name).join(", ")})`);
 }

@@ -6,14 +6,16 @@
  */
 import { decodeFrame } from "../../gpu-runner/runner/codec.js";
 import { startRunInWorker, type HostOptions, type RunHandle } from "../../gpu-runner/runner/host.js";
-import type { RunnerEvent, StartMessage, TerminalEvent } from "../../gpu-runner/runner/protocol.js";
+import type { DoneEvent, RunnerEvent, RunSummary, StartMessage, TerminalEvent } from "../../gpu-runner/runner/protocol.js";
 import type { TrainCheckpoint } from "../../gpu-runner/train/train.js";
 import { parseVerbalizer } from "../tasks/index.js";
 import type { RunRecord, RunStatus, Store } from "../store/index.js";
 import { RunIngest, type LiveLeaderboard } from "./run-ingest.js";
-import { runnerConfig, validateRunOptions, type RunOptions } from "./run-options.js";
+import { runnerConfig, runStorage, validateRunOptions, type RunOptions } from "./run-options.js";
 import { toMetricRow, toRunnerRow, type MetricRow } from "./samples.js";
 import { ServiceError } from "../errors.js";
+import { isShardDone, type ShardJob } from "./shard-job.js";
+import { planShards, type ShardPool } from "./shard-pool.js";
 
 /** Starts a runner for a start message; events go to the sink in order. */
 export type Executor = (start: StartMessage, sink: (ev: RunnerEvent) => void) => RunHandle;
@@ -32,6 +34,18 @@ export interface RunManagerOptions {
   leaderboardIntervalMs?: number;
   /** Folders every file of a run's model must resolve inside when the runner opens it; undefined: no check. */
   modelRoots?: readonly string[];
+  /**
+   * Several runners per run: training stays on one runner (the executor), then the val set is split
+   * into shards that the pool's runners extract at once, each keeping its own partial statistics.
+   */
+  shards?: ShardPool;
+}
+
+/** One executing run: the runner jobs in flight (one, or one per shard) and whether it was cancelled. */
+interface Slot {
+  readonly handles: Set<RunHandle>;
+  ingest?: RunIngest;
+  cancelled: boolean;
 }
 
 export interface StoredRunConfig {
@@ -67,7 +81,7 @@ export class RunManager {
   private readonly jobs = new Map<string, Job>();
   private runningJobs = 0;
   private jobCounter = 0;
-  private readonly active = new Map<number, { handle?: RunHandle; ingest?: RunIngest; cancelled: boolean }>();
+  private readonly active = new Map<number, Slot>();
   private readonly listeners = new Set<(e: RunManagerEvent) => void>();
   private readonly lastBoard = new Map<number, number>();
   private idle: Promise<void> = Promise.resolve();
@@ -114,7 +128,7 @@ export class RunManager {
     const a = this.active.get(runId);
     if (!a) throw new ServiceError("BAD_STATE", `run ${runId} is ${run.status}, not queued or running: nothing to cancel`);
     a.cancelled = true;
-    a.handle?.cancel();
+    for (const h of a.handles) h.cancel();
     return run;
   }
 
@@ -206,7 +220,7 @@ export class RunManager {
     this.queue.length = 0;
     for (const a of this.active.values()) {
       a.cancelled = true;
-      a.handle?.cancel();
+      for (const h of a.handles) h.cancel();
     }
     for (const job of this.jobs.values()) job.controller.abort();
     this.settleIfIdle();
@@ -242,7 +256,7 @@ export class RunManager {
         continue;
       }
       const runId = next;
-      const slot = { cancelled: false } as { handle?: RunHandle; ingest?: RunIngest; cancelled: boolean };
+      const slot: Slot = { handles: new Set(), cancelled: false };
       this.active.set(runId, slot);
       void this.execute(runId, slot)
         .catch(async (e: Error) => {
@@ -257,7 +271,7 @@ export class RunManager {
     }
   }
 
-  private async execute(runId: number, slot: { handle?: RunHandle; ingest?: RunIngest; cancelled: boolean }): Promise<void> {
+  private async execute(runId: number, slot: Slot): Promise<void> {
     const run = await this.store.getRun(runId);
     const options = (run.config as StoredRunConfig).options ?? {};
     const model = await this.store.getModel(run.modelId);
@@ -266,11 +280,12 @@ export class RunManager {
     const train = samples.filter((s) => s.split === "train");
     const val = samples.filter((s) => s.split === "val");
     const verbalizer = task.verbalizer ? parseVerbalizer(task.verbalizer as Record<string, string>) : undefined;
-    const ingest = new RunIngest(this.store, runId, { rows: withAllColumns(val.map(toMetricRow)), verbalizer }, {
+    const metricRows = withAllColumns(val.map(toMetricRow));
+    const ingest = new RunIngest(this.store, runId, { rows: metricRows, verbalizer }, {
       status: async (status) => void (await this.setStatus(runId, status)),
       progress: (seq, payload) => this.emit({ type: "progress", runId, seq, payload }),
       activations: () => this.boardTick(runId),
-    }, options.metrics);
+    }, { metrics: options.metrics, storage: runStorage(options) });
     slot.ingest = ingest;
     await this.setStatus(runId, "running");
 
@@ -282,24 +297,95 @@ export class RunManager {
       ...runnerConfig(options),
       resume: await this.resumeState(runId),
     };
-    // events are handled strictly in order; a failure to persist one stops the run
-    let chain = Promise.resolve();
-    let sinkError: Error | null = null;
-    const executor = this.options.executor ?? ((s, sink) => startRunInWorker(s, sink, this.options.host));
-    slot.handle = executor(start, (ev) => {
-      chain = chain.then(() => (sinkError ? undefined : ingest.handle(ev))).catch((e: Error) => {
-        sinkError ??= e;
-        slot.handle?.cancel();
-      });
-    });
-    if (slot.cancelled) slot.handle.cancel();
-    const terminal: TerminalEvent = await slot.handle.done.catch((e: Error) => ({ type: "error", runId: String(runId), seq: -1, code: "WORKER_EXITED", message: e.message }) as TerminalEvent);
-    await chain;
+    const pool = this.options.shards;
+    const terminal = pool && val.length > 0 && start.extract?.enabled !== false
+      ? await this.executeSharded(slot, pool, start, ingest, { metricRows, verbalizer: task.verbalizer as Record<string, string> | null, options })
+      : await this.drive(slot, start, this.executor, (ev) => ingest.handle(ev));
     await ingest.flushEvents();
-    if (sinkError) throw sinkError;
     if (terminal.type === "done") await this.setStatus(runId, "done");
     else if (terminal.code === "CANCELLED" || slot.cancelled) await this.setStatus(runId, this.closed ? "interrupted" : "cancelled", terminal.message);
     else await this.setStatus(runId, "failed", `${terminal.code}: ${terminal.message}`);
+  }
+
+  private get executor(): Executor {
+    return this.options.executor ?? ((s, sink) => startRunInWorker(s, sink, this.options.host));
+  }
+
+  /**
+   * Runs one runner job, handing its events to `handle` strictly in order; a failure to persist one
+   * cancels the job and is rethrown once it has stopped.
+   */
+  private async drive<J extends { runId: string }>(slot: Slot, job: J, executor: (job: J, sink: (ev: RunnerEvent) => void) => RunHandle, handle: (ev: RunnerEvent) => unknown): Promise<TerminalEvent> {
+    let chain = Promise.resolve();
+    let sinkError: Error | null = null;
+    let handleOf: RunHandle | undefined;
+    const h = executor(job, (ev) => {
+      chain = chain.then(async () => void (sinkError ? undefined : await handle(ev))).catch((e: Error) => {
+        sinkError ??= e;
+        handleOf?.cancel();
+      });
+    });
+    handleOf = h;
+    slot.handles.add(h);
+    if (slot.cancelled) h.cancel();
+    const terminal: TerminalEvent = await h.done.catch((e: Error) => ({ type: "error", runId: job.runId, seq: -1, code: "WORKER_EXITED", message: e.message }) as TerminalEvent);
+    slot.handles.delete(h);
+    await chain;
+    if (sinkError) throw sinkError;
+    return terminal;
+  }
+
+  /**
+   * Trains on one runner, then extracts the val set in shards on the pool's runners at once. Each
+   * shard ends with its partial statistics, merged exactly once; a failed or cancelled shard stops
+   * the others and the run (resumable: it trains from its last checkpoint and extracts again).
+   */
+  private async executeSharded(
+    slot: Slot, pool: ShardPool, start: StartMessage, ingest: RunIngest,
+    rows: { metricRows: MetricRow[]; verbalizer: Record<string, string> | null; options: RunOptions },
+  ): Promise<TerminalEvent> {
+    const t0 = performance.now();
+    // the training job's `done` is not the run's end: it carries the prompt every shard extracts with
+    const trained = await this.drive(slot, { ...start, extract: { ...start.extract, enabled: false } }, this.executor, (ev) => (ev.type === "done" ? undefined : ingest.handle(ev)));
+    if (trained.type !== "done") return trained;
+    const ranges = planShards(start.rows.val.length, rows.options.shards ?? pool.runners);
+    const jobs: ShardJob[] = ranges.map((r) => ({
+      type: "shard",
+      runId: start.runId,
+      start: { ...start, resume: undefined, rows: { train: [], val: start.rows.val }, prompt: trained.summary.prompt, shard: { index: r.index, count: ranges.length, start: r.start, end: r.end } },
+      metricRows: rows.metricRows,
+      verbalizer: rows.verbalizer,
+      metrics: rows.options.metrics,
+      storage: runStorage(rows.options),
+      sendActivations: runStorage(rows.options).mode === "full",
+    }));
+    // shards' events interleave; one queue keeps the store's writes and the progress numbering in order
+    let serial = Promise.resolve();
+    const inOrder = (f: () => unknown) => (serial = serial.then(async () => void (await f())));
+    const done: DoneEvent[] = [];
+    let stop: TerminalEvent | null = null;
+    let next = 0;
+    const runner = async () => {
+      while (next < jobs.length && !stop && !slot.cancelled) {
+        const t = await this.drive(slot, jobs[next++], (j, sink) => pool.run(j, sink), (ev) => {
+          if (isShardDone(ev)) return inOrder(() => ingest.mergeShard(ev.partial));
+          if (ev.type === "activations") return inOrder(() => ingest.storeActivations(ev));
+          if (ev.type === "progress") return inOrder(() => ingest.handle(ev));
+          return undefined; // status and error: the shard's terminal event decides
+        });
+        if (t.type === "done") done.push(t);
+        else if (!stop) {
+          stop = t;
+          for (const h of slot.handles) h.cancel();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(pool.concurrency, jobs.length) }, runner));
+    if (stop) return stop;
+    if (done.length < jobs.length) return { type: "error", runId: start.runId, seq: -1, code: "CANCELLED", message: `run ${start.runId} was cancelled during extraction` };
+    const summary = mergedSummary(trained.summary, done.map((d) => d.summary), (performance.now() - t0) / 1000);
+    await ingest.finish(summary);
+    return { type: "done", runId: start.runId, seq: -1, summary };
   }
 
   private async resumeState(runId: number): Promise<TrainCheckpoint | undefined> {
@@ -331,4 +417,19 @@ export class RunManager {
 export function withAllColumns(rows: MetricRow[]): MetricRow[] {
   const names = new Set(rows.flatMap((r) => Object.keys(r.columns)));
   return rows.map((r) => ({ ...r, columns: Object.fromEntries([...names].map((n) => [n, r.columns[n] ?? Number.NaN])) }));
+}
+
+/** The run's summary from its training job's and its shards' (validation figures weighted by shard size). */
+function mergedSummary(trained: RunSummary, shards: RunSummary[], seconds: number): RunSummary {
+  const ex = shards.flatMap((s) => (s.extract ? [s.extract] : []));
+  const samples = ex.reduce((a, e) => a + e.samples, 0);
+  const weighted = (f: (e: (typeof ex)[number]) => number) => (samples > 0 ? ex.reduce((a, e) => a + f(e) * e.samples, 0) / samples : 0);
+  return {
+    ...trained,
+    extract: ex.length === 0 ? undefined : {
+      samples, batches: ex.reduce((a, e) => a + e.batches, 0), accuracy: weighted((e) => e.accuracy), meanLoss: weighted((e) => e.meanLoss),
+      layers: ex[0].layers, nPositions: ex[0].nPositions, shard: -1,
+    },
+    seconds,
+  };
 }

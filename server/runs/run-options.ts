@@ -53,6 +53,11 @@ export interface RunOptions {
   storage?: "full" | "topk";
   /** Reservoir size k of the "topk" storage (default 32). */
   reservoirK?: number;
+  /**
+   * Extraction shards when the server has several runners (default: one per runner); contiguous,
+   * sizes within one of each other. Ignored by a one-runner server.
+   */
+  shards?: number;
 }
 
 export const DEFAULT_RESERVOIR_K = 32;
@@ -104,6 +109,7 @@ export function validateRunOptions(o: RunOptions): void {
   if (o.device !== undefined && o.device !== "cpu" && o.device !== "cuda") throw badOption("device", 'must be "cpu" or "cuda"');
   if (o.storage !== undefined && o.storage !== "full" && o.storage !== "topk") throw badOption("storage", 'must be "full" or "topk"');
   positiveInt("reservoirK", o.reservoirK, MAX_RESERVOIR_K);
+  positiveInt("shards", o.shards, 100000);
   if (o.reservoirK !== undefined && o.storage !== "topk") throw badOption("reservoirK", 'applies only to storage "topk": set storage "topk" or leave reservoirK out');
   if (o.layers !== undefined && (o.layers.length === 0 || o.layers.some((l) => !(Number.isInteger(l) && l >= 0)))) {
     throw badOption("layers", "must be a non-empty list of layer indices (0-based)");

@@ -39,6 +39,7 @@ interface RunCommandOptions extends ConnectionOptions {
   valFraction?: number;
   top: number;
   json?: boolean;
+  runners?: number;
 }
 
 /** The `--json` result of `run`. */
@@ -69,11 +70,13 @@ export function registerRunCommand(program: Command): void {
     .option("--layers <list>", "layers to record, e.g. 0,1 (default: all)", intList)
     .option("--val-fraction <x>", "share of rows without a split that go to validation", positive)
     .option("--top <k>", "top neurons per metric in the summary", int(1), 5)
+    .option("--runners <n>", "embedded mode: local runners that extract shards of the validation set at once (training stays on one)", int(1))
     .option("--json", "print the result as JSON (progress still goes to stderr)");
   examples(
     connectionOptions(run),
     `skillscope run --model ./models/gpt2 --task sst.jsonl --template "Review: {text}" --verbalizer '{"0":"negative","1":"positive"}' --steps 100`,
     "skillscope run --model ./models/gpt2 --task arith.csv --template \"{a} * {b} =\" --layers 0,1 --json",
+    "skillscope run --model ./models/gpt2 --task arith.csv --template \"{a} * {b} =\" --runners 2 --json",
   );
   run.action(
     action<RunCommandOptions>(async (o) => {
@@ -84,7 +87,8 @@ export function registerRunCommand(program: Command): void {
         if (!existsSync(taskFile)) throw new CliError(`--task ${o.task}: no such file`);
       }
       const verbalizer = o.verbalizer === undefined ? null : parseVerbalizer(o.verbalizer);
-      const scope = { modelRoots: [modelDir], taskRoots: [dirname(taskFile)] };
+      if (o.runners !== undefined && o.server !== undefined) throw new CliError("--runners applies to embedded runs; a server's runners are its queue's (skillscope serve --queue URL)");
+      const scope = { modelRoots: [modelDir], taskRoots: [dirname(taskFile)], runners: o.runners };
       const result = await withConnection(o, scope, async ({ transport, mode }) => {
         // A folder registered before is reused, so repeated runs do not pile up model records.
         const { models } = await transport.execute(ModelsDocument);

@@ -33,3 +33,26 @@ it("skillscope run finds the planted neuron", async () => {
   const others = rs.slice(1).map((n) => Math.abs(n.r)).sort((a, b) => a - b);
   assert.ok(others[Math.floor(others.length / 2)]! < 0.2, `median |r| of the others ${others[Math.floor(others.length / 2)]}`);
 });
+
+it("skillscope run --runners 2 prints the summary of a one-runner run (scores within 1e-9)", async () => {
+  const args = (db: string, extra: string[]) => [
+    "run", "--model", join(planted, "model"), "--task", join(planted, "task.jsonl"), "--template", "{text} question",
+    "--verbalizer", '{"0":"no","1":"yes"}', "--prompt-length", "4", "--steps", "6", "--seed", "1", "--top", "10", "--json",
+    "--data-dir", dir, "--db", join(dir, db), ...extra,
+  ];
+  const [one, two] = await Promise.all([cli(args("one.duckdb", [])), cli(args("two.duckdb", ["--runners", "2"]))]);
+  assert.equal(one.code, 0, one.stderr);
+  assert.equal(two.code, 0, two.stderr);
+  type Summary = { runId: string; samples: number; valLoss: number; valAccuracy: number; top: { metric: string; layer: number; neuron: number; position: number; r: number }[] };
+  const [a, b] = [JSON.parse(one.stdout) as Summary, JSON.parse(two.stdout) as Summary];
+  assert.equal(b.samples, a.samples);
+  assert.ok(Math.abs(b.valLoss - a.valLoss) < 1e-9 && b.valAccuracy === a.valAccuracy);
+  assert.equal(b.top.length, a.top.length);
+  b.top.forEach((t, i) => {
+    assert.deepEqual([t.metric, t.layer, t.neuron, t.position], [a.top[i]!.metric, a.top[i]!.layer, a.top[i]!.neuron, a.top[i]!.position]);
+    assert.ok(Math.abs(t.r - a.top[i]!.r) < 1e-9, `${t.metric} L${t.layer}.N${t.neuron}: ${t.r} vs ${a.top[i]!.r}`);
+  });
+  const refused = await cli(args("x.duckdb", ["--runners", "2", "--server", "http://127.0.0.1:9"]));
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /--runners applies to embedded runs/);
+});
