@@ -225,6 +225,7 @@ export class RunManager {
     for (const job of this.jobs.values()) job.controller.abort();
     this.settleIfIdle();
     await this.idle;
+    await this.options.shards?.close?.();
   }
 
   private busy(): boolean {
@@ -346,6 +347,10 @@ export class RunManager {
   ): Promise<TerminalEvent> {
     const t0 = performance.now();
     // the training job's `done` is not the run's end: it carries the prompt every shard extracts with
+    const storage = runStorage(rows.options);
+    if (storage.mode === "full" && !pool.carriesActivations) {
+      return { type: "error", runId: start.runId, seq: -1, code: "BAD_INPUT", message: 'runners behind a queue cannot send activations back: start the run with storage "topk"' };
+    }
     const trained = await this.drive(slot, { ...start, extract: { ...start.extract, enabled: false } }, this.executor, (ev) => (ev.type === "done" ? undefined : ingest.handle(ev)));
     if (trained.type !== "done") return trained;
     const ranges = planShards(start.rows.val.length, rows.options.shards ?? pool.runners);
@@ -356,8 +361,8 @@ export class RunManager {
       metricRows: rows.metricRows,
       verbalizer: rows.verbalizer,
       metrics: rows.options.metrics,
-      storage: runStorage(rows.options),
-      sendActivations: runStorage(rows.options).mode === "full",
+      storage,
+      sendActivations: storage.mode === "full",
     }));
     // shards' events interleave; one queue keeps the store's writes and the progress numbering in order
     let serial = Promise.resolve();

@@ -11,11 +11,15 @@ export interface ShardPool {
   readonly runners: number;
   /** Shard jobs the run manager keeps in flight at once. */
   readonly concurrency: number;
+  /** Whether activation batches can come back as events (local workers); else full storage needs a lake. */
+  readonly carriesActivations: boolean;
   /**
    * Runs one shard job; events reach the sink in order, and `done` settles with the shard's
    * terminal event (a ShardDoneEvent, or an error once the pool gives the shard up).
    */
   run(job: ShardJob, sink: (ev: RunnerEvent) => void): RunHandle;
+  /** Releases the pool's connections (the run manager calls it when it closes). */
+  close?(): Promise<void>;
 }
 
 export const SHARD_WORKER_URL = new URL("./shard-worker.js", import.meta.url);
@@ -23,7 +27,7 @@ export const SHARD_WORKER_URL = new URL("./shard-worker.js", import.meta.url);
 /** N local runners: worker threads on this machine, one per shard in flight. */
 export function localShardPool(runners: number, host: HostOptions = {}): ShardPool {
   if (!Number.isInteger(runners) || runners < 1) throw new RangeError(`runners must be an integer >= 1, got ${runners}`);
-  return { runners, concurrency: runners, run: (job, sink) => startRunInWorker(job, sink, { ...host, workerUrl: SHARD_WORKER_URL }) };
+  return { runners, concurrency: runners, carriesActivations: true, run: (job, sink) => startRunInWorker(job, sink, { ...host, workerUrl: SHARD_WORKER_URL }) };
 }
 
 export interface ShardRange {

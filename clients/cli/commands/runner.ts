@@ -1,26 +1,41 @@
 /** `runner`: serve a remote skillscope server's runs from this machine (its GPU / CPUs) over WebSocket. */
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { action, examples } from "../command-kit.js";
+import { action, examples, int, oneOf } from "../command-kit.js";
 import { CliError } from "../errors.js";
 
 interface RunnerOptions {
-  connect: string;
+  connect?: string;
+  queue?: string;
   token?: string;
   model?: string;
+  device?: "cpu" | "cuda";
+  threads?: number;
+  leaseMs?: number;
 }
 
 export function registerRunnerCommand(program: Command): void {
   const runner = program
     .command("runner")
-    .description("connect to a server's runner endpoint and execute the runs it sends until the connection closes")
-    .requiredOption("--connect <url>", "the server's runner endpoint, ws://HOST:PORT/ingest")
-    .option("--token <token>", "the server's bearer token (default: $SKILLSCOPE_TOKEN)")
-    .option("--model <dir>", "check this model folder (config, weights, tokenizer) before connecting");
-  examples(runner, "skillscope runner --connect ws://10.0.0.5:4000/ingest --token $(cat data/token) --model ./models/gpt2");
+    .description("execute a server's runs: those it sends over --connect, or the shard jobs of a --queue, until stopped")
+    .option("--connect <url>", "the server's runner endpoint, ws://HOST:PORT/ingest")
+    .option("--queue <url>", "take shard jobs from this Redis work queue (the server's serve --queue URL)")
+    .option("--token <token>", "with --connect: the server's bearer token (default: $SKILLSCOPE_TOKEN)")
+    .option("--model <dir>", "this machine's copy of the model (config, weights, tokenizer); checked before connecting")
+    .option("--device <device>", "with --queue: cpu or cuda", oneOf("cpu", "cuda"))
+    .option("--threads <n>", "with --queue: onnxruntime intra-op threads", int(1))
+    .option("--lease-ms <ms>", "with --queue: job lease; a runner that dies has its shard redone after about this long", int(500), 30000);
+  examples(
+    runner,
+    "skillscope runner --connect ws://10.0.0.5:4000/ingest --token $(cat data/token) --model ./models/gpt2",
+    "skillscope runner --queue redis://10.0.0.2:6379 --model ./models/Llama-2-7b --device cuda",
+  );
   runner.action(
     action<RunnerOptions>(async (o) => {
-      if (!/^wss?:\/\//.test(o.connect)) throw new CliError(`--connect "${o.connect}" must be a ws:// or wss:// URL, e.g. ws://127.0.0.1:4000/ingest`);
+      if ((o.connect === undefined) === (o.queue === undefined)) throw new CliError("give exactly one of --connect ws://HOST:PORT/ingest or --queue redis://HOST:PORT");
+      if (o.queue !== undefined) return serveQueue(o.queue, o);
+      const connect = o.connect!;
+      if (!/^wss?:\/\//.test(connect)) throw new CliError(`--connect "${connect}" must be a ws:// or wss:// URL, e.g. ws://127.0.0.1:4000/ingest`);
       const token = o.token ?? process.env.SKILLSCOPE_TOKEN?.trim();
       if (!token) throw new CliError("the runner needs the server's token: pass --token T or set SKILLSCOPE_TOKEN");
       const { loadModelDir } = await import("../../../gpu-runner/hf/model-dir.js");
@@ -29,8 +44,8 @@ export function registerRunnerCommand(program: Command): void {
         const { config } = loadModelDir(resolve(o.model), { requireTokenizer: true });
         process.stderr.write(`model ${resolve(o.model)}: ${config.modelType}, ${config.nLayers} layers\n`);
       }
-      const remote = await connectRemoteRunner(o.connect, { token });
-      process.stderr.write(`runner connected to ${o.connect}; waiting for runs (Ctrl-C to stop)\n`);
+      const remote = await connectRemoteRunner(connect, { token });
+      process.stderr.write(`runner connected to ${connect}; waiting for runs (Ctrl-C to stop)\n`);
       const stop = () => remote.close();
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
@@ -40,4 +55,24 @@ export function registerRunnerCommand(program: Command): void {
       process.stderr.write("runner disconnected\n");
     }),
   );
+}
+
+/** Takes shard jobs from the queue until SIGINT/SIGTERM; logs each job to stderr. */
+async function serveQueue(url: string, o: RunnerOptions): Promise<void> {
+  if (o.model === undefined) throw new CliError("--queue needs --model DIR: this machine's copy of the model the server's runs use");
+  const { loadModelDir } = await import("../../../gpu-runner/hf/model-dir.js");
+  const { startQueueRunner } = await import("../../../server/queue/queue-runner.js");
+  const modelDir = resolve(o.model);
+  const { config } = loadModelDir(modelDir, { requireTokenizer: true });
+  process.stderr.write(`model ${modelDir}: ${config.modelType}, ${config.nLayers} layers\n`);
+  const runner = await startQueueRunner(url, {
+    modelDir, device: o.device, threads: o.threads, leaseMs: o.leaseMs, log: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.stderr.write(`runner taking shard jobs from ${url} (Ctrl-C to stop)\n`);
+  await new Promise<void>((resolveStop) => {
+    process.once("SIGINT", resolveStop);
+    process.once("SIGTERM", resolveStop);
+  });
+  await runner.close();
+  process.stderr.write("runner stopped\n");
 }

@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { action, collect, examples, int, printJson } from "../command-kit.js";
 import { DB_FILE, DEFAULT_DATA_DIR } from "../connect.js";
+import { CliError } from "../errors.js";
 import { untilSignal, withOwnSignals } from "../serving.js";
 
 /** Options `serve` and `demo` share. */
@@ -19,6 +20,8 @@ interface ServeOptions extends ListenOptions {
   modelRoot?: string[];
   taskRoot?: string[];
   attach?: string;
+  queue?: string;
+  shards?: number;
 }
 
 /** Adds --db, --host, --port, --data-dir, --allow-remote-reads and --json. */
@@ -57,14 +60,23 @@ export function registerServeCommand(program: Command): void {
       .description("serve the GraphQL API (HTTP and WebSocket at /graphql) and the dashboard (at /) until Ctrl-C")
       .option("--model-root <dir>", "folder models may be registered from (repeatable)", collect)
       .option("--task-root <dir>", "folder task files may be imported from (repeatable)", collect)
-      .option("--attach <dir>", "serve a run exported with `skillscope export` (a folder, or s3:// / https:// via DuckDB httpfs) read-only instead of --db"),
+      .option("--attach <dir>", "serve a run exported with `skillscope export` (a folder, or s3:// / https:// via DuckDB httpfs) read-only instead of --db")
+      .option("--queue <url>", "extract runs in shards on the runners of this Redis work queue (redis://HOST:PORT or redis+unix:///path.sock; runners: skillscope runner --queue URL)")
+      .option("--shards <n>", "with --queue: shards per run unless the run sets its own (default 8)", int(1)),
   );
-  examples(serve, "skillscope serve --port 4000 --model-root ~/models --task-root ./tasks", "skillscope serve --attach ./exports/run-7 --port 4001");
+  examples(
+    serve,
+    "skillscope serve --port 4000 --model-root ~/models --task-root ./tasks",
+    "skillscope serve --attach ./exports/run-7 --port 4001",
+    "skillscope serve --queue redis://10.0.0.2:6379 --shards 16 --model-root ~/models",
+  );
   serve.action(
     action<ServeOptions>(async (o) => {
       // Loaded here, not at startup: other commands (and --help) need not load the server.
       const { startServer } = await import("../../../server/http/server.js");
       const { dataDir, dbPath } = listenPaths(o);
+      if (o.shards !== undefined && o.queue === undefined) throw new CliError("--shards applies with --queue URL");
+      const shards = o.queue === undefined ? undefined : await (await import("../../../server/queue/queue-pool.js")).QueueShardPool.open(o.queue, { shardsPerRun: o.shards });
       const server = await withOwnSignals(() =>
         startServer({
           host: o.host,
@@ -74,6 +86,7 @@ export function registerServeCommand(program: Command): void {
           modelRoots: (o.modelRoot ?? []).map((d) => resolve(d)),
           taskRoots: (o.taskRoot ?? []).map((d) => resolve(d)),
           allowRemoteReads: o.allowRemoteReads ?? false,
+          ...(shards ? { runner: { shards } } : {}),
           ...(o.attach !== undefined ? { attach: /^[a-z0-9]+:\/\//.test(o.attach) ? o.attach : resolve(o.attach) } : {}),
         }),
       );

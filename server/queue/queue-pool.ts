@@ -1,0 +1,144 @@
+/**
+ * The server's side of the work queue (`skillscope serve --queue URL`): a ShardPool whose shard jobs
+ * go to BullMQ on Redis for any runner (`skillscope runner --queue URL`) to take. Each job id is
+ * unique per dispatch, so a shard is merged once by the run manager whatever the broker redelivers;
+ * progress comes back as job progress, the partial as one binary result key.
+ */
+import { randomUUID } from "node:crypto";
+import { Queue, QueueEvents } from "bullmq";
+import { Redis, type RedisOptions as RedisClientOptions } from "ioredis";
+import { decodeFrame, encodeFrame } from "../../gpu-runner/runner/codec.js";
+import type { RunHandle } from "../../gpu-runner/runner/host.js";
+import type { ErrorEvent, RunnerEvent, TerminalEvent } from "../../gpu-runner/runner/protocol.js";
+import type { RunnerErrorCode } from "../../gpu-runner/train/errors.js";
+import type { ShardJob } from "../runs/shard-job.js";
+import type { ShardPool } from "../runs/shard-pool.js";
+import { cancelChannel, cancelledKey, DEFAULT_PREFIX, redisOptions, resultKey, SHARD_QUEUE } from "./broker.js";
+
+export interface QueuePoolOptions {
+  /** Shards per run when its options give none (default 8). */
+  readonly shardsPerRun?: number;
+  /** Key prefix (default "skillscope"): one server per prefix. */
+  readonly prefix?: string;
+}
+
+/** The job data: the ShardJob as a codec frame (typed arrays and NaN survive), base64. */
+export interface ShardJobData {
+  readonly frame: string;
+}
+
+/** How long a cancelled job's runner has to confirm before the job counts as stopped anyway. */
+const CANCEL_GRACE_MS = 10000;
+
+interface Pending {
+  readonly runId: string;
+  readonly sink: (ev: RunnerEvent) => void;
+  readonly finish: (ev: TerminalEvent) => void;
+  seq: number;
+}
+
+export class QueueShardPool implements ShardPool {
+  readonly concurrency = Number.POSITIVE_INFINITY;
+  readonly carriesActivations = false;
+  private readonly pending = new Map<string, Pending>();
+
+  private constructor(
+    readonly runners: number,
+    private readonly prefix: string,
+    private readonly queue: Queue<ShardJobData>,
+    private readonly events: QueueEvents,
+    private readonly redis: Redis,
+  ) {
+    events.on("progress", ({ jobId, data }) => {
+      const p = this.pending.get(jobId);
+      if (p && data && typeof data === "object") p.sink({ ...(data as object), type: "progress", runId: p.runId, seq: p.seq++ } as RunnerEvent);
+    });
+    events.on("completed", ({ jobId, returnvalue }) => void this.completed(jobId, returnvalue));
+    events.on("failed", ({ jobId, failedReason }) => {
+      const [, code, message] = /^([A-Z_]+): ([\s\S]*)$/.exec(failedReason) ?? [null, "INTERNAL", failedReason];
+      this.end(jobId, code as RunnerErrorCode, message);
+    });
+  }
+
+  /** Connects to the broker (failing fast when it is unreachable) and drops waiting jobs a previous server left. */
+  static async open(url: string, options: QueuePoolOptions = {}): Promise<QueueShardPool> {
+    const prefix = options.prefix ?? DEFAULT_PREFIX;
+    const connection = redisOptions(url);
+    const redis = new Redis({ ...(connection as RedisClientOptions), lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+    try {
+      await redis.connect();
+      await redis.ping();
+    } catch (e) {
+      redis.disconnect();
+      throw new Error(`cannot reach the queue at ${url}: ${(e as Error).message}`);
+    }
+    const queue = new Queue<ShardJobData>(SHARD_QUEUE, { connection, prefix });
+    const events = new QueueEvents(SHARD_QUEUE, { connection, prefix });
+    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+    // a job of a run this server no longer drives would only cost a runner's time
+    await queue.drain(true);
+    return new QueueShardPool(options.shardsPerRun ?? 8, prefix, queue, events, redis);
+  }
+
+  run(job: ShardJob, sink: (ev: RunnerEvent) => void): RunHandle {
+    const jobId = `${job.runId}.${job.start.shard?.index ?? 0}.${randomUUID().slice(0, 8)}`;
+    let finish!: (ev: TerminalEvent) => void;
+    const done = new Promise<TerminalEvent>((resolve) => (finish = resolve));
+    this.pending.set(jobId, { runId: job.runId, sink, finish, seq: 0 });
+    const data: ShardJobData = { frame: Buffer.from(encodeFrame(job)).toString("base64") };
+    this.queue.add("shard", data, { jobId, removeOnComplete: true, removeOnFail: 1000 }).catch((e: Error) => this.end(jobId, "INTERNAL", `cannot queue shard job ${jobId}: ${e.message}`));
+    return { runId: job.runId, done, cancel: () => void this.cancel(jobId) };
+  }
+
+  /** Closes the queue connections; jobs in flight end as WORKER_EXITED for their runs. */
+  async close(): Promise<void> {
+    for (const jobId of [...this.pending.keys()]) this.end(jobId, "WORKER_EXITED", "the server closed its queue connection");
+    await Promise.allSettled([this.events.close(), this.queue.close()]);
+    this.redis.disconnect();
+  }
+
+  /** Marks the job cancelled (a runner that takes it later refuses it), tells every runner, and drops it if still waiting. */
+  private async cancel(jobId: string): Promise<void> {
+    if (!this.pending.has(jobId)) return;
+    // a runner that died holding the job cannot confirm; the run must still stop
+    setTimeout(() => this.end(jobId, "CANCELLED", `shard job ${jobId} was cancelled; its runner did not confirm within ${CANCEL_GRACE_MS} ms`), CANCEL_GRACE_MS).unref();
+    try {
+      await this.redis.set(cancelledKey(this.prefix, jobId), "1", "EX", 24 * 3600);
+      await this.redis.publish(cancelChannel(this.prefix), jobId);
+      const job = await this.queue.getJob(jobId);
+      if (job && (await job.isWaiting())) {
+        await job.remove();
+        this.end(jobId, "CANCELLED", `shard job ${jobId} was cancelled before a runner took it`);
+      }
+    } catch (e) {
+      this.end(jobId, "CANCELLED", `shard job ${jobId} cancelled (${(e as Error).message})`);
+    }
+  }
+
+  private async completed(jobId: string, returnvalue: unknown): Promise<void> {
+    const p = this.pending.get(jobId);
+    if (!p) return;
+    try {
+      const bytes = await this.redis.getBuffer(resultKey(this.prefix, jobId));
+      if (!bytes) throw new Error("its result key is missing");
+      const ev = decodeFrame<RunnerEvent>(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      if (ev.type !== "done") throw new Error(`its result is a ${ev.type} event`);
+      await this.redis.del(resultKey(this.prefix, jobId));
+      this.pending.delete(jobId);
+      const terminal = { ...ev, seq: p.seq++ };
+      p.sink(terminal);
+      p.finish(terminal);
+    } catch (e) {
+      this.end(jobId, "INTERNAL", `shard job ${jobId} completed (${JSON.stringify(returnvalue)}) but ${(e as Error).message}`);
+    }
+  }
+
+  private end(jobId: string, code: RunnerErrorCode, message: string): void {
+    const p = this.pending.get(jobId);
+    if (!p) return;
+    this.pending.delete(jobId);
+    const ev: ErrorEvent = { type: "error", runId: p.runId, seq: p.seq++, code, message };
+    p.sink(ev);
+    p.finish(ev);
+  }
+}
