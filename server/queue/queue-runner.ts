@@ -36,6 +36,9 @@ export interface QueueRunner {
   close(): Promise<void>;
 }
 
+/** How long close() waits for the job in flight to stop and BullMQ to let go. */
+const CLOSE_GRACE_MS = 5000;
+
 /** Progress reports to the broker at most this often (the last one always goes). */
 const PROGRESS_EVERY_MS = 200;
 
@@ -98,9 +101,11 @@ export async function startQueueRunner(url: string, options: QueueRunnerOptions 
   return {
     async close() {
       for (const h of inFlight.values()) h.cancel();
-      await worker.close();
-      await subscriber.quit().catch(() => undefined);
-      await redis.quit().catch(() => undefined);
+      // with the broker gone, BullMQ's close would wait on reconnects forever
+      await Promise.race([worker.close(), new Promise((resolve) => setTimeout(resolve, CLOSE_GRACE_MS).unref())]);
+      subscriber.disconnect();
+      redis.disconnect();
+      await worker.disconnect().catch(() => undefined);
     },
   };
 }
