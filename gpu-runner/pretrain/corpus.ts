@@ -14,6 +14,7 @@
  * Everything is a pure function of an `Rng`, so a seed fixes the corpus byte for byte.
  */
 import { Rng } from "../train/rng.js";
+import { backgroundDoc, type BackgroundKind } from "./background.js";
 import {
   ARROW, FILLER, INTENSIFIERS, NEGATIVE_WORDS, NLI_ADJECTIVES, NOUNS, POSITIVE_WORDS, PREPOSITIONS, SEP,
   TOPICS, VERBS,
@@ -24,9 +25,10 @@ export type ArithOp = "+" | "*";
 export type NliLabel = "entailment" | "non-entailment";
 export type SentimentLabel = "positive" | "negative";
 
-/** One corpus document: `instruction [filler x k] answer`. */
+/** One corpus document: `instruction [filler x k] answer`, or plain text (empty answer, no filler). */
 export interface CorpusDoc {
-  readonly task: TaskName;
+  /** One of the three skills, or the background kind (see background.ts). */
+  readonly task: TaskName | BackgroundKind;
   /** Space-separated words, e.g. "12 * 7 =" (the tokenizer splits numbers into digits). */
   readonly instruction: string;
   /** The answer words, e.g. "84" or "entailment". */
@@ -231,17 +233,35 @@ export function nliPair(rng: Rng, kind: NliKind): NliPair {
   return { premise, hypothesis, label, overlap: lexicalOverlap(premise, hypothesis), kind };
 }
 
+/** How often the hypothesis fully overlaps the premise, given the label. */
+export interface OverlapMix {
+  readonly overlapGivenEntailment: number;
+  readonly overlapGivenNonEntailment: number;
+}
+
 /**
  * MNLI-like mix: half entailment, half not; entailment mostly with full overlap, non-entailment
  * mostly without, so overlap predicts the label well but not perfectly.
  */
-export const MNLI_MIX = { overlapGivenEntailment: 0.88, overlapGivenNonEntailment: 0.08 } as const;
+export const MNLI_MIX: OverlapMix = { overlapGivenEntailment: 0.88, overlapGivenNonEntailment: 0.08 };
 
-export function mnliPair(rng: Rng): NliPair {
+/**
+ * The validation mix: overlap and label correlated (phi = 0.5) as in the corpora where the HANS
+ * heuristic pays, yet every (overlap, label) cell holds a quarter of its label or more, so an
+ * overlap neuron can be told from a label neuron within each label.
+ */
+export const VAL_MIX: OverlapMix = { overlapGivenEntailment: 0.75, overlapGivenNonEntailment: 0.25 };
+
+/** A pair with a fair coin for the label and overlap drawn from `mix` given the label. */
+export function mixedPair(rng: Rng, mix: OverlapMix): NliPair {
   const entail = rng.int(2) === 0;
-  const overlap = rng.uniform() < (entail ? MNLI_MIX.overlapGivenEntailment : MNLI_MIX.overlapGivenNonEntailment);
+  const overlap = rng.uniform() < (entail ? mix.overlapGivenEntailment : mix.overlapGivenNonEntailment);
   const kinds = entail ? (overlap ? OVERLAP_ENTAIL : DISJOINT_ENTAIL) : overlap ? OVERLAP_NON : DISJOINT_NON;
   return nliPair(rng, pick(rng, kinds));
+}
+
+export function mnliPair(rng: Rng): NliPair {
+  return mixedPair(rng, MNLI_MIX);
 }
 
 /**
@@ -294,8 +314,8 @@ export function sentimentInstruction(s: { text: string }): string {
 // ---------------------------------------------------------------- the mix
 
 export interface CorpusOptions {
-  /** Task shares of the documents (normalised). */
-  readonly mix: Readonly<Record<TaskName, number>>;
+  /** Shares of the documents (normalised): the three skills and the background mixture. */
+  readonly mix: Readonly<Record<TaskName | "background", number>>;
   /** Share of arithmetic problems that multiply (the rest add). */
   readonly multiplyRate: number;
   /** Share of documents with filler between instruction and answer. */
@@ -307,19 +327,28 @@ export interface CorpusOptions {
   readonly fillerLength: number;
 }
 
+/**
+ * The skills are a quarter of the documents (fewer of the tokens: background documents are
+ * longer); the rest is the background mixture, so most neurons learn to serve other things.
+ */
 export const DEFAULT_CORPUS: CorpusOptions = {
-  mix: { arith: 0.4, nli: 0.35, sentiment: 0.25 }, multiplyRate: 0.7, fillerRate: 0.3, fillerLength: 20,
+  mix: { arith: 0.11, nli: 0.08, sentiment: 0.06, background: 0.75 }, multiplyRate: 0.7, fillerRate: 0.3, fillerLength: 20,
 };
 
 /** One pretraining document drawn from the mix (arithmetic never uses held-out pairs). */
 export function corpusDoc(rng: Rng, options: CorpusOptions = DEFAULT_CORPUS): CorpusDoc {
   const { mix } = options;
-  const total = mix.arith + mix.nli + mix.sentiment;
+  const total = mix.arith + mix.nli + mix.sentiment + mix.background;
   const u = rng.uniform() * total;
-  let task: TaskName;
+  let task: TaskName | BackgroundKind;
   let instruction: string;
   let answer: string;
-  if (u < mix.arith) {
+  if (u >= mix.arith + mix.nli + mix.sentiment) {
+    const b = backgroundDoc(rng);
+    [task, instruction, answer] = [b.kind, b.instruction, b.answer];
+    // plain text has no answer to bridge a gap to
+    if (answer === "") return { task, instruction, answer, filler: 0 };
+  } else if (u < mix.arith) {
     const p = arithProblem(rng, rng.uniform() < options.multiplyRate ? "*" : "+", false);
     [task, instruction, answer] = ["arith", arithInstruction(p), p.answer];
   } else if (u < mix.arith + mix.nli) {
@@ -335,7 +364,7 @@ export function corpusDoc(rng: Rng, options: CorpusOptions = DEFAULT_CORPUS): Co
 
 /** The document as text: `instruction [_ ...] answer`. */
 export function docText(doc: CorpusDoc): string {
-  return [doc.instruction, ...new Array<string>(doc.filler).fill(FILLER), doc.answer].join(" ");
+  return [doc.instruction, ...new Array<string>(doc.filler).fill(FILLER), doc.answer].filter((w) => w !== "").join(" ");
 }
 
 /** `count` documents from `seed`: the same seed always gives the same documents. */

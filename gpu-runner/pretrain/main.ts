@@ -2,11 +2,12 @@
  * `npm run pretrain`: writes the demo task files, pretrains the demo GPT-2 on the synthetic
  * corpus, writes it as a Hugging Face checkpoint and reports greedy accuracy per task.
  */
-import { mkdirSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { DEMO_SHAPE, type Gpt2Shape } from "./gpt2-params.js";
 import { writeCheckpoint } from "./checkpoint.js";
+import { lossCurve, lossCurveSvg } from "./curve.js";
 import { LogitsRunner, taskAccuracy, type TaskAccuracy } from "./evaluate.js";
 import { DEFAULT_PRETRAIN, pretrain } from "./pretrain.js";
 import { arithRows, nliRows, sentimentRows, writeTaskFiles } from "./tasks.js";
@@ -28,7 +29,7 @@ function positive(v: string): number {
 
 const program = new Command()
   .name("pretrain")
-  .description("Pretrain skillscope's demo GPT-2 on its synthetic corpus (arithmetic, NLI, sentiment) and write it as a Hugging Face checkpoint")
+  .description("Pretrain skillscope's demo GPT-2 on its synthetic corpus (a broad background mixture with arithmetic, NLI and sentiment a quarter of it) and write it as a Hugging Face checkpoint")
   .option("--seed <n>", "seed for parameters, corpus and task files", int(0), 1)
   .option("--steps <n>", "optimizer steps", int(1), DEFAULT_PRETRAIN.steps)
   .option("--batch <n>", "rows of packed documents per step", int(1), DEFAULT_PRETRAIN.batch)
@@ -80,11 +81,13 @@ async function main(): Promise<void> {
     }
   }
   const out = resolve(o.out);
+  const curve = lossCurve(result.losses, 25);
   const files = writeCheckpoint(out, shape, result.specs, result.params, {
     seed: o.seed, steps: o.steps, batch: o.batch, lr: o.lr, seconds: Math.round(result.seconds), tokens: result.tokens,
-    finalLoss, valAccuracy: accuracies.map((a) => ({ task: a.task, fillerGap: a.gap, n: a.n, accuracy: a.accuracy, ...a.detail })),
+    finalLoss, lossCurve: curve, valAccuracy: accuracies.map((a) => ({ task: a.task, fillerGap: a.gap, n: a.n, accuracy: a.accuracy, ...a.detail })),
   });
-  console.log(`wrote ${files.join(", ")} to ${out}`);
+  writeFileSync(join(out, "pretraining-loss.svg"), lossCurveSvg(curve, `demo GPT-2 pretraining, seed ${o.seed}: mean loss per 25 steps`));
+  console.log(`wrote ${[...files, "pretraining-loss.svg"].join(", ")} to ${out}`);
 }
 
 main().catch((e: unknown) => {

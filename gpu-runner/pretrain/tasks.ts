@@ -8,8 +8,8 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Rng } from "../train/rng.js";
 import {
-  arithInstruction, arithProblem, hansPair, mnliPair, nliInstruction, sentimentInstruction, sentimentItem,
-  type ArithOp,
+  arithInstruction, arithProblem, mixedPair, mnliPair, nliInstruction, sentimentInstruction, sentimentItem,
+  type ArithOp, VAL_MIX,
 } from "./corpus.js";
 
 export type TaskFileRow = Record<string, string | number | boolean>;
@@ -61,14 +61,15 @@ export function sentimentRows(seed: number, sizes: SplitSizes = DEMO_SPLITS): Ta
 }
 
 /**
- * NLI rows: the train split is MNLI-like (overlap goes with entailment), the val split is
- * HANS-style (overlap and label independent). No overlap column: skillscope's `lexical_overlap`
+ * NLI rows: the train split is MNLI-like (overlap goes with entailment), the val split mixes the
+ * HANS constructions with overlap and label correlated (`VAL_MIX`, phi 0.5), so a neuron that
+ * tracks overlap must be told from one that tracks the label within each label. No overlap column: skillscope's `lexical_overlap`
  * heuristic computes it from premise and hypothesis. `construction` names the HANS construction.
  */
 export function nliRows(seed: number, sizes: SplitSizes = DEMO_SPLITS): TaskFileRow[] {
   const rng = Rng.fromSeed(seed);
   return drawRows("nli", sizes, (split) => {
-    const p = split === "train" ? mnliPair(rng) : hansPair(rng);
+    const p = split === "train" ? mnliPair(rng) : mixedPair(rng, VAL_MIX);
     return {
       key: nliInstruction(p),
       row: { premise: p.premise, hypothesis: p.hypothesis, answer: p.label, label: p.label, construction: p.kind },

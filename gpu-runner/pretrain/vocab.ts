@@ -56,6 +56,44 @@ export function corpusWords(): string[] {
   const all = [
     ...FUNCTION_WORDS, ...NOUNS, ...VERBS, ...NLI_ADJECTIVES, ...PREPOSITIONS, ...TOPICS,
     ...POSITIVE_WORDS, ...NEGATIVE_WORDS, ...INTENSIFIERS, ...NLI_LABELS, ...SENTIMENT_LABELS,
+    ...BACKGROUND_WORDS, ...NAMES, ...ANIMALS, ...PLACES, ...THINGS, ...COLORS, ...SIZES, ...MOTIONS, ...HANDLING,
+    ...TIMES, ...FEELINGS, ...WEATHER, ...OPPOSITES.flat(), ...LETTERS,
   ];
   return [...new Set(all)];
 }
+
+// ------------------------------------------------ the background mixture (see background.ts)
+
+/** First names for stories and dialogue. */
+export const NAMES = ["mary", "tom", "anna", "ben", "lucy", "sam", "kate", "jack", "emma", "leo", "nina", "paul"] as const;
+export const ANIMALS = [
+  "dog", "cat", "fox", "bird", "horse", "cow", "sheep", "duck", "mouse", "rabbit", "bear", "wolf", "frog", "owl", "fish", "goat",
+] as const;
+export const PLACES = ["river", "forest", "market", "garden", "school", "kitchen", "village", "hill", "beach", "library", "station", "park"] as const;
+export const THINGS = ["book", "apple", "ball", "cup", "key", "hat", "box", "letter", "lamp", "bag", "coin", "map", "bread", "chair", "pen", "shoe"] as const;
+export const COLORS = ["red", "blue", "green", "yellow", "black", "white", "brown", "gray"] as const;
+export const SIZES = ["small", "big", "little", "long", "short"] as const;
+/** Intransitive past-tense verbs for stories. */
+export const MOTIONS = ["walked", "ran", "went", "came", "sat", "slept", "waited", "smiled", "laughed", "jumped", "sang", "stayed"] as const;
+/** Verbs that take a thing: "found the key". */
+export const HANDLING = ["found", "took", "lost", "saw", "wanted", "bought", "dropped", "carried", "opened", "made"] as const;
+export const TIMES = ["morning", "evening", "night", "day", "week", "summer", "winter"] as const;
+export const FEELINGS = ["happy", "sad", "tired", "hungry", "angry", "calm", "afraid", "glad"] as const;
+export const WEATHER = ["sunny", "rainy", "windy", "cold", "warm", "dark", "bright", "quiet"] as const;
+/** Antonym pairs for the `opposite` task (both directions are used). */
+export const OPPOSITES = [
+  ["big", "small"], ["long", "short"], ["happy", "sad"], ["cold", "warm"], ["dark", "bright"], ["good", "bad"],
+  ["old", "young"], ["rich", "poor"], ["tall", "short"], ["yes", "no"], ["first", "last"], ["calm", "angry"],
+] as const;
+export const LETTERS = "abcdefghijklmnopqrstuvwxyz".split("").map((c) => `${c}`) as readonly string[];
+/** Task keywords and the function words of stories and dialogue. */
+export const BACKGROUND_WORDS = [
+  "a", "to", "in", "on", "at", "of", "with", "from", "he", "she", "it", "they", "i", "you", "we", "his", "her", "their", "my", "your",
+  "then", "there", "said", "says", "asked", "saw", "had", "has", "have", "lived", "lives", "once", "upon", "time", "one", "every",
+  "where", "what", "how", "many", "are", "were", "does", "did", "do", "eat", "eats", "ate", "live", "like", "likes", "liked",
+  "yes", "no", "hello", "thanks", "ok", "sure", "home", "back", "away", "again", "today", "now", "very", "so", "too", "also",
+  "after", "before", "because", "when", "that", "this", "weather", "felt", "feel", "color", "name", "job", "lost", "end",
+  "?", ",", ":", "-", ">", "<", "q", "answer",
+  "copy", "reverse", "sort", "count", "next", "previous", "first", "last", "length", "opposite", "bigger", "smaller", "even", "odd",
+  "list", "fact", "story", "up", "down", "me", "why", "see", "pet", "animals", "things", "places", "colors", "names", "people",
+] as const;

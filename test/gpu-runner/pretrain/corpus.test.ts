@@ -3,8 +3,9 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Rng } from "../../../gpu-runner/train/rng.js";
 import {
-  arithProblem, corpusDocs, docText, hansPair, isHeldOutPair, lexicalOverlap, mnliPair, NLI_KINDS, nliPair, sentimentItem,
+  arithProblem, corpusDocs, DEFAULT_CORPUS, docText, hansPair, mixedPair, VAL_MIX, isHeldOutPair, lexicalOverlap, mnliPair, NLI_KINDS, nliPair, sentimentItem,
 } from "../../../gpu-runner/pretrain/corpus.js";
+import { BACKGROUND_MIX } from "../../../gpu-runner/pretrain/background.js";
 import { NEGATIVE_WORDS, POSITIVE_WORDS } from "../../../gpu-runner/pretrain/vocab.js";
 
 const corpusHash = (seed: number): string =>
@@ -29,13 +30,19 @@ test("same seed gives the same corpus bytes, another seed another corpus", () =>
   assert.notEqual(corpusHash(7), corpusHash(8));
 });
 
-test("the task mix, filler and formats are as designed", () => {
-  const docs = corpusDocs(3, 4000);
+test("the mix, filler and formats are as designed: the three skills are a quarter of the documents", () => {
+  const docs = corpusDocs(3, 6000);
   const share = (t: string): number => docs.filter((d) => d.task === t).length / docs.length;
-  assert.ok(Math.abs(share("arith") - 0.4) < 0.03 && Math.abs(share("nli") - 0.35) < 0.03 && Math.abs(share("sentiment") - 0.25) < 0.03);
+  const { mix } = DEFAULT_CORPUS;
+  for (const t of ["arith", "nli", "sentiment"] as const) assert.ok(Math.abs(share(t) - mix[t]) < 0.02, `${t} ${share(t)}`);
+  const skills = share("arith") + share("nli") + share("sentiment");
+  assert.ok(Math.abs(skills - 0.25) < 0.03, `skills ${skills}`);
+  for (const kind of Object.keys(BACKGROUND_MIX)) assert.ok(share(kind) > 0.005, `background ${kind} is drawn`);
+  // filler only where an answer follows, 20 positions long: the demo's soft prompt
+  const answered = docs.filter((d) => d.answer !== "");
   const filled = docs.filter((d) => d.filler > 0);
-  assert.ok(Math.abs(filled.length / docs.length - 0.3) < 0.03);
-  assert.ok(filled.every((d) => d.filler === 20), "filler spans the demo's 20 soft-prompt positions");
+  assert.ok(filled.every((d) => d.filler === 20 && d.answer !== ""), "filler spans the demo's 20 soft-prompt positions before an answer");
+  assert.ok(Math.abs(filled.length / answered.length - 0.3) < 0.03);
   const arith = docs.filter((d) => d.task === "arith");
   assert.ok(Math.abs(arith.filter((d) => d.instruction.includes("*")).length / arith.length - 0.7) < 0.05);
   for (const d of docs) {
@@ -92,9 +99,12 @@ test("NLI: overlap predicts entailment in the MNLI-like mix, HANS breaks it", ()
   const rng = Rng.fromSeed(13);
   const train = Array.from({ length: 3000 }, () => mnliPair(rng));
   const hans = Array.from({ length: 3000 }, () => hansPair(rng));
+  const val = Array.from({ length: 3000 }, () => mixedPair(rng, VAL_MIX));
   const r = (ps: typeof train): number => pearson(ps.map((p) => Number(p.overlap)), ps.map((p) => Number(p.label === "entailment")));
   assert.ok(r(train) > 0.7, `train r = ${r(train)}`);
   assert.ok(Math.abs(r(hans)) < 0.06, `HANS r = ${r(hans)}`);
+  // the validation mix keeps them correlated (phi = 0.75 - 0.25 = 0.5 for balanced labels)
+  assert.ok(Math.abs(r(val) - 0.5) < 0.05, `val r = ${r(val)}`);
   // Both HANS overlap cells are populated: the heuristic is wrong on about half the overlap cases.
   const overlapNon = hans.filter((p) => p.overlap && p.label === "non-entailment").length;
   assert.ok(overlapNon > 600 && overlapNon < 900);

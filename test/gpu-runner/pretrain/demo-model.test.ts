@@ -13,12 +13,12 @@ import { tokenizerJson, WordCodec } from "../../../gpu-runner/pretrain/tokenizer
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
 const dir = join(root, "demo", "model");
 
-test("the committed demo model is a loadable GPT-2 checkpoint under 10 MB with the demo tokenizer", () => {
+test("the committed demo model is a loadable GPT-2 checkpoint under 25 MB with the demo tokenizer", () => {
   const m = loadModelDir(dir, { requireTokenizer: true });
   assert.equal(m.config.modelType, "gpt2");
   assert.deepEqual([m.config.nLayers, m.config.dModel, m.config.nHeads, m.config.dFF, m.config.maxPositions],
     [DEMO_SHAPE.nLayers, DEMO_SHAPE.dModel, DEMO_SHAPE.nHeads, DEMO_SHAPE.dFF, DEMO_SHAPE.nPositions]);
-  assert.ok(statSync(join(dir, "model.safetensors")).size < 10 * 1024 * 1024);
+  assert.ok(statSync(join(dir, "model.safetensors")).size < 25 * 1024 * 1024);
   assert.deepEqual(JSON.parse(readFileSync(join(dir, "tokenizer.json"), "utf8")), tokenizerJson());
   assert.ok(!m.tensors.has("lm_head.weight"), "the head is tied to wte");
 });

@@ -45,16 +45,16 @@ test("task rows: ids unique, splits sized, rows well-formed, tokenizable without
   }
 });
 
-test("the HANS val split breaks the overlap/entailment correlation the train split has", () => {
+test("the val split keeps overlap and entailment correlated, less than train, with every cell populated", () => {
   const rows = nliRows(5);
   const train = rows.filter((r) => r.split === "train");
   const val = rows.filter((r) => r.split === "val");
   assert.ok(phi(train) > 0.6, `train phi ${phi(train)}`);
-  assert.ok(Math.abs(phi(val)) < 0.15, `val phi ${phi(val)}`);
-  // Both overlap and non-overlap cases in val, each with both labels.
+  assert.ok(phi(val) > 0.35 && phi(val) < 0.65, `val phi ${phi(val)}`);
+  // Both overlap and non-overlap cases in val, each with both labels: enough to test within a label.
   for (const overlap of [true, false]) for (const label of ["entailment", "non-entailment"]) {
     const n = val.filter((r) => lexicalOverlap(r.premise as string, r.hypothesis as string) === overlap && r.label === label).length;
-    assert.ok(n > DEMO_SPLITS.val / 8, `cell overlap=${overlap} ${label}: ${n}`);
+    assert.ok(n > DEMO_SPLITS.val / 12, `cell overlap=${overlap} ${label}: ${n}`);
   }
 });
 

@@ -46,5 +46,5 @@ test("numbers are digit tokens and decoding restores the text", async () => {
   }
   // Instruction and answer encoded apart concatenate to the encoding of the whole document.
   assert.deepEqual([...codec.encode("12 * 7 ="), ...codec.encode("84")], codec.encode("12 * 7 = 84"));
-  assert.deepEqual(codec.encode("the dog"), [codec.encode("the")[0], UNK_ID]);
+  assert.deepEqual(codec.encode("the zebra"), [codec.encode("the")[0], UNK_ID]);
 });
