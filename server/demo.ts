@@ -16,7 +16,7 @@ export const DEMO_DIR = fileURLToPath(new URL("../../demo/", import.meta.url));
 /** The paper's first three experiments, each a task of the demo and the metric it is read with. */
 export const DEMO_EXPERIMENTS = [
   { task: "sentiment", metric: "label", reading: "top neurons separate the classes" },
-  { task: "nli-hans", metric: "lexical_overlap", reading: "HANS lexical-overlap neurons, independent of the label" },
+  { task: "nli-hans", metric: "lexical_overlap", reading: "HANS lexical-overlap neurons: they split overlap within each label" },
   { task: "arith", metric: "loss", reading: "low-activation samples expose the last-digit shortcut" },
 ] as const;
 
@@ -43,7 +43,7 @@ export async function startDemo(options: DemoOptions): Promise<DemoServer> {
   const demoDir = resolve(options.demoDir ?? DEMO_DIR);
   const modelDir = join(demoDir, "model");
   if (!existsSync(join(modelDir, "model.safetensors"))) {
-    throw new Error(`no demo model in ${modelDir}: build it once with \`npm run pretrain\` (about 10 minutes on 2 cores)`);
+    throw new Error(`no demo model in ${modelDir}: build it once with \`npm run pretrain\` (about 30 minutes on 2 cores)`);
   }
   const log = options.log ?? (() => {});
   const server = await startServer({ ...options, modelRoots: [demoDir], taskRoots: [demoDir] });

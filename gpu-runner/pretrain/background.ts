@@ -2,7 +2,7 @@
  * The background of the demo corpus: everything the model reads besides the three experiments'
  * skills, so that most of its neurons serve other things and skill neurons are a sparse minority
  * (the paper's observation on real LMs). Grammar-generated stories and dialogue, lists, facts
- * about a fixed small world, counting, copying and a dozen unrelated `instruction -> answer`
+ * about a fixed small world, counting, copying and nine unrelated `instruction -> answer`
  * tasks. The stories and dialogue reuse the task words (people of the NLI world, sentiment
  * adjectives and topics, numbers), so those words are not task-only either.
  *
