@@ -1,4 +1,4 @@
-import { extremalSamples, histogram, pearsonPair, pearsonPValue, ReservoirSet, type Histogram } from "../analysis/index.js";
+import { extremalSamples, histogram, ReservoirSet, type Histogram } from "../analysis/index.js";
 import { decodeReservoirs } from "../runs/reservoir-codec.js";
 import { requireFullActivations } from "../runs/run-options.js";
 import type { SampleOutputs, SampleRow } from "../store/records.js";
@@ -38,40 +38,6 @@ export async function loadNeuronRows(store: Store, runId: number, layer: number,
     return id;
   });
   return { positions: acts.positions, data: acts.data, sampleIdx: acts.sampleIdx, sampleIds };
-}
-
-/** Values of `metric` in the order of `sampleIds` (NaN where a sample has none). */
-export async function metricInRowOrder(store: Store, runId: number, metric: string, sampleIds: readonly string[]): Promise<Float64Array> {
-  const stored = await store.readMetric(runId, metric);
-  const byId = new Map<string, number>();
-  stored.sampleId.forEach((id, i) => byId.set(id, stored.value[i]!));
-  return Float64Array.from(sampleIds, (id) => byId.get(id) ?? NaN);
-}
-
-export interface PositionCorrelation {
-  position: number;
-  /** NaN when undefined (constant activation or metric). */
-  r: number;
-  p: number;
-  /** Samples with a metric value. */
-  samples: number;
-}
-
-/** Pearson r and its two-sided p-value at every position, over samples where the metric is defined. */
-export function positionCorrelations(rows: NeuronRows, metric: Float64Array): PositionCorrelation[] {
-  const defined: number[] = [];
-  metric.forEach((v, i) => {
-    if (Number.isFinite(v)) defined.push(i);
-  });
-  const y = Float64Array.from(defined, (i) => metric[i]!);
-  const x = new Float64Array(defined.length);
-  const out: PositionCorrelation[] = [];
-  for (let p = 0; p < rows.positions; p++) {
-    defined.forEach((row, j) => (x[j] = rows.data[row * rows.positions + p]!));
-    const r = defined.length >= 3 ? pearsonPair(x, y) : NaN;
-    out.push({ position: p, r, p: Number.isFinite(r) ? pearsonPValue(r, defined.length) : NaN, samples: defined.length });
-  }
-  return out;
 }
 
 export interface ExtremalRow {

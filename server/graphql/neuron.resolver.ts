@@ -9,8 +9,6 @@ import { FIELD_COST, pageSize } from "./limits.js";
 import {
   activationHistogram,
   extremalRows,
-  metricInRowOrder,
-  positionCorrelations,
   reservoirExtremalRows,
   sampleDetails,
 } from "./neuron-service.js";
@@ -120,13 +118,16 @@ export class NeuronResolver {
     return { id: neuronId(layer, index), runId: String(runId), layer, index };
   }
 
-  @FieldResolver(() => [PositionCorrelation], { description: "Pearson r with a metric at every soft position.", complexity: FIELD_COST.neuronScan })
-  async correlations(@Root() neuron: Neuron, @Arg("metric") metric: string, @Ctx() { services, loaders }: GraphQLContext): Promise<PositionCorrelation[]> {
+  @FieldResolver(() => [PositionCorrelation], { description: "Pearson r with a metric at every soft position (the run's stored scores).", complexity: FIELD_COST.neuronScan })
+  async correlations(@Root() neuron: Neuron, @Arg("metric") metric: string, @Ctx() { services }: GraphQLContext): Promise<PositionCorrelation[]> {
     const runId = Number(neuron.runId);
     await assertMetric(services, runId, metric);
-    const rows = await loaders.neuronRows.load(neuronRowsKey(neuron));
-    const values = await metricInRowOrder(services.store, runId, metric, rows.sampleIds);
-    return positionCorrelations(rows, values).map((c) => ({ ...c, r: finiteOrNull(c.r), p: finiteOrNull(c.p) }));
+    const scores = await services.store.neuronPositionScores(runId, metric, neuron.layer, neuron.index);
+    if (scores.length === 0) {
+      throw new ApiError("CONFLICT", `run ${runId} has no stored scores for metric "${metric}" yet (scored when extraction ends; a topk run leaves a metric with missing values unscored)`, { metric });
+    }
+    const samples = (await services.store.readMetric(runId, metric)).value.filter(Number.isFinite).length;
+    return scores.map((s) => ({ position: s.position, r: finiteOrNull(s.r), p: finiteOrNull(s.p), samples }));
   }
 
   @FieldResolver(() => [ExtremalSample], {

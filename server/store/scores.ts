@@ -1,4 +1,5 @@
 import { DuckDBDataChunk, DuckDBDoubleType, DuckDBIntegerType, type DuckDBConnection } from "@duckdb/node-api";
+import { neuronId } from "../../gpu-runner/neuron-id.js";
 import type { Db } from "./db.js";
 import { StoreError } from "./errors.js";
 import { typedItems } from "./vectors.js";
@@ -194,5 +195,18 @@ export async function queryScores(db: Db, runId: number, q: ScoreQuery): Promise
       return { rank, metric, agg, layer, position, neuron, r, p, cursor: encodeCursor([rank, Math.abs(r), metric, agg, layer, position ?? -1, neuron]) };
     });
     return { rows, totalCount: total, hasNextPage: raw.length > q.first, endCursor: rows.at(-1)?.cursor ?? null };
+  });
+}
+
+/** One neuron's stored r and p per position (agg "position"), positions ascending; NULL r and p come back as NaN. */
+export async function neuronPositionScores(db: Db, runId: number, metric: string, layer: number, neuron: number): Promise<{ position: number; r: number; p: number }[]> {
+  return db.read(`reading scores of neuron ${neuronId(layer, neuron)} of run ${runId}`, async (conn) => {
+    const rows = (
+      await conn.runAndReadAll(
+        "SELECT position::INTEGER, r, p FROM scores WHERE run_id = $1 AND metric = $2 AND agg = 'position' AND layer = $3 AND neuron = $4 ORDER BY position",
+        [runId, metric, layer, neuron],
+      )
+    ).getRows();
+    return rows.map(([position, r, p]) => ({ position: position as number, r: (r as number | null) ?? NaN, p: (p as number | null) ?? NaN }));
   });
 }

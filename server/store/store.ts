@@ -20,7 +20,7 @@ import * as records from "./records.js";
 import type { MetricInfo, MetricKind, MetricValues, ModelRecord, SampleOutputs, SampleRow, TaskRecord } from "./records.js";
 import * as runs from "./run-state.js";
 import type { RunPatch, RunRecord, RunStatus } from "./run-state.js";
-import { deleteScores, queryScores, writeScores, type ScoreBatch, type ScorePage, type ScoreQuery } from "./scores.js";
+import { deleteScores, neuronPositionScores, queryScores, writeScores, type ScoreBatch, type ScorePage, type ScoreQuery } from "./scores.js";
 
 export interface OpenOptions {
   readOnly?: boolean;
@@ -241,6 +241,11 @@ export class Store {
 
   queryScores(runId: number, query: ScoreQuery): Promise<ScorePage> {
     return queryScores(this.db, runId, query);
+  }
+
+  /** One neuron's stored r and p per position for a metric (NaN: undefined), positions ascending. */
+  neuronPositionScores(runId: number, metric: string, layer: number, neuron: number): Promise<{ position: number; r: number; p: number }[]> {
+    return neuronPositionScores(this.db, runId, metric, layer, neuron);
   }
 
   // ---- neuron explanations (explanations.ts) ----

@@ -9,6 +9,7 @@ import { getIntrospectionQuery } from "graphql";
 import { createClient } from "graphql-ws";
 import WebSocket from "ws";
 import { startServer, type RunningServer } from "../../../server/http/server.js";
+import { pearsonPValue } from "../../../server/analysis/index.js";
 import { Store } from "../../../server/store/store.js";
 
 /**
@@ -119,7 +120,14 @@ before(async () => {
     await store.ingestActivations(runId, { shard: 0, batchId: `b${layer}`, layer, sampleIdx, nPositions: P, dFF: F, data: acts[layer]! });
   }
   await store.writeMetric(runId, { name: "label", kind: "builtin", sampleId: sampleIds, value: label });
-  // Scores as the scoring stage writes them: max |r| over positions with its position.
+  // Scores as the scoring stage writes them: r and p at every position, and max |r| over positions with its position.
+  await store.writeScores(
+    runId,
+    LAYERS.flatMap((layer) => Array.from({ length: P }, (_, position) => {
+      const r = Float64Array.from({ length: F }, (_, f) => pearson(column(layer, position, f), label));
+      return { metric: "label", agg: "position" as const, layer, position, neuron: Int32Array.from({ length: F }, (_, f) => f), r, p: r.map((v) => pearsonPValue(v, N)) };
+    })),
+  );
   await store.writeScores(
     runId,
     LAYERS.map((layer) => {
@@ -208,7 +216,7 @@ describe("queries over the store", () => {
     assert.equal((await gql(`{ run(id: "x1") { id } }`)).errors?.[0]?.extensions.code, "BAD_USER_INPUT");
   });
 
-  it("computes a neuron's per-position correlations from its activations", async () => {
+  it("reads a neuron's per-position correlations from the stored scores", async () => {
     const res = await gql<{ neuron: { id: string; correlations: { position: number; r: number; p: number; samples: number }[] } }>(
       `{ neuron(runId: "${runId}", layer: 1, index: 2) { id correlations(metric: "label") { position r p samples } } }`,
     );
