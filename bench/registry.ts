@@ -6,6 +6,7 @@ import { benchIngest } from "./ingest.js";
 import { benchLoad } from "./load.js";
 import type { BenchResult } from "./result.js";
 import { benchRun } from "./run.js";
+import { benchScaleout } from "./scaleout.js";
 
 export const BENCHES: Record<string, () => Promise<BenchResult>> = {
   ingest: benchIngest,
@@ -14,4 +15,5 @@ export const BENCHES: Record<string, () => Promise<BenchResult>> = {
   run: benchRun,
   load: benchLoad,
   graphql: benchGraphql,
+  scaleout: benchScaleout,
 };
