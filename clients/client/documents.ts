@@ -122,7 +122,8 @@ export const TopNeuronsDocument = graphql(`
           metric
           r
           bestPosition
-          p
+          pAtPosition
+          pCorrected
         }
       }
     }
@@ -136,7 +137,7 @@ export const NeuronCorrelationsDocument = graphql(`
       correlations(metric: $metric) {
         position
         r
-        p
+        pAtPosition
         samples
       }
     }
@@ -144,11 +145,13 @@ export const NeuronCorrelationsDocument = graphql(`
 `);
 
 export const ExtremalSamplesDocument = graphql(`
-  query ExtremalSamples($runId: ID!, $layer: Int!, $index: Int!, $direction: Direction!, $k: Int!, $position: Int) {
+  query ExtremalSamples($runId: ID!, $layer: Int!, $index: Int!, $direction: Direction!, $k: Int!, $metric: String, $position: Int, $maxOverPositions: Boolean) {
     neuron(runId: $runId, layer: $layer, index: $index) {
       id
-      extremalSamples(direction: $direction, k: $k, position: $position) {
+      extremalSamples(direction: $direction, k: $k, metric: $metric, position: $position, maxOverPositions: $maxOverPositions) {
         rank
+        reading
+        position
         sampleId
         sampleIdx
         activation

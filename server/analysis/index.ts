@@ -4,7 +4,7 @@ export { StreamingStats, gatherMetricValues, type StatsShape, type StatsSnapshot
 export { maxAbsOverPositions, type MaxAbsOverPositions } from "./position-aggregate.js";
 export { TopKHeap, topKByAbs, type RankedNeuron } from "./top-k.js";
 export { histogram, type Histogram } from "./histogram.js";
-export { pearsonPValue, pearsonPValues, criticalAbsR, benjaminiHochberg, type BenjaminiHochberg } from "./significance.js";
+export { pearsonPValue, pearsonPValues, criticalAbsR, benjaminiHochberg, sidakCorrected, type BenjaminiHochberg } from "./significance.js";
 export { permutationNull, sortedQuantile, NULL_HISTOGRAM_BINS, type PermutationNull, type PermutationNullOptions } from "./permutation-null.js";
 export { extremalSamples, type ExtremalSamples } from "./extremal.js";
 export { averageRanks, pearsonPair, spearman, spearmanColumns, discretize, mutualInformation, thresholdAccuracy, type ThresholdAccuracy } from "./rank-scores.js";

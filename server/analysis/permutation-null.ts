@@ -47,6 +47,12 @@ export interface PermutationNull {
   pValues: Float64Array[];
   /** Per layer [P * F]: (1 + #permutations with max |r| >= |r_obs|) / (1 + permutations): family-wise. */
   maxPValues: Float64Array[];
+  /**
+   * Per layer [F]: each neuron's own null of its best position, (1 + #permutations whose max over
+   * positions of |r| reaches the observed max over positions) / (1 + permutations). The exact
+   * position-corrected p, whatever the correlation between positions.
+   */
+  neuronBestPositionP: Float64Array[];
   /** BH over the pooled permutation p-values; absRThreshold is the smallest |r| declared significant. */
   bh: BenjaminiHochberg & { absRThreshold: number };
 }
@@ -95,6 +101,9 @@ export async function permutationNull(opts: PermutationNullOptions): Promise<Per
   const counts = new Float64Array(NULL_HISTOGRAM_BINS);
   const maxAbs = new Float64Array(perms);
   const observed: Float64Array[] = [];
+  const neuronBestPositionP: Float64Array[] = [];
+  // [permutations, F] max |r| over positions of each neuron under each shuffle (this layer)
+  const neuronNullMax = new Float64Array(perms * neurons);
   const scratch = blockScratch(Math.min(perPass + 1, rowsTotal));
   for (let layer = 0; layer < layers; layer++) {
     const source = opts.activations;
@@ -102,6 +111,7 @@ export async function permutationNull(opts: PermutationNullOptions): Promise<Per
     if (!x) throw new AnalysisError("BAD_ARGUMENT", `no activations given for layer ${layer}`);
     expectLength(`activations of layer ${layer} ([N=${n}, P, F])`, x.length, n * cols);
     const obs = new Float64Array(cols);
+    neuronNullMax.fill(0);
     for (let k0 = 0; k0 < rowsTotal; k0 += perPass + 1) {
       const k1 = Math.min(rowsTotal, k0 + perPass + 1);
       const m = k1 - k0;
@@ -122,11 +132,14 @@ export async function permutationNull(opts: PermutationNullOptions): Promise<Per
             const a = Math.min(1, Math.abs(r));
             counts[Math.min(NULL_HISTOGRAM_BINS - 1, Math.floor(a * NULL_HISTOGRAM_BINS))]++;
             if (a > maxAbs[k - 1]) maxAbs[k - 1] = a;
+            const cell = (k - 1) * neurons + ((c0 + c) % neurons);
+            if (a > neuronNullMax[cell]) neuronNullMax[cell] = a;
           }
         }
       }
     }
     observed.push(obs);
+    neuronBestPositionP.push(bestPositionPValues(obs, neuronNullMax, positions, neurons, perms));
   }
 
   // tail[b] = number of pooled null values in bins >= b
@@ -163,8 +176,25 @@ export async function permutationNull(opts: PermutationNullOptions): Promise<Per
   return {
     permutations: perms, observed, nullAbsCounts: counts, nullMaxAbsR: maxAbs,
     pooledAbsR999: histogramQuantile(counts, totalNull, 0.999), maxAbsR999: sortedQuantile(sortedMax, 0.999),
-    pValues, maxPValues, bh: { ...bh, absRThreshold },
+    pValues, maxPValues, neuronBestPositionP, bh: { ...bh, absRThreshold },
   };
+}
+
+/** Per neuron: rank of the observed max |r| over positions among its shuffles' maxima (NaN if r is undefined everywhere). */
+function bestPositionPValues(obs: Float64Array, nullMax: Float64Array, positions: number, neurons: number, perms: number): Float64Array {
+  const out = new Float64Array(neurons);
+  for (let f = 0; f < neurons; f++) {
+    let best = -1;
+    for (let p = 0; p < positions; p++) {
+      const a = Math.abs(obs[p * neurons + f]);
+      if (a > best) best = a;
+    }
+    if (best < 0) { out[f] = Number.NaN; continue; }
+    let reached = 0;
+    for (let k = 0; k < perms; k++) if (nullMax[k * neurons + f] >= best) reached++;
+    out[f] = (1 + reached) / (1 + perms);
+  }
+  return out;
 }
 
 /** Index of the first element >= v in a sorted array. */

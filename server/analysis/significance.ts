@@ -22,6 +22,19 @@ export function pearsonPValues(r: ArrayLike<number>, n: number): Float64Array {
   return out;
 }
 
+/**
+ * Sidak correction of the smallest of m p-values: 1 - (1 - p)^m, the chance that at least one of m
+ * independent null tests reaches p. For two-sided tests of jointly normal statistics it is an upper
+ * bound whatever their correlation (Sidak 1967), so correlated positions make it conservative, never
+ * lenient. Computed as -expm1(m * log1p(-p)) so a tiny p keeps its digits. NaN stays NaN.
+ */
+export function sidakCorrected(p: number, m: number): number {
+  if (!(Number.isInteger(m) && m >= 1)) throw new AnalysisError("BAD_ARGUMENT", `sidakCorrected needs a test count m >= 1, got ${m}`);
+  if (Number.isNaN(p)) return Number.NaN;
+  if (p >= 1) return 1;
+  return Math.min(1, -Math.expm1(m * Math.log1p(-p)));
+}
+
 /** |r| whose two-sided p-value is `p` for n samples (bisection on pearsonPValue). */
 export function criticalAbsR(p: number, n: number): number {
   if (!(p > 0 && p < 1) || n < 3) throw new AnalysisError("BAD_ARGUMENT", `criticalAbsR needs 0 < p < 1 and n >= 3, got p=${p}, n=${n}`);

@@ -92,16 +92,10 @@ export async function alternativeScores(store: Store, runId: number, metric: str
   return { runId, metric, layer, samples: N, scores: { pearson, spearman, mutualInformation: mi, thresholdAccuracy: thr }, topK, overlap };
 }
 
-/** The metric's value for each activation row (matched through the sample outputs' ids); NaN where missing. */
+/** The metric's value for each activation row, through the store's alignment by sample ordinal; NaN where missing. */
 async function metricBySampleIdx(store: Store, runId: number, metric: string, sampleIdx: Int32Array): Promise<Float64Array> {
-  const m = await store.readMetric(runId, metric).catch((e: Error) => {
+  const m = await store.readMetricAligned(runId, metric).catch((e: Error) => {
     throw new ServiceError("NOT_FOUND", `alternative scores: ${e.message}`, { cause: e });
   });
-  const outputs = await store.readSampleOutputs(runId);
-  const idOf = new Map(Array.from(outputs.sampleIdx, (idx, i) => [idx, outputs.sampleId[i]!] as const));
-  const value = new Map(m.sampleId.map((id, i) => [id, m.value[i]!] as const));
-  return Float64Array.from(sampleIdx, (idx) => {
-    const id = idOf.get(idx);
-    return id === undefined ? Number.NaN : value.get(id) ?? Number.NaN;
-  });
+  return Float64Array.from(sampleIdx, (idx) => m.value[idx] ?? Number.NaN);
 }

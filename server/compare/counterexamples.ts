@@ -40,12 +40,12 @@ export async function counterexampleAccuracy(store: Store, runId: number, option
   if (!Number.isFinite(options.predicts)) throw new ServiceError("BAD_INPUT", "counterexamples predicts must be a number (the label value the heuristic predicts)");
   const outputs = await store.readSampleOutputs(runId);
   if (outputs.sampleId.length === 0) throw new ServiceError("BAD_STATE", `run ${runId} has no sample outputs yet: wait until it has extracted`);
+  // metric values by sample ordinal, read for each output row through its ordinal
   const read = async (name: string) => {
-    const m = await store.readMetric(runId, name).catch((e: Error) => {
+    const m = await store.readMetricAligned(runId, name).catch((e: Error) => {
       throw new ServiceError("NOT_FOUND", `counterexamples: ${e.message}`, { cause: e });
     });
-    const byId = new Map(m.sampleId.map((id, i) => [id, m.value[i]!]));
-    return Float64Array.from(outputs.sampleId, (id) => byId.get(id) ?? Number.NaN);
+    return Float64Array.from(outputs.sampleIdx, (idx) => m.value[idx] ?? Number.NaN);
   };
   const h = await read(options.heuristic);
   const y = await read(labelName);

@@ -33,27 +33,21 @@ export async function defaultMetric(store: Store, runId: number): Promise<string
 
 /** The neurons' stored activations, with the samples' ids and the metric read once for all. */
 export async function loadStoredNeurons(store: Store, runId: number, refs: readonly NeuronRef[], metric: string): Promise<StoredNeuron[]> {
-  const [outputs, values] = await Promise.all([
-    store.readSampleOutputs(runId),
-    store.readMetric(runId, metric).catch((e: Error) => {
-      throw new ServiceError("NOT_FOUND", `run ${runId}: metric "${metric}": ${e.message}`, { cause: e });
-    }),
-  ]);
-  const idOf = new Map<number, string>();
-  outputs.sampleIdx.forEach((idx, i) => idOf.set(idx, outputs.sampleId[i]!));
-  const byId = new Map<string, number>();
-  values.sampleId.forEach((id, i) => byId.set(id, values.value[i]!));
+  // by sample ordinal, the key of the stored activations (Store.readMetricAligned)
+  const values = await store.readMetricAligned(runId, metric).catch((e: Error) => {
+    throw new ServiceError("NOT_FOUND", `run ${runId}: metric "${metric}": ${e.message}`, { cause: e });
+  });
   return Promise.all(refs.map(async (ref) => {
     const acts = await store.readNeuron(runId, ref.layer, ref.neuron);
     if (acts.sampleIdx.length === 0) {
       throw new ServiceError("BAD_STATE", `run ${runId} has no stored activations for layer ${ref.layer} (not recorded, or a top-k storage run)`);
     }
     const sampleIds = Array.from(acts.sampleIdx, (idx) => {
-      const id = idOf.get(idx);
-      if (id === undefined) throw new ServiceError("BAD_STATE", `run ${runId}: validation row ${idx} has activations but no outputs; the extraction did not finish`);
+      const id = values.sampleId[idx];
+      if (id === undefined) throw new ServiceError("BAD_STATE", `run ${runId}: sample ordinal ${idx} has activations but is not one of its ${values.sampleId.length} analysed samples`);
       return id;
     });
-    const y = sampleIds.map((id) => byId.get(id) ?? NaN);
+    const y = Array.from(acts.sampleIdx, (idx) => values.value[idx] ?? NaN);
     const defined = y.flatMap((v, i) => (Number.isFinite(v) ? [i] : []));
     const P = acts.positions;
     let bestPosition = 0;

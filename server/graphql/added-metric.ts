@@ -1,6 +1,7 @@
 import { metricFromPairs, type SampleValue } from "../metrics/index.js";
 import { requireFullActivations } from "../runs/run-options.js";
 import { scoreBatches, scoreFromStoredActivations } from "../runs/scoring.js";
+import { ANALYSIS_SPLIT } from "../store/records.js";
 import type { Store } from "../store/store.js";
 import { ApiError } from "./errors.js";
 
@@ -20,15 +21,14 @@ export async function addMetric(store: Store, runId: number, name: string, pairs
   if ((await store.listMetrics(runId)).some((m) => m.name === name)) {
     throw new ApiError("CONFLICT", `run ${runId} already has a metric "${name}"; choose another name`, { field: "name" });
   }
-  const outputs = await store.readSampleOutputs(runId);
-  const values = metricFromPairs(outputs.sampleId, pairs, name);
-  // by validation-row index, as the stored activations are keyed (NaN: no value given)
-  const byIdx = new Float64Array(Math.max(-1, ...outputs.sampleIdx) + 1).fill(Number.NaN);
-  outputs.sampleIdx.forEach((idx, i) => (byIdx[idx] = values[i]!));
-  const layers = await scoreFromStoredActivations(store, runId, name, byIdx, run.layers ?? []);
+  // index i = the sample with ordinal i, the key of the stored activations (NaN: no value given)
+  const analysed = await store.listSamples(run.taskId, ANALYSIS_SPLIT);
+  const sampleIds = analysed.map((s) => s.sampleId);
+  const values = metricFromPairs(sampleIds, pairs, name);
+  const layers = await scoreFromStoredActivations(store, runId, name, values, run.layers ?? []);
   const samples = layers.at(-1)?.samples ?? 0;
   const batches = layers.flatMap((c) => scoreBatches(name, c));
-  await store.writeMetric(runId, { name, kind: "added", description, sampleId: outputs.sampleId, value: values });
+  await store.writeMetric(runId, { name, kind: "added", description, sampleId: sampleIds, value: values });
   await store.writeScores(runId, batches);
   return samples;
 }

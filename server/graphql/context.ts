@@ -44,7 +44,8 @@ export interface Loaders {
   /** Key: `${runId}/${layer}/${index}`. */
   readonly neuronRows: DataLoader<string, NeuronRows>;
   /** Key: `${runId}/${metric}`; the metric's values by sample id. */
-  readonly metricValues: DataLoader<string, ReadonlyMap<string, number>>;
+  /** "runId/metric" -> the metric's values by sample ordinal (Store.readMetricAligned). */
+  readonly metricValues: DataLoader<string, Float64Array>;
 }
 
 /** What the transport learns about one request's answer while it runs. */
@@ -85,8 +86,7 @@ export function createContext(services: Services, auth: RequestAuth, signal?: Ab
         const slash = key.indexOf("/");
         const runId = Number(key.slice(0, slash));
         const metric = key.slice(slash + 1);
-        const stored = await store.readMetric(runId, metric);
-        return new Map(stored.sampleId.map((id, i) => [id, stored.value[i]!]));
+        return (await store.readMetricAligned(runId, metric)).value;
       })),
     },
   };

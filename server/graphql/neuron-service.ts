@@ -2,6 +2,7 @@ import { extremalSamples, histogram, ReservoirSet, type Histogram } from "../ana
 import { decodeReservoirs } from "../runs/reservoir-codec.js";
 import { requireFullActivations } from "../runs/run-options.js";
 import type { SampleOutputs, SampleRow } from "../store/records.js";
+import { ANALYSIS_SPLIT } from "../store/records.js";
 import type { Store } from "../store/store.js";
 import { ApiError } from "./errors.js";
 
@@ -10,7 +11,7 @@ export interface NeuronRows {
   positions: number;
   /** [N, positions] */
   data: Float32Array;
-  /** [N] validation-set row index of each activation row */
+  /** [N] sample ordinal of each activation row */
   sampleIdx: Int32Array;
   /** [N] sample id of each activation row */
   sampleIds: string[];
@@ -18,7 +19,7 @@ export interface NeuronRows {
 
 /** Activations of neuron (layer, index) of a run with their samples' ids. */
 export async function loadNeuronRows(store: Store, runId: number, layer: number, index: number): Promise<NeuronRows> {
-  const [acts, outputs] = await Promise.all([store.readNeuron(runId, layer, index), store.readSampleOutputs(runId)]);
+  const acts = await store.readNeuron(runId, layer, index);
   if (acts.sampleIdx.length === 0) {
     requireFullActivations(await store.getRun(runId), "reading a neuron's activations (correlations by position, histograms)");
     throw new ApiError("NOT_FOUND", `run ${runId} has no stored activations for layer ${layer}; query run.layers for the recorded ones`, {
@@ -26,18 +27,66 @@ export async function loadNeuronRows(store: Store, runId: number, layer: number,
       layer,
     });
   }
-  const idOf = new Map<number, string>();
-  outputs.sampleIdx.forEach((idx, i) => idOf.set(idx, outputs.sampleId[i]!));
+  const ids = await sampleIdsByOrdinal(store, runId);
   const sampleIds = Array.from(acts.sampleIdx, (idx) => {
-    const id = idOf.get(idx);
+    const id = ids[idx];
     if (id === undefined) {
-      throw new ApiError("CONFLICT", `run ${runId} has activations for validation row ${idx} but no sample output for it; the extraction did not finish`, {
-        runId,
-      });
+      throw new ApiError("CONFLICT", `run ${runId} has activations for sample ordinal ${idx}, beyond its ${ids.length} analysed samples`, { runId });
     }
     return id;
   });
   return { positions: acts.positions, data: acts.data, sampleIdx: acts.sampleIdx, sampleIds };
+}
+
+/** The ids of the run's analysed samples, index = ordinal (the key of activations and outputs). */
+async function sampleIdsByOrdinal(store: Store, runId: number): Promise<string[]> {
+  const run = await store.getRun(runId);
+  return (await store.listSamples(run.taskId, ANALYSIS_SPLIT)).map((s) => s.sampleId);
+}
+
+/** Which activation a neuron's samples and histograms read. */
+export type ActivationReading =
+  /** the position where |r| with `metric` peaks: the one that ranked the neuron */
+  | { kind: "best_position"; metric: string; position: number }
+  /** a position the caller named */
+  | { kind: "position"; position: number }
+  /** each sample's maximum over positions */
+  | { kind: "max_over_positions" };
+
+export interface ReadingRequest {
+  metric?: string | null;
+  position?: number | null;
+  maxOverPositions?: boolean | null;
+}
+
+/**
+ * Resolves what to read: a named position, the max over positions when asked for explicitly, or
+ * by default the neuron's best position for `metric` (from its stored max |r| score).
+ * @throws ApiError BAD_USER_INPUT when the request is contradictory or names nothing to read.
+ */
+export async function resolveReading(store: Store, runId: number, neuron: { layer: number; index: number }, req: ReadingRequest): Promise<ActivationReading> {
+  if (req.position != null) {
+    if (req.maxOverPositions) throw new ApiError("BAD_USER_INPUT", "position and maxOverPositions exclude each other; give one", { field: "position" });
+    return { kind: "position", position: req.position };
+  }
+  if (req.maxOverPositions) return { kind: "max_over_positions" };
+  if (req.metric == null) {
+    throw new ApiError(
+      "BAD_USER_INPUT",
+      "name a metric (the neuron's best position for it is read, the one that ranked it), a position, or maxOverPositions: true",
+      { field: "metric" },
+    );
+  }
+  const page = await store.queryScores(runId, { metric: req.metric, agg: "max_abs_r", layer: neuron.layer, neuron: neuron.index, first: 1 });
+  const best = page.rows[0];
+  if (!best || best.position === null) {
+    throw new ApiError(
+      "BAD_USER_INPUT",
+      `L${neuron.layer}.N${neuron.index} has no defined r with "${req.metric}" at any position (constant activation or metric, or the metric is unscored): give a position or maxOverPositions: true`,
+      { field: "metric" },
+    );
+  }
+  return { kind: "best_position", metric: req.metric, position: best.position };
 }
 
 export interface ExtremalRow {
@@ -45,18 +94,39 @@ export interface ExtremalRow {
   sampleIdx: number;
   sampleId: string;
   activation: number;
+  /** The position the activation was read at (for max over positions: where this sample peaked; null where unknown). */
+  position: number | null;
 }
 
-/** The k highest (or lowest) activations at `position`, or of the max over positions when null. */
-export function extremalRows(rows: NeuronRows, direction: "high" | "low", k: number, position: number | null): ExtremalRow[] {
-  if (position !== null && position >= rows.positions) {
-    throw new ApiError("BAD_USER_INPUT", `position: ${position} is out of range; the run has ${rows.positions} positions (0..${rows.positions - 1})`, {
-      field: "position",
-    });
+/** The position a reading reads, or null for the max over positions. */
+export const readPosition = (reading: ActivationReading): number | null => (reading.kind === "max_over_positions" ? null : reading.position);
+
+function checkPosition(position: number | null, positions: number): void {
+  if (position !== null && position >= positions) {
+    throw new ApiError("BAD_USER_INPUT", `position: ${position} is out of range; the run has ${positions} positions (0..${positions - 1})`, { field: "position" });
   }
+}
+
+/** Position of sample row s's largest activation (ties: the lowest position). */
+function peakPosition(rows: NeuronRows, s: number): number {
+  let best = 0;
+  for (let p = 1; p < rows.positions; p++) if (rows.data[s * rows.positions + p]! > rows.data[s * rows.positions + best]!) best = p;
+  return best;
+}
+
+/** The k highest (or lowest) activations as `reading` reads them. */
+export function extremalRows(rows: NeuronRows, direction: "high" | "low", k: number, reading: ActivationReading): ExtremalRow[] {
+  const position = readPosition(reading);
+  checkPosition(position, rows.positions);
   const found = extremalSamples(rows.data, rows.positions, 1, 0, position ?? "max", k);
   const list = direction === "high" ? found.highest : found.lowest;
-  return list.map((e, i) => ({ rank: i + 1, sampleIdx: rows.sampleIdx[e.sample]!, sampleId: rows.sampleIds[e.sample]!, activation: e.value }));
+  return list.map((e, i) => ({
+    rank: i + 1,
+    sampleIdx: rows.sampleIdx[e.sample]!,
+    sampleId: rows.sampleIds[e.sample]!,
+    activation: e.value,
+    position: position ?? peakPosition(rows, e.sample),
+  }));
 }
 
 /**
@@ -70,38 +140,38 @@ export async function reservoirExtremalRows(
   neuron: { layer: number; index: number },
   direction: "high" | "low",
   k: number,
-  position: number | null,
+  reading: ActivationReading,
 ): Promise<ExtremalRow[]> {
+  const position = readPosition(reading);
   if (k > reservoirK) {
     throw new ApiError("BAD_USER_INPUT", `k: run ${runId} kept only the ${reservoirK} highest and lowest activations per neuron (storage "topk", reservoirK ${reservoirK}); ask for k <= ${reservoirK}`, {
       field: "k",
       max: reservoirK,
     });
   }
-  const [bytes, outputs] = await Promise.all([store.getReservoir(runId, neuron.layer), store.readSampleOutputs(runId)]);
+  const [bytes, ids] = await Promise.all([store.getReservoir(runId, neuron.layer), sampleIdsByOrdinal(store, runId)]);
   if (!bytes) {
     throw new ApiError("NOT_FOUND", `run ${runId} has no reservoirs for layer ${neuron.layer}; query run.layers for the recorded ones`, { runId, layer: neuron.layer });
   }
   const set = ReservoirSet.fromSnapshot(decodeReservoirs(bytes));
   const { positions, neurons } = set.shape;
-  if (position !== null && position >= positions) {
-    throw new ApiError("BAD_USER_INPUT", `position: ${position} is out of range; the run has ${positions} positions (0..${positions - 1})`, { field: "position" });
-  }
+  checkPosition(position, positions);
   if (neuron.index >= neurons) throw new ApiError("BAD_USER_INPUT", `index: the run has ${neurons} neurons per layer (0..${neurons - 1})`, { field: "index" });
   const found = set.extremes(neuron.layer, position ?? "max", neuron.index);
-  const idOf = new Map<number, string>();
-  outputs.sampleIdx.forEach((idx, i) => idOf.set(idx, outputs.sampleId[i]!));
   return (direction === "high" ? found.highest : found.lowest).slice(0, k).map((e, i) => {
-    const sampleId = idOf.get(e.sample);
+    const sampleId = ids[e.sample];
     if (sampleId === undefined) {
-      throw new ApiError("CONFLICT", `run ${runId} has reservoir entries for validation row ${e.sample} but no sample output for it; the extraction did not finish`, { runId });
+      throw new ApiError("CONFLICT", `run ${runId} has reservoir entries for sample ordinal ${e.sample}, beyond its ${ids.length} analysed samples`, { runId });
     }
-    return { rank: i + 1, sampleIdx: e.sample, sampleId, activation: e.value };
+    // the reservoirs keep the value of the max over positions, not where it was
+    return { rank: i + 1, sampleIdx: e.sample, sampleId, activation: e.value, position };
   });
 }
 
-/** Histogram of the neuron's activations at `position` (or max over positions), bins over [min, max]. */
-export function activationHistogram(rows: NeuronRows, position: number | null, bins: number): Histogram {
+/** Histogram of the neuron's activations as `reading` reads them, bins over [min, max]. */
+export function activationHistogram(rows: NeuronRows, reading: ActivationReading, bins: number): Histogram {
+  const position = readPosition(reading);
+  checkPosition(position, rows.positions);
   const n = rows.sampleIdx.length;
   const values = new Float64Array(n);
   for (let s = 0; s < n; s++) {
@@ -130,7 +200,7 @@ export interface SampleDetails {
 }
 
 export async function sampleDetails(store: Store, runId: number, taskId: number, sampleIds: readonly string[]): Promise<Map<string, SampleDetails>> {
-  const [samples, outputs] = await Promise.all([store.listSamples(taskId), store.readSampleOutputs(runId)]);
+  const [samples, outputs] = await Promise.all([store.listSamples(taskId, ANALYSIS_SPLIT), store.readSampleOutputs(runId)]);
   const wanted = new Set(sampleIds);
   const out = new Map<string, SampleDetails>();
   for (const row of samples) if (wanted.has(row.sampleId)) out.set(row.sampleId, { row });

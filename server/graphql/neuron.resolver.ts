@@ -9,11 +9,17 @@ import { FIELD_COST, pageSize } from "./limits.js";
 import {
   activationHistogram,
   extremalRows,
+  readPosition,
   reservoirExtremalRows,
+  resolveReading,
   sampleDetails,
+  type ActivationReading as Reading,
+  type ReadingRequest,
 } from "./neuron-service.js";
 import { neuronId } from "../../gpu-runner/neuron-id.js";
 import {
+  ActivationHistogram,
+  ActivationReading,
   Direction,
   ExtremalSample,
   HistogramData,
@@ -55,6 +61,25 @@ class NeuronsArgs {
   after?: string | null;
 }
 
+@ArgsType()
+class ReadingArgs {
+  @Field(() => String, { nullable: true, description: "Read at the neuron's best position for this metric (the default reading; see ActivationReading)." })
+  metric?: string | null;
+
+  @Field(() => Int, { nullable: true, description: "Read at this soft position instead." })
+  position?: number | null;
+
+  @Field(() => Boolean, { nullable: true, description: "Read each sample's maximum over positions instead (explicit only)." })
+  maxOverPositions?: boolean | null;
+}
+
+/** Checks a reading request and resolves it against the run's stored scores. */
+async function readingFor(services: Services, runId: number, neuron: Neuron, args: ReadingArgs): Promise<Reading> {
+  const req: ReadingRequest = { metric: args.metric ?? null, position: optionalIndex(args.position, "position"), maxOverPositions: args.maxOverPositions ?? false };
+  if (req.metric != null && req.position == null && !req.maxOverPositions) await assertMetric(services, runId, req.metric);
+  return resolveReading(services.store, runId, neuron, req);
+}
+
 /** Scores one histogram reads per store query. */
 const SCAN_PAGE = 1000;
 const DEFAULT_BINS = 40;
@@ -92,7 +117,8 @@ export class NeuronResolver {
           index: s.neuron,
           metric: s.metric,
           r: s.r,
-          p: s.p,
+          pAtPosition: s.p,
+          pCorrected: s.pCorrected,
           bestPosition: s.position,
           rank: s.rank,
         },
@@ -126,35 +152,38 @@ export class NeuronResolver {
     if (scores.length === 0) {
       throw new ApiError("CONFLICT", `run ${runId} has no stored scores for metric "${metric}" yet (scored when extraction ends; a topk run leaves a metric with missing values unscored)`, { metric });
     }
-    const samples = (await services.store.readMetric(runId, metric)).value.filter(Number.isFinite).length;
-    return scores.map((s) => ({ position: s.position, r: finiteOrNull(s.r), p: finiteOrNull(s.p), samples }));
+    const samples = (await services.store.readMetricAligned(runId, metric)).value.filter(Number.isFinite).length;
+    return scores.map((s) => ({ position: s.position, r: finiteOrNull(s.r), pAtPosition: finiteOrNull(s.p), samples }));
   }
 
   @FieldResolver(() => [ExtremalSample], {
-    description: "The k validation samples with the highest (or lowest) activations.",
+    description:
+      "The k validation samples with the highest (or lowest) activations, read at the neuron's best position for `metric` unless " +
+      "a position or maxOverPositions is named; each sample says what was read.",
     complexity: FIELD_COST.neuronScan,
   })
   async extremalSamples(
     @Root() neuron: Neuron,
     @Arg("direction", () => Direction, { defaultValue: Direction.HIGH }) direction: Direction,
     @Arg("k", () => Int, { defaultValue: 10, description: "How many, 1..1000." }) k: number,
-    @Arg("position", () => Int, { nullable: true, description: "Soft position; null = max over positions." }) position: number | null,
+    @Args() readingArgs: ReadingArgs,
     @Ctx() { services, loaders }: GraphQLContext,
   ): Promise<ExtremalSample[]> {
     pageSize(k, "k", services.limits);
-    position = optionalIndex(position, "position");
     const runId = Number(neuron.runId);
+    const reading = await readingFor(services, runId, neuron, readingArgs);
     const run = await services.store.getRun(runId);
     const storage = runStorage(run);
     const extremes = storage.mode === "topk"
-      ? await reservoirExtremalRows(services.store, runId, storage.k, neuron, direction, k, position)
-      : extremalRows(await loaders.neuronRows.load(neuronRowsKey(neuron)), direction, k, position);
+      ? await reservoirExtremalRows(services.store, runId, storage.k, neuron, direction, k, reading)
+      : extremalRows(await loaders.neuronRows.load(neuronRowsKey(neuron)), direction, k, reading);
     const details = await sampleDetails(services.store, runId, run.taskId, extremes.map((e) => e.sampleId));
     return extremes.map((e) => {
       const d = details.get(e.sampleId);
       return {
         ...e,
         runId,
+        reading: reading.kind as ActivationReading,
         text: d?.row?.rendered ?? null,
         answer: d?.row?.answer ?? null,
         label: d?.row?.label ?? null,
@@ -165,23 +194,23 @@ export class NeuronResolver {
     });
   }
 
-  @FieldResolver(() => HistogramData, {
-    description: "Histogram of the neuron's activations over the validation samples.",
+  @FieldResolver(() => ActivationHistogram, {
+    description:
+      "Histogram of the neuron's activations over the validation samples, read at its best position for `metric` unless a position " +
+      "or maxOverPositions is named.",
     complexity: FIELD_COST.neuronScan,
   })
   async activationHistogram(
     @Root() neuron: Neuron,
-    @Arg("position", () => Int, { nullable: true, description: "Soft position; null = max over positions." }) position: number | null,
     @Arg("bins", () => Int, { defaultValue: DEFAULT_BINS }) bins: number,
-    @Ctx() { loaders }: GraphQLContext,
-  ): Promise<HistogramData> {
+    @Args() readingArgs: ReadingArgs,
+    @Ctx() { services, loaders }: GraphQLContext,
+  ): Promise<ActivationHistogram> {
     checkBins(bins);
-    position = optionalIndex(position, "position");
+    const runId = Number(neuron.runId);
+    const reading = await readingFor(services, runId, neuron, readingArgs);
     const rows = await loaders.neuronRows.load(neuronRowsKey(neuron));
-    if (position !== null && position >= rows.positions) {
-      throw badInput("position", `the run has ${rows.positions} positions (0..${rows.positions - 1}), not ${position}`);
-    }
-    return toHistogramData(activationHistogram(rows, position, bins));
+    return { ...toHistogramData(activationHistogram(rows, reading, bins)), reading: reading.kind as ActivationReading, position: readPosition(reading) };
   }
 
   @Query(() => HistogramData, {
@@ -231,7 +260,7 @@ export class ExtremalSampleResolver {
     return wanted.map((name, i) => {
       const table = tables[i]!;
       if (table instanceof Error) throw table;
-      return { name, value: finiteOrNull(table.get(sample.sampleId)) };
+      return { name, value: finiteOrNull(table[sample.sampleIdx]) };
     });
   }
 }

@@ -13,6 +13,20 @@ registerEnumType(NeuronAggregate, {
     "MAX_ACTIVATION: r of the activation maximised over positions.",
 });
 
+/** What a neuron's extremal samples and activation histogram read. */
+export enum ActivationReading {
+  BEST_POSITION = "best_position",
+  POSITION = "position",
+  MAX_OVER_POSITIONS = "max_over_positions",
+}
+registerEnumType(ActivationReading, {
+  name: "ActivationReading",
+  description:
+    "BEST_POSITION: the position where |r| with the requested metric peaks, the one that ranked the neuron (the default). " +
+    "POSITION: a position the query named. MAX_OVER_POSITIONS: each sample's maximum over positions, asked for explicitly; " +
+    "its correlation with a metric can differ from, even reverse, the r the neuron was ranked by.",
+});
+
 export enum Direction {
   HIGH = "high",
   LOW = "low",
@@ -36,8 +50,21 @@ export class NeuronScore {
   @Field(() => Float, { description: "Signed Pearson r." })
   r!: number;
 
-  @Field(() => Float, { nullable: true, description: "Two-sided p-value of r, when computed." })
-  p!: number | null;
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      "Analytic two-sided p of r at its position taken alone (Student t, N - 2 df). For MAX_ABS_OVER_POSITIONS it ignores that the position was " +
+      "chosen as the best of P and so overstates significance: read pCorrected.",
+  })
+  pAtPosition!: number | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description:
+      "p corrected for choosing the best of P positions, Sidak 1 - (1 - pAtPosition)^P (conservative when positions correlate), for " +
+      "MAX_ABS_OVER_POSITIONS; equal to pAtPosition for a named position or MAX_ACTIVATION, where nothing was chosen. The p to read a ranking against.",
+  })
+  pCorrected!: number | null;
 
   @Field(() => Int, { nullable: true, description: "Soft position of r (null for MAX_ACTIVATION)." })
   bestPosition!: number | null;
@@ -90,8 +117,8 @@ export class PositionCorrelation {
   @Field(() => Float, { nullable: true, description: "Null when undefined (constant activation or metric)." })
   r!: number | null;
 
-  @Field(() => Float, { nullable: true })
-  p!: number | null;
+  @Field(() => Float, { nullable: true, description: "Analytic two-sided p of r at this position alone, not corrected for choosing a best position." })
+  pAtPosition!: number | null;
 
   @Field(() => Int, { description: "Samples with a value of the metric." })
   samples!: number;
@@ -114,14 +141,23 @@ export class ExtremalSample {
   @Field(() => Int, { description: "1 = most extreme." })
   rank!: number;
 
-  @Field(() => Int, { description: "Row of the sample in the run's validation set." })
+  @Field(() => Int, { description: "The sample's ordinal in the run's analysed (val) split: the key of its stored activations." })
   sampleIdx!: number;
 
   @Field()
   sampleId!: string;
 
-  @Field(() => Float, { description: "The neuron's activation (at the position, or max over positions)." })
+  @Field(() => Float, { description: "The neuron's activation as `reading` reads it." })
   activation!: number;
+
+  @Field(() => ActivationReading, { description: "What was read: the best position for the metric, a named position, or the max over positions." })
+  reading!: ActivationReading;
+
+  @Field(() => Int, {
+    nullable: true,
+    description: "The position read; for MAX_OVER_POSITIONS the position where this sample peaked (null for a storage \"topk\" run, whose reservoirs keep only the value).",
+  })
+  position!: number | null;
 
   @Field(() => String, { nullable: true, description: "The rendered instruction." })
   text!: string | null;
@@ -152,4 +188,13 @@ export class HistogramData {
 
   @Field(() => Int, { description: "Values that were undefined (NaN r), not in any bin." })
   undefinedCount!: number;
+}
+
+@ObjectType({ description: "A neuron's activations over the validation samples in equal bins, with what was read." })
+export class ActivationHistogram extends HistogramData {
+  @Field(() => ActivationReading, { description: "What was read: the best position for the metric, a named position, or the max over positions." })
+  reading!: ActivationReading;
+
+  @Field(() => Int, { nullable: true, description: "The position read; null for MAX_OVER_POSITIONS." })
+  position!: number | null;
 }

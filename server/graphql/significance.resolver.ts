@@ -43,7 +43,8 @@ export class SignificanceResolver {
     return {
       metric: s.metric, permutations: s.permutations, samples: s.samples, tests: s.tests,
       pooledAbsR999: s.pooledAbsR999, maxAbsR999: s.maxAbsR999, analyticAbsR999: s.analyticAbsR999,
-      bhAbsRThreshold: finiteOrNull(s.bhAbsRThreshold), q: s.q, discoveries: s.discoveries, layers,
+      bhAbsRThreshold: finiteOrNull(s.bhAbsRThreshold), q: s.q, discoveries: s.discoveries,
+      neuronTests: s.neuronTests, neuronDiscoveries: s.neuronDiscoveries, neuronPCorrectedThreshold: s.neuronPCorrectedThreshold, layers,
     };
   }
 }

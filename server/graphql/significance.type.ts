@@ -44,8 +44,19 @@ export class Significance {
   @Field(() => Float)
   q!: number;
 
-  @Field(() => Int, { description: "Tests significant under Benjamini-Hochberg at q." })
+  @Field(() => Int, { description: "(layer, position, neuron) tests significant under Benjamini-Hochberg at q over their pooled permutation p (uncorrected for choosing a position)." })
   discoveries!: number;
+
+  @Field(() => Int, { description: "Neurons tested once each, at their best position (those with a defined r)." })
+  neuronTests!: number;
+
+  @Field(() => Int, {
+    description: "Neurons significant under Benjamini-Hochberg at q over their position-corrected p (pCorrected: the analytic p of the best position, Sidak-corrected for choosing it among P).",
+  })
+  neuronDiscoveries!: number;
+
+  @Field(() => Float, { description: "Largest position-corrected p declared significant by neuronDiscoveries; 0 when none is." })
+  neuronPCorrectedThreshold!: number;
 
   @Field(() => [LayerNullHistogram])
   layers!: LayerNullHistogram[];

@@ -103,10 +103,14 @@ export class RunIngest {
     await this.store.appendEvents(this.runId, batch);
   }
 
-  /** Live top-k by max |r| over positions, with the samples behind it; null before the first activation batch. */
+  /**
+   * Live top-k by max |r| over positions, with the samples behind it; null before the first
+   * activation batch, and for a metric that lacked a value on some streamed sample: its statistics
+   * hold placeholder zeros there, so it is ranked only once rescored from stored activations at the end.
+   */
   leaderboard(metric: string, k: number): LiveLeaderboard | null {
     const { stats, shape } = this.partial;
-    if (!stats || !shape || !this.partial.tables.has(metric)) return null;
+    if (!stats || !shape || !this.partial.tables.has(metric) || this.partial.incomplete.has(metric)) return null;
     const layers = shape.layers.filter((l) => stats.count(l) > 1);
     if (layers.length === 0) return null;
     const aggs = layers.map((layer) => ({ layer, agg: maxAbsOverPositions(stats.pearson(layer, metric), shape.positions, shape.dFF) }));

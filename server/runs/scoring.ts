@@ -1,9 +1,10 @@
 /**
  * Turning correlations into stored scores: per (metric, layer) the r at every position, the
  * max |r| over positions (with its argmax) and the r of the activation maximised over positions,
- * each with its analytic two-sided p-value.
+ * each with its analytic two-sided p-value; max |r| also with that p Sidak-corrected for having
+ * chosen the best of P positions (pCorrected), the p its ranking can be read against.
  */
-import { maxAbsOverPositions, pearsonPValues, scoreMetricInWorkers, type StreamingStats } from "../analysis/index.js";
+import { maxAbsOverPositions, pearsonPValues, scoreMetricInWorkers, sidakCorrected, type StreamingStats } from "../analysis/index.js";
 import type { ScoreBatch } from "../store/scores.js";
 import type { Store } from "../store/store.js";
 
@@ -26,9 +27,10 @@ export function scoreBatches(metric: string, c: LayerCorrelations): ScoreBatch[]
   // a neuron whose r is undefined everywhere has no best position; its r is NaN and never ranked
   agg.position.forEach((p, i) => { if (p < 0) agg.position[i] = 0; });
   const ids = Int32Array.from({ length: F }, (_, i) => i);
+  const pAtBest = pearsonPValues(agg.r, c.samples);
   return [
     { metric, agg: "position", layer, position, neuron, r: c.r, p: pearsonPValues(c.r, c.samples) },
-    { metric, agg: "max_abs_r", layer, position: agg.position, neuron: ids, r: agg.r, p: pearsonPValues(agg.r, c.samples) },
+    { metric, agg: "max_abs_r", layer, position: agg.position, neuron: ids, r: agg.r, p: pAtBest, pCorrected: pAtBest.map((p) => sidakCorrected(p, P)) },
     { metric, agg: "max_act", layer, position: null, neuron: ids, r: c.rMaxActivation, p: pearsonPValues(c.rMaxActivation, c.samples) },
   ];
 }
@@ -46,14 +48,13 @@ export function correlationsFromStats(stats: StreamingStats, layers: readonly nu
 /**
  * Scores a metric from the run's stored activations (metrics added after the run, or any metric
  * with missing values): only samples where the metric is defined count.
- * @param values [N] in validation-row order (NaN = missing)
+ * @param values [N] by sample ordinal, as Store.readMetricAligned gives them (NaN = missing)
  */
 export async function scoreFromStoredActivations(store: Store, runId: number, metric: string, values: Float64Array, layers: readonly number[]): Promise<LayerCorrelations[]> {
   const out: LayerCorrelations[] = [];
   for (const layer of layers) {
     const acts = await store.readActivations(runId, layer);
-    // stored rows are in ascending sample index; align the metric with them
-    const aligned = Float64Array.from(acts.sampleIdx, (i) => values[i]);
+    const aligned = Float64Array.from(acts.sampleIdx, (i) => values[i] ?? Number.NaN);
     const s = await scoreMetricInWorkers([acts.data], aligned, acts.positions, acts.dFF);
     out.push({ layer, positions: acts.positions, neurons: acts.dFF, r: s.r[0], rMaxActivation: s.rMaxActivation[0], samples: s.samples });
   }

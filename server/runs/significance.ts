@@ -2,10 +2,21 @@
  * Significance of a run's correlations for one metric: a seeded permutation null (shuffle the
  * metric, recompute r for every stored neuron) giving the chance level of |r| at this sample size,
  * the 99.9th percentile of the null max |r|, the Benjamini-Hochberg threshold and, per layer, the
- * null's expected r histogram (the band the r histograms are read against). Computed from stored
- * activations and cached per (run, metric, permutations, seed, q).
+ * null's expected r histogram (the band the r histograms are read against); and, one test per
+ * neuron, Benjamini-Hochberg over each neuron's position-corrected p (the Sidak-corrected analytic p
+ * of its best position, as stored in pCorrected). Computed from stored activations and cached per
+ * (run, metric, permutations, seed, q).
  */
-import { criticalAbsR, NULL_HISTOGRAM_BINS, permutationNullInWorker, type PermutationNull } from "../analysis/index.js";
+import {
+  benjaminiHochberg,
+  criticalAbsR,
+  maxAbsOverPositions,
+  NULL_HISTOGRAM_BINS,
+  pearsonPValues,
+  permutationNullInWorker,
+  sidakCorrected,
+  type PermutationNull,
+} from "../analysis/index.js";
 import { ServiceError } from "../errors.js";
 import type { Store } from "../store/store.js";
 import { requireFullActivations } from "./run-options.js";
@@ -32,7 +43,14 @@ export interface Significance {
   /** Smallest |r| declared significant by Benjamini-Hochberg at q (Infinity: none). */
   bhAbsRThreshold: number;
   q: number;
+  /** (layer, position, neuron) tests significant under BH over the pooled permutation p. */
   discoveries: number;
+  /** Neurons with a defined r (one test each, at its best position). */
+  neuronTests: number;
+  /** Neurons significant under BH at q over their position-corrected p. */
+  neuronDiscoveries: number;
+  /** Largest position-corrected p declared significant (0: none). */
+  neuronPCorrectedThreshold: number;
   /** Per layer: observed r at every (position, neuron), for histograms against the null. */
   observed: { layer: number; r: Float64Array }[];
   /** Null |r| distribution (pooled counts over [0, 1]) for expected-count bands. */
@@ -68,7 +86,7 @@ export class SignificanceService {
     const layers = run.layers ?? [];
     requireFullActivations(run, "a permutation null");
     if (run.status !== "done" || layers.length === 0) throw new ServiceError("BAD_STATE", `run ${runId} is ${run.status}: significance needs the stored activations of a finished run`);
-    const values = await this.store.readMetric(runId, metric);
+    const values = await this.store.readMetricAligned(runId, metric);
     const first = await this.store.readActivations(runId, layers[0]);
     // only samples where the metric is defined take part
     const keep = Array.from(first.sampleIdx).map((s, row) => ({ s, row })).filter(({ s }) => Number.isFinite(values.value[s]));
@@ -86,8 +104,11 @@ export class SignificanceService {
       metric: y, layers: layers.length, positions, neurons: dFF, permutations, seed, q,
       activations: async (i) => select(i === 0 ? first.data : (await this.store.readActivations(runId, layers[i])).data),
     });
+    const pCorrected = nul.observed.flatMap((r) => Array.from(pearsonPValues(maxAbsOverPositions(r, positions, dFF).r, y.length), (p) => sidakCorrected(p, positions)));
+    const neuronBh = benjaminiHochberg(pCorrected, q);
     return {
       metric, permutations, samples: y.length, tests: layers.length * cols,
+      neuronTests: neuronBh.tests, neuronDiscoveries: neuronBh.discoveries, neuronPCorrectedThreshold: neuronBh.pThreshold,
       pooledAbsR999: nul.pooledAbsR999, maxAbsR999: nul.maxAbsR999, analyticAbsR999: criticalAbsR(0.001, y.length),
       bhAbsRThreshold: nul.bh.absRThreshold, q, discoveries: nul.bh.discoveries,
       observed: layers.map((layer, i) => ({ layer, r: nul.observed[i] })),

@@ -30,9 +30,20 @@ export interface SampleRow {
   label: string | null;
 }
 
+/** A stored sample: its ordinal is its 0-based place in its (task, split), fixed when it was added. */
+export interface StoredSampleRow extends SampleRow {
+  ordinal: number;
+}
+
+/**
+ * The split a run extracts, correlates and reports on (prompt selection never sees it). A sample's
+ * ordinal in it is the run's sample_idx, the key of its stored activations, outputs and reservoirs.
+ */
+export const ANALYSIS_SPLIT = "val";
+
 /** A run's scored validation samples, column-wise. */
 export interface SampleOutputs {
-  /** [n] validation-set row index */
+  /** [n] the sample's ordinal in the analysed split */
   sampleIdx: Int32Array;
   sampleId: string[];
   loss: Float64Array;
@@ -51,9 +62,11 @@ export interface MetricInfo {
   description: string | null;
 }
 
-export interface MetricValues {
+/** A metric over a run's analysed samples: index i = the sample with ordinal i. */
+export interface AlignedMetric {
+  /** [N] sample id of ordinal i */
   sampleId: string[];
-  /** [n]; NaN = missing */
+  /** [N] value of ordinal i; NaN where the sample has no value */
   value: Float64Array;
 }
 
@@ -92,7 +105,15 @@ export async function listModels(db: Db): Promise<ModelRecord[]> {
   return db.read("listing models", async (conn) => (await rowObjects(conn, "SELECT * FROM models ORDER BY id")).map(toModel));
 }
 
-function appendSamples(conn: DuckDBConnection, taskId: number, rows: SampleRow[]): Promise<void> {
+/** Appends rows with ordinals continuing each split's count (0, 1, 2, ... per task and split). */
+async function appendSamples(conn: DuckDBConnection, taskId: number, rows: SampleRow[]): Promise<void> {
+  const counted = await rowObjects(conn, "SELECT split, count(*)::INTEGER AS n FROM samples WHERE task_id = $1 GROUP BY split", [taskId]);
+  const next = new Map(counted.map((r) => [r.split as string, r.n as number]));
+  const ordinal = Int32Array.from(rows, (r) => {
+    const o = next.get(r.split) ?? 0;
+    next.set(r.split, o + 1);
+    return o;
+  });
   return appendColumns(conn, "samples", rows.length, [
     { kind: "int", values: taskId },
     { kind: "text", values: rows.map((r) => r.sampleId) },
@@ -101,6 +122,7 @@ function appendSamples(conn: DuckDBConnection, taskId: number, rows: SampleRow[]
     { kind: "text", values: rows.map((r) => r.rendered) },
     { kind: "text", values: rows.map((r) => r.answer) },
     { kind: "text", values: rows.map((r) => r.label) },
+    { kind: "int", values: ordinal },
   ]);
 }
 
@@ -172,19 +194,20 @@ export async function addSamples(db: Db, taskId: number, rows: SampleRow[]): Pro
   return db.tx(`adding samples to task ${taskId}`, (conn) => appendSamples(conn, taskId, rows));
 }
 
-/** A task's samples in insertion order, optionally one split. */
-export async function listSamples(db: Db, taskId: number, split?: string): Promise<SampleRow[]> {
+/** A task's samples by split, then ordinal (each split in insertion order), optionally one split. */
+export async function listSamples(db: Db, taskId: number, split?: string): Promise<StoredSampleRow[]> {
   return db.read(`reading samples of task ${taskId}`, async (conn) => {
     const rows =
       split === undefined
-        ? await rowObjects(conn, "SELECT * FROM samples WHERE task_id = $1", [taskId])
-        : await rowObjects(conn, "SELECT * FROM samples WHERE task_id = $1 AND split = $2", [taskId, split]);
+        ? await rowObjects(conn, "SELECT * FROM samples WHERE task_id = $1 ORDER BY split, ordinal", [taskId])
+        : await rowObjects(conn, "SELECT * FROM samples WHERE task_id = $1 AND split = $2 ORDER BY ordinal", [taskId, split]);
     return rows.map(toSample);
   });
 }
 
-function toSample(r: Row): SampleRow {
+function toSample(r: Row): StoredSampleRow {
   return {
+    ordinal: r.ordinal as number,
     sampleId: r.sample_id as string,
     split: r.split as string,
     fields: parseJson(r.fields) as Record<string, unknown>,
@@ -257,14 +280,31 @@ export async function listMetrics(db: Db, runId: number): Promise<MetricInfo[]> 
   });
 }
 
-/** One metric's values in insertion order; missing values are NaN. */
-export async function readMetric(db: Db, runId: number, name: string): Promise<MetricValues> {
+/**
+ * One metric's values aligned to the run's samples: value[i] belongs to the sample whose ordinal
+ * (the run's sample_idx, the key of its activations and outputs) is i; NaN where it has none.
+ * Every consumer that pairs a metric with activations or outputs reads it through here.
+ * @throws StoreError NOT_FOUND for an unknown run or a metric the run does not have.
+ */
+export async function readMetricAligned(db: Db, runId: number, name: string): Promise<AlignedMetric> {
   return db.read(`reading metric ${name} of run ${runId}`, async (conn) => {
-    const rows = await rowObjects(conn, "SELECT sample_id, value FROM metrics WHERE run_id = $1 AND name = $2", [runId, name]);
-    if (rows.length === 0) {
-      const known = await rowObjects(conn, "SELECT 1 FROM metric_catalogue WHERE run_id = $1 AND name = $2", [runId, name]);
-      if (known.length === 0) throw new StoreError("NOT_FOUND", `run ${runId} has no metric ${name}`);
+    const known = await rowObjects(conn, "SELECT 1 FROM metric_catalogue WHERE run_id = $1 AND name = $2", [runId, name]);
+    if (known.length === 0) {
+      const run = await rowObjects(conn, "SELECT 1 FROM runs WHERE id = $1", [runId]);
+      throw new StoreError("NOT_FOUND", run.length === 0 ? `unknown run ${runId}` : `run ${runId} has no metric ${name}`);
     }
-    return { sampleId: rows.map((r) => r.sample_id as string), value: Float64Array.from(rows, (r) => (r.value === null ? NaN : (r.value as number))) };
+    const rows = (
+      await conn.runAndReadAll(
+        `SELECT s.ordinal, s.sample_id, m.value FROM runs r
+         JOIN samples s ON s.task_id = r.task_id AND s.split = $split
+         LEFT JOIN metrics m ON m.run_id = r.id AND m.name = $name AND m.sample_id = s.sample_id
+         WHERE r.id = $run ORDER BY s.ordinal`,
+        { run: runId, name, split: ANALYSIS_SPLIT },
+      )
+    ).getRows() as [number, string, number | null][];
+    rows.forEach(([ordinal], i) => {
+      if (ordinal !== i) throw new StoreError("SCHEMA", `samples of run ${runId}'s task have ordinal ${ordinal} at place ${i}: ordinals must run 0, 1, 2, ...`);
+    });
+    return { sampleId: rows.map((r) => r[1]), value: Float64Array.from(rows, (r) => (r[2] === null ? Number.NaN : r[2])) };
   });
 }

@@ -19,8 +19,10 @@ export interface ScoreBatch {
   neuron: Int32Array;
   /** [n] */
   r: Float64Array | Float32Array;
-  /** [n] p-values; NaN or absent = NULL */
+  /** [n] analytic p of r alone; NaN or absent = NULL */
   p?: Float64Array | Float32Array | null;
+  /** [n] p corrected for any choice behind r (the best of P positions for max_abs_r); absent = p */
+  pCorrected?: Float64Array | Float32Array | null;
 }
 
 export interface ScoreQuery {
@@ -28,6 +30,8 @@ export interface ScoreQuery {
   agg?: ScoreAgg;
   layer?: number;
   position?: number;
+  /** only this neuron (within each layer) */
+  neuron?: number;
   minAbsR?: number;
   /** page size, 1..1000 */
   first: number;
@@ -44,7 +48,10 @@ export interface RankedScore {
   position: number | null;
   neuron: number;
   r: number;
+  /** analytic p of r alone */
   p: number | null;
+  /** p corrected for choosing the position (max_abs_r); equal to p otherwise */
+  pCorrected: number | null;
   cursor: string;
 }
 
@@ -69,6 +76,7 @@ function validateScores(runId: number, b: ScoreBatch): void {
   const n = b.neuron.length;
   if (b.r.length !== n) bad("r", `has ${b.r.length} values for ${n} neurons`);
   if (b.p && b.p.length !== n) bad("p", `has ${b.p.length} values for ${n} neurons`);
+  if (b.pCorrected && b.pCorrected.length !== n) bad("pCorrected", `has ${b.pCorrected.length} values for ${n} neurons`);
   if (b.position instanceof Int32Array) {
     if (b.position.length !== n) bad("position", `has ${b.position.length} values for ${n} neurons`);
     if (b.position.some((x) => x < 0)) bad("position", "has a negative value");
@@ -90,7 +98,7 @@ async function stage(conn: DuckDBConnection, b: ScoreBatch): Promise<void> {
     const n = b.neuron.length;
     for (let start = 0; start < n; start += CHUNK_ROWS) {
       const m = Math.min(CHUNK_ROWS, n - start);
-      const chunk = DuckDBDataChunk.create([int, int, dbl, dbl], m);
+      const chunk = DuckDBDataChunk.create([int, int, dbl, dbl, dbl], m);
       const pos = chunk.getColumnVector(0);
       if (b.position instanceof Int32Array) typedItems(pos, Int32Array).set(b.position.subarray(start, start + m));
       else typedItems(pos, Int32Array).fill(b.position ?? -1);
@@ -101,7 +109,11 @@ async function stage(conn: DuckDBConnection, b: ScoreBatch): Promise<void> {
       const p = chunk.getColumnVector(3);
       if (b.p) typedItems(p, Float64Array).set(b.p.subarray(start, start + m));
       else typedItems(p, Float64Array).fill(NaN);
-      for (const v of [pos, neuron, r, p]) v.flush();
+      const pc = chunk.getColumnVector(4);
+      const corrected = b.pCorrected ?? b.p;
+      if (corrected) typedItems(pc, Float64Array).set(corrected.subarray(start, start + m));
+      else typedItems(pc, Float64Array).fill(NaN);
+      for (const v of [pos, neuron, r, p, pc]) v.flush();
       appender.appendDataChunk(chunk);
     }
     appender.flushSync();
@@ -116,15 +128,15 @@ export async function writeScores(db: Db, runId: number, batches: ScoreBatch[]):
   return db.tx(`writing scores of run ${runId}`, async (conn) => {
     const exists = (await conn.runAndReadAll("SELECT count(*)::INTEGER FROM runs WHERE id = $1", [runId])).getRows()[0]![0];
     if (exists === 0) throw new StoreError("NOT_FOUND", `unknown run ${runId}`);
-    await conn.run("CREATE TEMP TABLE IF NOT EXISTS score_stage (position INTEGER, neuron INTEGER, r DOUBLE, p DOUBLE)");
+    await conn.run("CREATE TEMP TABLE IF NOT EXISTS score_stage (position INTEGER, neuron INTEGER, r DOUBLE, p DOUBLE, p_corrected DOUBLE)");
     let total = 0;
     for (const b of batches) {
       await conn.run("DELETE FROM score_stage");
       await stage(conn, b);
       await conn.run(
-        `INSERT INTO scores (run_id, metric, agg, layer, position, neuron, r, p)
+        `INSERT INTO scores (run_id, metric, agg, layer, position, neuron, r, p, p_corrected)
          SELECT $1, $2, $3, $4, nullif(position, -1), neuron, CASE WHEN isnan(r) THEN NULL ELSE r END,
-                CASE WHEN isnan(p) THEN NULL ELSE p END FROM score_stage`,
+                CASE WHEN isnan(p) THEN NULL ELSE p END, CASE WHEN isnan(p_corrected) THEN NULL ELSE p_corrected END FROM score_stage`,
         [runId, b.metric, b.agg, b.layer],
       );
       total += b.neuron.length;
@@ -170,6 +182,7 @@ export async function queryScores(db: Db, runId: number, q: ScoreQuery): Promise
   if (q.agg !== undefined) (where.push("agg = $agg"), (params.agg = q.agg));
   if (q.layer !== undefined) (where.push("layer = $layer"), (params.layer = q.layer));
   if (q.position !== undefined) (where.push("position = $position"), (params.position = q.position));
+  if (q.neuron !== undefined) (where.push("neuron = $neuron"), (params.neuron = q.neuron));
   if (q.minAbsR !== undefined) (where.push("abs(r) >= $minAbsR"), (params.minAbsR = q.minAbsR));
   const filter = where.join(" AND ");
   let startRank = 0;
@@ -184,15 +197,15 @@ export async function queryScores(db: Db, runId: number, q: ScoreQuery): Promise
   return db.read(`querying scores of run ${runId}`, async (conn) => {
     const total = (await conn.runAndReadAll(`SELECT count(*)::INTEGER FROM scores WHERE ${filter}`, params)).getRows()[0]![0] as number;
     const reader = await conn.runAndReadAll(
-      `SELECT metric, agg, layer::INTEGER, position::INTEGER, neuron::INTEGER, r, p FROM scores WHERE ${page.join(" AND ")}
+      `SELECT metric, agg, layer::INTEGER, position::INTEGER, neuron::INTEGER, r, p, p_corrected FROM scores WHERE ${page.join(" AND ")}
        ORDER BY abs(r) DESC, metric, agg, layer, coalesce(position, -1), neuron LIMIT ${q.first + 1}`,
       pageParams,
     );
     const raw = reader.getRows();
     const rows: RankedScore[] = raw.slice(0, q.first).map((row, i) => {
-      const [metric, agg, layer, position, neuron, r, p] = row as [string, ScoreAgg, number, number | null, number, number, number | null];
+      const [metric, agg, layer, position, neuron, r, p, pCorrected] = row as [string, ScoreAgg, number, number | null, number, number, number | null, number | null];
       const rank = startRank + i + 1;
-      return { rank, metric, agg, layer, position, neuron, r, p, cursor: encodeCursor([rank, Math.abs(r), metric, agg, layer, position ?? -1, neuron]) };
+      return { rank, metric, agg, layer, position, neuron, r, p, pCorrected, cursor: encodeCursor([rank, Math.abs(r), metric, agg, layer, position ?? -1, neuron]) };
     });
     return { rows, totalCount: total, hasNextPage: raw.length > q.first, endCursor: rows.at(-1)?.cursor ?? null };
   });

@@ -17,7 +17,7 @@ import { attachViews, exportRun } from "./export.js";
 import { replaceExplanations, searchExplanations, type ExplanationQuery, type StoredExplanation } from "./explanations.js";
 import { checkVersion, migrate } from "./migrations.js";
 import * as records from "./records.js";
-import type { MetricInfo, MetricKind, MetricValues, ModelRecord, SampleOutputs, SampleRow, TaskRecord } from "./records.js";
+import type { AlignedMetric, MetricInfo, MetricKind, ModelRecord, SampleOutputs, SampleRow, StoredSampleRow, TaskRecord } from "./records.js";
 import * as runs from "./run-state.js";
 import type { RunPatch, RunRecord, RunStatus } from "./run-state.js";
 import { deleteScores, neuronPositionScores, queryScores, writeScores, type ScoreBatch, type ScorePage, type ScoreQuery } from "./scores.js";
@@ -120,7 +120,7 @@ export class Store {
   }
 
   /** A task's samples in insertion order, optionally one split. */
-  listSamples(taskId: number, split?: string): Promise<SampleRow[]> {
+  listSamples(taskId: number, split?: string): Promise<StoredSampleRow[]> {
     return records.listSamples(this.db, taskId, split);
   }
 
@@ -189,9 +189,9 @@ export class Store {
     return records.listMetrics(this.db, runId);
   }
 
-  /** One metric's values in insertion order; missing values are NaN. */
-  readMetric(runId: number, name: string): Promise<MetricValues> {
-    return records.readMetric(this.db, runId, name);
+  /** One metric's values by sample ordinal (records.readMetricAligned): how every consumer pairs a metric with activations. */
+  readMetricAligned(runId: number, name: string): Promise<AlignedMetric> {
+    return records.readMetricAligned(this.db, runId, name);
   }
 
   // ---- checkpoints and reservoirs (blobs.ts) ----

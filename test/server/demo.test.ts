@@ -208,3 +208,34 @@ function pearson(x: number[], y: number[]): number {
   x.forEach((xi, i) => { sxy += (xi - mx) * (y[i] - my); sxx += (xi - mx) ** 2; syy += (y[i] - my) ** 2; });
   return sxy / Math.sqrt(sxx * syy);
 }
+
+it("a Gaussian noise metric added after the fact: at most 6% of each run's neurons at position-corrected p < 0.05", async () => {
+  let seed = 12345;
+  const gaussian = (): number => {
+    // Box-Muller over a small LCG: independent of the server's own generator
+    const u = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) + 1) / 4294967297;
+    return Math.sqrt(-2 * Math.log(u())) * Math.cos(2 * Math.PI * u());
+  };
+  for (const [task, run] of Object.entries(demo.runs)) {
+    const { neuron } = await gql<{ neuron: { extremalSamples: { sampleId: string }[] } }>(
+      `query ($r: ID!) { neuron(runId: $r, layer: 0, index: 0) { extremalSamples(k: 1000, maxOverPositions: true) { sampleId } } }`, { r: run },
+    );
+    const values = neuron.extremalSamples.map((s) => ({ sampleId: s.sampleId, value: gaussian() }));
+    await gql(`mutation ($r: ID!, $v: [SampleValueInput!]!) { addMetric(runId: $r, name: "noise", values: $v) { name } }`, { r: run, v: values });
+    const p: { corrected: number; plain: number }[] = [];
+    for (let after: string | null = null; ; ) {
+      const { neurons }: { neurons: { edges: { node: { pCorrected: number | null; pAtPosition: number | null } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } = await gql(
+        `query ($r: ID!, $a: String) { neurons(runId: $r, metric: "noise", first: 1000, after: $a) { edges { node { pCorrected pAtPosition } } pageInfo { hasNextPage endCursor } } }`,
+        { r: run, a: after },
+      );
+      for (const { node } of neurons.edges) if (node.pCorrected !== null) p.push({ corrected: node.pCorrected, plain: node.pAtPosition! });
+      if (!neurons.pageInfo.hasNextPage) break;
+      after = neurons.pageInfo.endCursor;
+    }
+    const share = p.filter((x) => x.corrected < 0.05).length / p.length;
+    const plain = p.filter((x) => x.plain < 0.05).length / p.length;
+    console.log(`demo ${task}: noise metric, ${p.length} neurons: pCorrected < 0.05 for ${(100 * share).toFixed(1)}%, uncorrected ${(100 * plain).toFixed(1)}%`);
+    assert.ok(p.length > 100);
+    assert.ok(share <= 0.06, `${task}: ${share} of neurons at pCorrected < 0.05`);
+  }
+});

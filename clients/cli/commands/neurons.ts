@@ -38,14 +38,16 @@ interface SamplesOptions extends ConnectionOptions {
   id: string;
   direction: "high" | "low";
   k: number;
+  metric?: string;
   position?: number;
+  maxOverPositions?: boolean;
   json?: boolean;
 }
 
 export function registerNeuronCommands(program: Command): void {
   const neurons = program
     .command("neurons")
-    .description("neurons of a run ranked by |r| with a metric (table: L{layer}.N{index}, r, best position, p)")
+    .description("neurons of a run ranked by |r| with a metric (table: L{layer}.N{index}, r, best position, p corrected for choosing that position, p at that position alone)")
     .requiredOption("--run <id>", "run id")
     .requiredOption("--metric <name>", "metric name (see the run's metrics)")
     .option("--layer <L>", "only this layer", int(0))
@@ -71,7 +73,7 @@ export function registerNeuronCommands(program: Command): void {
         printJson({ runId: o.run, metric: o.metric, aggregate: AGGREGATES[o.aggregate], totalCount, neurons: rows });
         return;
       }
-      process.stdout.write(table(["rank", "neuron", "r", "position", "p"], rows.map((n) => [n.rank, n.id, fmtR(n.r), n.bestPosition, fmtP(n.p)])));
+      process.stdout.write(table(["rank", "neuron", "r", "position", "p corrected", "p at position"], rows.map((n) => [n.rank, n.id, fmtR(n.r), n.bestPosition, fmtP(n.pCorrected), fmtP(n.pAtPosition)])));
       process.stdout.write(`${rows.length} of ${totalCount} neurons, metric ${o.metric}, run ${o.run}\n`);
     }),
   );
@@ -89,7 +91,7 @@ export function registerNeuronCommands(program: Command): void {
       const { layer, index } = parseNeuronId(o.id);
       const result = await withConnection(o, {}, async ({ transport }) => {
         const metrics = o.metric !== undefined ? [o.metric] : (await transport.execute(RunSummaryDocument, { id: o.run })).run.metrics.map((m) => m.name);
-        const out: { metric: string; correlations: { position: number; r?: number | null; p?: number | null; samples: number }[] }[] = [];
+        const out: { metric: string; correlations: { position: number; r?: number | null; pAtPosition?: number | null; samples: number }[] }[] = [];
         for (const metric of metrics) {
           const data = await transport.execute(NeuronCorrelationsDocument, { runId: o.run, layer, index, metric });
           out.push({ metric, correlations: data.neuron.correlations });
@@ -102,39 +104,51 @@ export function registerNeuronCommands(program: Command): void {
       }
       for (const m of result) {
         process.stdout.write(`${neuronId(layer, index)} ~ ${m.metric}\n`);
-        process.stdout.write(table(["position", "r", "p", "samples"], m.correlations.map((c) => [c.position, fmtR(c.r), fmtP(c.p), c.samples])));
+        process.stdout.write(table(["position", "r", "p at position", "samples"], m.correlations.map((c) => [c.position, fmtR(c.r), fmtP(c.pAtPosition), c.samples])));
       }
     }),
   );
 
   const samples = program
     .command("samples")
-    .description("a neuron's extremal validation samples: highest (or lowest) activations, with text, answer and prediction")
+    .description("a neuron's extremal validation samples: highest (or lowest) activations at its best position for --metric, with text, answer and prediction")
     .requiredOption("--run <id>", "run id")
     .requiredOption("--id <neuron>", "neuron id L{layer}.N{index}, e.g. L3.N17")
     .option("--direction <dir>", "high or low activations first", oneOf("high", "low"), "high")
     .option("--k <n>", "how many samples", int(1), 10)
-    .option("--position <p>", "soft position (default: max over positions)", int(0))
+    .option("--metric <name>", "read at the neuron's best position for this metric (the position that ranked it)")
+    .option("--position <p>", "read at this soft position instead", int(0))
+    .option("--max-over-positions", "read each sample's maximum over positions instead")
     .option("--json", "print JSON");
-  examples(connectionOptions(samples), "skillscope samples --run 1 --id L3.N17 --direction low --k 5");
+  examples(connectionOptions(samples), "skillscope samples --run 1 --id L3.N17 --metric label --direction low --k 5", "skillscope samples --run 1 --id L3.N17 --max-over-positions");
   samples.action(
     action<SamplesOptions>(async (o) => {
       const { layer, index } = parseNeuronId(o.id);
       const direction: Direction = o.direction === "low" ? "LOW" : "HIGH";
       const data = await withConnection(o, {}, ({ transport }) =>
-        transport.execute(ExtremalSamplesDocument, { runId: o.run, layer, index, direction, k: o.k, position: o.position ?? null }),
+        transport.execute(ExtremalSamplesDocument, {
+          runId: o.run, layer, index, direction, k: o.k, metric: o.metric ?? null, position: o.position ?? null, maxOverPositions: o.maxOverPositions ?? null,
+        }),
       );
       const rows = data.neuron.extremalSamples;
       if (o.json) {
-        printJson({ runId: o.run, id: data.neuron.id, direction, position: o.position ?? null, samples: rows });
+        printJson({ runId: o.run, id: data.neuron.id, direction, metric: o.metric ?? null, reading: rows[0]?.reading ?? null, samples: rows });
         return;
       }
+      if (rows[0]) process.stdout.write(`${data.neuron.id}: ${describeReading(rows[0], o.metric)}\n`);
       process.stdout.write(
         table(
-          ["rank", "activation", "sample", "answer", "prediction", "correct", "text"],
-          rows.map((s) => [s.rank, s.activation.toPrecision(4), s.sampleId, clip(s.answer, 16), clip(s.prediction, 16), s.correct === null || s.correct === undefined ? "-" : s.correct ? "yes" : "no", clip(s.text, 60)]),
+          ["rank", "activation", "position", "sample", "answer", "prediction", "correct", "text"],
+          rows.map((s) => [s.rank, s.activation.toPrecision(4), s.position ?? "-", s.sampleId, clip(s.answer, 16), clip(s.prediction, 16), s.correct === null || s.correct === undefined ? "-" : s.correct ? "yes" : "no", clip(s.text, 60)]),
         ),
       );
     }),
   );
+}
+
+/** What the samples' activations are: the server says which reading it used. */
+function describeReading(row: { reading: string; position?: number | null }, metric: string | undefined): string {
+  if (row.reading === "BEST_POSITION") return `activation at position ${row.position}, its best position for ${metric}`;
+  if (row.reading === "POSITION") return `activation at position ${row.position}`;
+  return "activation maximised over positions (the position column: where each sample peaked)";
 }

@@ -126,7 +126,10 @@ export interface RankedNeuron {
   r: number;
   /** Position of r (null for MAX_ACTIVATION). */
   bestPosition: number | null;
-  p: number | null;
+  /** p of r at its position alone. */
+  pAtPosition: number | null;
+  /** p corrected for choosing the best of P positions (Sidak); equals pAtPosition where nothing was chosen. */
+  pCorrected: number | null;
   rank: number;
 }
 
@@ -144,7 +147,7 @@ export function neuronsRequest(filter: NeuronFilter): GraphQLRequest {
     query: `query Neurons($runId: ID!, $metric: String!, $aggregate: NeuronAggregate!, $layer: Int, $minAbsR: Float, $first: Int!) {
   neurons(runId: $runId, metric: $metric, aggregate: $aggregate, layer: $layer, minAbsR: $minAbsR, first: $first) {
     totalCount
-    edges { node { id layer index r p bestPosition rank } }
+    edges { node { id layer index r pAtPosition pCorrected bestPosition rank } }
   }
 }`,
     variables: { layer: null, minAbsR: null, ...filter },
@@ -202,7 +205,8 @@ export type CorrelationHistogramsData = Record<string, HistogramData>;
 export interface PositionR {
   position: number;
   r: number | null;
-  p: number | null;
+  /** p at this position alone (not corrected for choosing a best position). */
+  pAtPosition: number | null;
   /** Samples with a value of the metric. */
   samples: number;
 }
@@ -212,6 +216,10 @@ export interface ExtremalSample {
   sampleIdx: number;
   sampleId: string;
   activation: number;
+  /** What was read: BEST_POSITION, POSITION or MAX_OVER_POSITIONS. */
+  reading: ActivationReading;
+  /** Position read (for MAX_OVER_POSITIONS: where this sample peaked). */
+  position: number | null;
   text: string | null;
   answer: string | null;
   label: string | null;
@@ -228,24 +236,33 @@ export interface NeuronDetail {
   correlations: PositionR[];
   high: ExtremalSample[];
   low: ExtremalSample[];
-  activationHistogram: HistogramData;
+  activationHistogram: HistogramData & { reading: ActivationReading; position: number | null };
 }
 
-const SAMPLE_FIELDS = "rank sampleIdx sampleId activation text answer label prediction correct loss metrics { name value }";
+export type ActivationReading = "BEST_POSITION" | "POSITION" | "MAX_OVER_POSITIONS";
 
-/** A neuron's r per position, its extremal samples (both directions) and its activation histogram. */
-export function neuronRequest(runId: string, layer: number, index: number, metric: string, k: number, position: number | null, bins: number): GraphQLRequest {
+/** What the neuron page reads: the best position for the metric (null position, not max), a position, or the max over positions. */
+export interface ReadingChoice {
+  position: number | null;
+  maxOverPositions: boolean;
+}
+
+const SAMPLE_FIELDS = "rank sampleIdx sampleId activation reading position text answer label prediction correct loss metrics { name value }";
+const READING_ARGS = "metric: $metric, position: $position, maxOverPositions: $maxOverPositions";
+
+/** A neuron's r per position, its extremal samples (both directions) and its activation histogram, read as `reading` says. */
+export function neuronRequest(runId: string, layer: number, index: number, metric: string, k: number, reading: ReadingChoice, bins: number): GraphQLRequest {
   return {
-    query: `query Neuron($runId: ID!, $layer: Int!, $index: Int!, $metric: String!, $k: Int!, $position: Int, $bins: Int!) {
+    query: `query Neuron($runId: ID!, $layer: Int!, $index: Int!, $metric: String!, $k: Int!, $position: Int, $maxOverPositions: Boolean, $bins: Int!) {
   neuron(runId: $runId, layer: $layer, index: $index) {
     id layer index
-    correlations(metric: $metric) { position r p samples }
-    high: extremalSamples(direction: HIGH, k: $k, position: $position) { ${SAMPLE_FIELDS} }
-    low: extremalSamples(direction: LOW, k: $k, position: $position) { ${SAMPLE_FIELDS} }
-    activationHistogram(position: $position, bins: $bins) { edges counts undefinedCount }
+    correlations(metric: $metric) { position r pAtPosition samples }
+    high: extremalSamples(direction: HIGH, k: $k, ${READING_ARGS}) { ${SAMPLE_FIELDS} }
+    low: extremalSamples(direction: LOW, k: $k, ${READING_ARGS}) { ${SAMPLE_FIELDS} }
+    activationHistogram(bins: $bins, ${READING_ARGS}) { edges counts undefinedCount reading position }
   }
 }`,
-    variables: { runId, layer, index, metric, k, position, bins },
+    variables: { runId, layer, index, metric, k, position: reading.position, maxOverPositions: reading.maxOverPositions, bins },
   };
 }
 export interface NeuronData {
@@ -256,15 +273,15 @@ export interface NeuronData {
  * Every sample's activation of a neuron with its value of one metric (`k` = all samples), to split
  * the activation histogram by metric value.
  */
-export function activationsWithMetricRequest(runId: string, layer: number, index: number, metric: string, k: number, position: number | null): GraphQLRequest {
+export function activationsWithMetricRequest(runId: string, layer: number, index: number, metric: string, k: number, reading: ReadingChoice): GraphQLRequest {
   return {
-    query: `query NeuronActivationsByMetric($runId: ID!, $layer: Int!, $index: Int!, $metric: String!, $k: Int!, $position: Int) {
+    query: `query NeuronActivationsByMetric($runId: ID!, $layer: Int!, $index: Int!, $metric: String!, $k: Int!, $position: Int, $maxOverPositions: Boolean) {
   neuron(runId: $runId, layer: $layer, index: $index) {
     id
-    samples: extremalSamples(direction: HIGH, k: $k, position: $position) { sampleId activation metrics(names: [$metric]) { value } }
+    samples: extremalSamples(direction: HIGH, k: $k, ${READING_ARGS}) { sampleId activation reading position metrics(names: [$metric]) { value } }
   }
 }`,
-    variables: { runId, layer, index, metric, k, position },
+    variables: { runId, layer, index, metric, k, position: reading.position, maxOverPositions: reading.maxOverPositions },
   };
 }
 export interface ActivationsWithMetricData {
@@ -316,7 +333,7 @@ export function significanceRequest(runId: string, metric: string, bins: number)
   return {
     query: `query Significance($runId: ID!, $metric: String!, $bins: Int!) {
   significance(runId: $runId, metric: $metric, bins: $bins) {
-    metric permutations samples tests maxAbsR999 bhAbsRThreshold q discoveries
+    metric permutations samples tests maxAbsR999 bhAbsRThreshold q discoveries neuronTests neuronDiscoveries neuronPCorrectedThreshold
     layers { layer edges observed expectedNull }
   }
 }`,
@@ -334,6 +351,11 @@ export interface SignificanceData {
     bhAbsRThreshold: number | null;
     q: number;
     discoveries: number;
+    /** Neurons tested once each at their best position. */
+    neuronTests: number;
+    /** Neurons significant under BH over their position-corrected p. */
+    neuronDiscoveries: number;
+    neuronPCorrectedThreshold: number;
     layers: LayerNullHistogram[];
   };
 }

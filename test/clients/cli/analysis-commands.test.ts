@@ -35,7 +35,7 @@ before(async () => {
   try {
     runId = String(await trainPlantedRun(store));
     const run = await store.getRun(Number(runId));
-    const colors = await store.readMetric(Number(runId), "colors");
+    const colors = await store.readMetricAligned(Number(runId), "colors");
     await store.writeMetric(Number(runId), { name: "many_colors", kind: "heuristic", sampleId: colors.sampleId, value: colors.value.map((c) => (c >= 3 ? 1 : 0)) });
     const table = async (t: number[][]) => {
       const id = await store.createRun({ modelId: run.modelId, taskId: run.taskId, config: { options: {} } });

@@ -23,7 +23,8 @@ interface NeuronRow {
   index: number;
   r: number;
   bestPosition: number | null;
-  p: number | null;
+  pAtPosition: number | null;
+  pCorrected: number | null;
 }
 
 /** r per (layer, position, neuron) and the per-neuron max |r| over positions, from stored data. */
@@ -68,7 +69,7 @@ async function oracleFor(db: string, runId: number, metric: string): Promise<Ora
     const outputs = await store.readSampleOutputs(runId);
     const idOf = new Map<number, string>();
     outputs.sampleIdx.forEach((idx, i) => idOf.set(idx, outputs.sampleId[i]!));
-    const values = await store.readMetric(runId, metric);
+    const values = await store.readMetricAligned(runId, metric);
     const valueOf = new Map(values.sampleId.map((id, i) => [id, values.value[i]!]));
     const layers = run.layers!;
     const r = new Map<number, Float64Array>();
@@ -174,7 +175,10 @@ describe("skillscope CLI end to end (gpt2-tiny, embedded and --server)", () => {
       const mine = oracle.r.get(n.layer)![n.bestPosition! * oracle.dFF + n.index]!;
       assert.ok(Math.abs(n.r - mine) < 1e-6, `${n.id} at position ${n.bestPosition}: r ${n.r} vs recomputed ${mine}`);
       assert.ok(Math.abs(Math.abs(n.r) - Math.abs(expected[i]!.r)) < 1e-6, `rank ${i + 1}: |r| ${n.r} vs ${expected[i]!.r}`);
-      assert.ok(n.p === null || (n.p >= 0 && n.p <= 1));
+      assert.ok(n.pAtPosition === null || (n.pAtPosition >= 0 && n.pAtPosition <= 1));
+      // Sidak over the P positions, recomputed here
+      const sidak = n.pAtPosition === null ? null : 1 - (1 - n.pAtPosition) ** oracle.positions;
+      assert.ok(sidak === null ? n.pCorrected === null : Math.abs(n.pCorrected! - sidak) <= 1e-9 + 1e-6 * sidak, `${n.id}: pCorrected ${n.pCorrected} vs ${sidak}`);
     });
   });
 

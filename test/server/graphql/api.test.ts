@@ -218,7 +218,7 @@ describe("queries over the store", () => {
 
   it("reads a neuron's per-position correlations from the stored scores", async () => {
     const res = await gql<{ neuron: { id: string; correlations: { position: number; r: number; p: number; samples: number }[] } }>(
-      `{ neuron(runId: "${runId}", layer: 1, index: 2) { id correlations(metric: "label") { position r p samples } } }`,
+      `{ neuron(runId: "${runId}", layer: 1, index: 2) { id correlations(metric: "label") { position r p: pAtPosition samples } } }`,
     );
     assertOk(res);
     const c = res.data!.neuron.correlations;
@@ -236,7 +236,7 @@ describe("queries over the store", () => {
     type Res = { neuron: { high: { rank: number; sampleId: string; activation: number; text: string; answer: string; prediction: string; correct: boolean; metrics: { name: string; value: number }[] }[]; low: { sampleId: string }[] } };
     const res = await gql<Res>(`{ neuron(runId: "${runId}", layer: 0, index: 3) {
       high: extremalSamples(direction: HIGH, k: 3, position: 2) { rank sampleId activation text answer prediction correct metrics { name value } }
-      low: extremalSamples(direction: LOW, k: 2) { sampleId } } }`);
+      low: extremalSamples(direction: LOW, k: 2, maxOverPositions: true) { sampleId } } }`);
     assertOk(res);
     const byActivation = (p: number | null) =>
       Array.from({ length: N }, (_, s) => ({ s, v: p === null ? Math.max(...Array.from({ length: P }, (_, q) => column(0, q, 3)[s]!)) : column(0, p, 3)[s]! }));
@@ -325,13 +325,13 @@ describe("mutations", () => {
     const sub = (c: Float64Array) => c.subarray(0, defined);
 
     type Page = { neurons: { edges: { node: { id: string; r: number; p: number; bestPosition: number | null } }[] } };
-    const top = await gql<Page>(`{ neurons(runId: "${runId}", metric: "planted", first: 1) { edges { node { id r p bestPosition } } } }`);
+    const top = await gql<Page>(`{ neurons(runId: "${runId}", metric: "planted", first: 1) { edges { node { id r p: pAtPosition bestPosition } } } }`);
     assertOk(top);
     assert.equal(top.data!.neurons.edges[0]!.node.id, "L0.N1");
     assert.equal(top.data!.neurons.edges[0]!.node.bestPosition, 0);
     assert.ok(Math.abs(top.data!.neurons.edges[0]!.node.r - 1) < 1e-9);
 
-    const atPos = await gql<Page>(`{ neurons(runId: "${runId}", metric: "planted", layer: 1, position: 2, first: 10) { edges { node { id r p bestPosition } } } }`);
+    const atPos = await gql<Page>(`{ neurons(runId: "${runId}", metric: "planted", layer: 1, position: 2, first: 10) { edges { node { id r p: pAtPosition pCorrected bestPosition } } } }`);
     assertOk(atPos);
     assert.equal(atPos.data!.neurons.edges.length, F);
     for (const { node } of atPos.data!.neurons.edges) {
@@ -339,6 +339,7 @@ describe("mutations", () => {
       assert.ok(Math.abs(node.r - pearson(sub(column(1, 2, f)), y)) < 1e-9, node.id);
       assert.equal(node.bestPosition, 2);
       assert.ok(node.p >= 0 && node.p <= 1);
+      assert.equal((node as { pCorrected?: number }).pCorrected, node.p, "a named position chose nothing: corrected = plain p");
     }
 
     const maxAct = await gql<Page>(`{ neurons(runId: "${runId}", metric: "planted", layer: 0, aggregate: MAX_ACTIVATION, first: 10) { edges { node { id r bestPosition } } } }`);

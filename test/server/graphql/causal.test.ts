@@ -100,8 +100,8 @@ before(async () => {
 
   // a 0/1 heuristic and the expected subsets from the stored outputs and label metric
   const outputs = await store.readSampleOutputs(runId);
-  const colors = await store.readMetric(runId, "colors");
-  const labels = await store.readMetric(runId, "label");
+  const colors = await store.readMetricAligned(runId, "colors");
+  const labels = await store.readMetricAligned(runId, "label");
   const colorOf = new Map(colors.sampleId.map((id, i) => [id, colors.value[i]!]));
   const labelOf = new Map(labels.sampleId.map((id, i) => [id, labels.value[i]!]));
   const many = colors.sampleId.map((id) => (colorOf.get(id)! >= 3 ? 1 : 0));

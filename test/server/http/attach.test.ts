@@ -24,8 +24,8 @@ async function gql<T>(server: RunningServer, token: string, query: string, varia
 
 const INSPECT = `query ($r: ID!) {
   run(id: $r) { status layers model { family } task { name } }
-  neurons(runId: $r, metric: "colors", first: 5) { totalCount edges { node { id r bestPosition p } } }
-  neuron(runId: $r, layer: 0, index: 7) { correlations(metric: "colors") { position r } extremalSamples(direction: HIGH, k: 5) { sampleId text activation } }
+  neurons(runId: $r, metric: "colors", first: 5) { totalCount edges { node { id r bestPosition pAtPosition pCorrected } } }
+  neuron(runId: $r, layer: 0, index: 7) { correlations(metric: "colors") { position r } extremalSamples(direction: HIGH, k: 5, metric: "colors") { sampleId text activation reading position } }
 }`;
 
 it("serves an exported run like the original, and refuses writes", async () => {

@@ -186,18 +186,18 @@ describe("invalidation", () => {
           const value = Reflect.get(target, property, target) as unknown;
           if (typeof value !== "function") return value;
           return (...args: unknown[]) => {
-            if (property === "readMetric") rawReads++;
+            if (property === "readMetricAligned") rawReads++;
             return (value as (...a: unknown[]) => unknown).apply(target, args);
           };
         },
       });
       const reads = new RunReadCache(counting);
-      const first = await reads.store.readMetric(runId, "label");
-      assert.equal(await reads.store.readMetric(runId, "label"), first, "the second read is the kept value");
+      const first = await reads.store.readMetricAligned(runId, "label");
+      assert.equal(await reads.store.readMetricAligned(runId, "label"), first, "the second read is the kept value");
       assert.equal(rawReads, 1);
       assert.ok(Object.isFrozen(first.sampleId), "kept values are frozen: every request shares them");
       await reads.store.updateRun(runId, { neuronDefinition: "act(c_fc(x))" });
-      await reads.store.readMetric(runId, "label");
+      await reads.store.readMetricAligned(runId, "label");
       assert.equal(rawReads, 2, "a write to the run invalidates what was kept");
     } finally {
       await store.close();

@@ -68,7 +68,7 @@ test("a run on the planted model finds the planted neuron, with scores equal to 
 
   // every per-position score equals the oracle computed from what the store holds
   const acts = await store.readActivations(run.id, 0);
-  const metric = await store.readMetric(run.id, "colors");
+  const metric = await store.readMetricAligned(run.id, "colors");
   const y = Array.from(acts.sampleIdx, (i) => metric.value[i]);
   const perPos = await store.queryScores(run.id, { metric: "colors", agg: "position", first: 1000 });
   assert.equal(perPos.totalCount, acts.positions * acts.dFF);

@@ -11,7 +11,7 @@ import { createContext, type Services } from "../../../server/graphql/context.js
 import { DEFAULT_LIMITS } from "../../../server/graphql/limits.js";
 import { NeuronResolver } from "../../../server/graphql/neuron.resolver.js";
 import { Direction } from "../../../server/graphql/neuron.type.js";
-import { extremalRows, loadNeuronRows, reservoirExtremalRows } from "../../../server/graphql/neuron-service.js";
+import { extremalRows, loadNeuronRows, reservoirExtremalRows, type ActivationReading } from "../../../server/graphql/neuron-service.js";
 import { decodeReservoirs, encodeReservoirs, layerSnapshot, ReservoirCodecError } from "../../../server/runs/reservoir-codec.js";
 import { RunManager } from "../../../server/runs/run-manager.js";
 import { runStorage, validateRunOptions, type RunOptions } from "../../../server/runs/run-options.js";
@@ -125,10 +125,13 @@ test("extremal samples from the reservoirs equal the full run's top and bottom k
     const neuron = { layer: s.layer, index: s.neuron };
     const rows = await loadNeuronRows(store, fullRun, s.layer, s.neuron);
     for (const position of [s.position, null]) {
+      const reading: ActivationReading = position === null ? { kind: "max_over_positions" } : { kind: "position", position };
       for (const direction of ["high", "low"] as const) {
-        const want = extremalRows(rows, direction, K, position);
-        const got = await reservoirExtremalRows(store, topkRun, K, neuron, direction, K, position);
-        assert.deepEqual(got, want, `L${s.layer}.N${s.neuron} @${position} ${direction}`);
+        const want = extremalRows(rows, direction, K, reading);
+        const got = await reservoirExtremalRows(store, topkRun, K, neuron, direction, K, reading);
+        // the reservoirs keep the max over positions' value, not where it peaked
+        const wantFromReservoirs = position === null ? want.map((e) => ({ ...e, position: null })) : want;
+        assert.deepEqual(got, wantFromReservoirs, `L${s.layer}.N${s.neuron} @${position} ${direction}`);
         // independent oracle: sort the full run's stored activations of this neuron
         const value = (row: number): number => {
           const at = (p: number): number => acts.data[(row * acts.positions + p) * acts.dFF + s.neuron];
@@ -139,7 +142,7 @@ test("extremal samples from the reservoirs equal the full run's top and bottom k
           .sort((a, b) => sign * (a.v - b.v) || a.idx - b.idx).slice(0, K);
         assert.deepEqual(got.map((e) => [e.sampleIdx, e.activation]), oracle.map((o) => [o.idx, o.v]));
         // fewer than k comes out as asked
-        assert.deepEqual(await reservoirExtremalRows(store, topkRun, K, neuron, direction, 3, position), want.slice(0, 3));
+        assert.deepEqual(await reservoirExtremalRows(store, topkRun, K, neuron, direction, 3, reading), wantFromReservoirs.slice(0, 3));
       }
     }
   }
@@ -150,13 +153,14 @@ test("the neuron resolver serves extremalSamples of a topk run from its reservoi
   const resolver = new NeuronResolver();
   const at = (runId: number) => ({ id: `L0.N${PLANTED_NEURON}`, runId: String(runId), layer: 0, index: PLANTED_NEURON });
   for (const direction of [Direction.HIGH, Direction.LOW]) {
-    const got = await resolver.extremalSamples(at(topkRun), direction, K, null, ctx);
-    const want = await resolver.extremalSamples(at(fullRun), direction, K, null, ctx);
+    const got = await resolver.extremalSamples(at(topkRun), direction, K, { metric: "colors" }, ctx);
+    const want = await resolver.extremalSamples(at(fullRun), direction, K, { metric: "colors" }, ctx);
+    assert.ok(got.every((e) => e.reading === "best_position" && e.position === got[0]!.position));
     assert.equal(got.length, K);
     assert.deepEqual(got.map((e) => ({ ...e, runId: 0 })), want.map((e) => ({ ...e, runId: 0 })));
     assert.ok(got.every((e) => e.text !== null && e.prediction !== null));
   }
-  await assert.rejects(resolver.extremalSamples(at(topkRun), Direction.HIGH, K + 1, 0, ctx), (e: Error & { code?: string }) => {
+  await assert.rejects(resolver.extremalSamples(at(topkRun), Direction.HIGH, K + 1, { position: 0 }, ctx), (e: Error & { code?: string }) => {
     assert.equal(e.code, "BAD_USER_INPUT");
     assert.match(e.message, new RegExp(`reservoirK ${K}`));
     return true;
@@ -165,12 +169,12 @@ test("the neuron resolver serves extremalSamples of a topk run from its reservoi
 
 test("a topk run refuses what needs full activations with typed errors", async () => {
   const neuron = { layer: 0, index: PLANTED_NEURON };
-  await assert.rejects(reservoirExtremalRows(store, topkRun, K, neuron, "high", K + 1, null), (e: Error & { code?: string }) => {
+  await assert.rejects(reservoirExtremalRows(store, topkRun, K, neuron, "high", K + 1, { kind: "max_over_positions" }), (e: Error & { code?: string }) => {
     assert.equal(e.code, "BAD_USER_INPUT");
     assert.match(e.message, /k <= 8/);
     return true;
   });
-  await assert.rejects(reservoirExtremalRows(store, topkRun, K, neuron, "high", 2, 99), /position: 99 is out of range/);
+  await assert.rejects(reservoirExtremalRows(store, topkRun, K, neuron, "high", 2, { kind: "position", position: 99 }), /position: 99 is out of range/);
   await assert.rejects(loadNeuronRows(store, topkRun, 0, PLANTED_NEURON), (e: Error & { code?: string }) => e.code === "BAD_STATE" && /storage "topk"/.test(e.message));
   const outputs = await store.readSampleOutputs(topkRun);
   const pairs = outputs.sampleId.map((sampleId, i) => ({ id: sampleId, value: i }));

@@ -67,7 +67,7 @@ describe("export and attach", () => {
         }
       }
       assert.deepEqual(await attached.queryScores(runId, { first: 20 }), await store.queryScores(runId, { first: 20 }));
-      assert.deepEqual(await attached.readMetric(runId, "label"), await store.readMetric(runId, "label"));
+      assert.deepEqual(await attached.readMetricAligned(runId, "label"), await store.readMetricAligned(runId, "label"));
       assert.deepEqual(await attached.listMetrics(runId), await store.listMetrics(runId));
       assert.deepEqual(await attached.readSampleOutputs(runId), await store.readSampleOutputs(runId));
       const run = await attached.getRun(runId);

@@ -83,7 +83,8 @@ describe("store: schema, runs and records", () => {
     })));
     const val = await store.listSamples(run.taskId, "val");
     assert.equal(val.length, n / 2);
-    assert.deepEqual(val[0], { sampleId: "s1", split: "val", fields: { text: "t'1" }, rendered: "r1", answer: "pos", label: "1" });
+    assert.deepEqual(val[0], { ordinal: 0, sampleId: "s1", split: "val", fields: { text: "t'1" }, rendered: "r1", answer: "pos", label: "1" });
+    assert.deepEqual(val.slice(0, 3).map((s) => s.ordinal), [0, 1, 2]);
     const idx = Int32Array.from({ length: n }, (_, i) => n - 1 - i);
     const loss = Float64Array.from(idx, (i) => i / 7);
     await store.writeSampleOutputs(runId, {
@@ -102,16 +103,25 @@ describe("store: schema, runs and records", () => {
     );
     const values = Float64Array.from({ length: n }, (_, i) => (i === 7 ? NaN : i * 0.25));
     await store.writeMetric(runId, { name: "overlap", kind: "heuristic", description: "HANS lexical overlap", sampleId: Array.from({ length: n }, (_, i) => `s${i}`), value: values });
-    await store.writeMetric(runId, { name: "overlap", kind: "heuristic", sampleId: ["s0"], value: Float64Array.of(3) }); // replaces
-    assert.deepEqual(await store.readMetric(runId, "overlap"), { sampleId: ["s0"], value: Float64Array.of(3) });
-    await store.writeMetric(runId, { name: "len", kind: "builtin", sampleId: ["a", "b"], value: Float64Array.of(NaN, 2) });
-    const len = await store.readMetric(runId, "len");
+    // aligned to the val ordinals: ordinal j is sample s(2j+1); s7 (ordinal 3) has no value
+    const overlap = await store.readMetricAligned(runId, "overlap");
+    assert.equal(overlap.value.length, n / 2);
+    assert.deepEqual(overlap.sampleId.slice(0, 3), ["s1", "s3", "s5"]);
+    assert.deepEqual(Array.from(overlap.value.subarray(0, 3)), [0.25, 0.75, 1.25]);
+    assert.ok(Number.isNaN(overlap.value[3]));
+    await store.writeMetric(runId, { name: "overlap", kind: "heuristic", sampleId: ["s3"], value: Float64Array.of(3) }); // replaces
+    const replaced = await store.readMetricAligned(runId, "overlap");
+    assert.equal(replaced.value[1], 3);
+    assert.equal(replaced.value.filter((v) => !Number.isNaN(v)).length, 1);
+    await store.writeMetric(runId, { name: "len", kind: "builtin", sampleId: ["s1", "s3"], value: Float64Array.of(NaN, 2) });
+    const len = await store.readMetricAligned(runId, "len");
     assert.ok(Number.isNaN(len.value[0]));
+    assert.equal(len.value[1], 2);
     assert.deepEqual(await store.listMetrics(runId), [
       { name: "len", kind: "builtin", description: null },
       { name: "overlap", kind: "heuristic", description: null },
     ]);
-    await assert.rejects(store.readMetric(runId, "nope"), (e: StoreError) => e.code === "NOT_FOUND");
+    await assert.rejects(store.readMetricAligned(runId, "nope"), (e: StoreError) => e.code === "NOT_FOUND");
   });
 
   it("saves checkpoints and returns the latest; reservoirs are replaced per layer", async () => {

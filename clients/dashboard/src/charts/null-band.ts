@@ -27,7 +27,8 @@ export function nullBandFigure(box: HTMLElement, summary: HTMLElement, s: Signif
   summary.textContent =
     `Layer ${chosen.layer}: ${beyond} of ${formatNumber(sum(chosen.observed))} (position, neuron) pairs have |r| above the chance level ${t.toFixed(3)} ` +
     `(99.9th percentile of the largest |r| over all ${formatNumber(s.tests)} tests, ${s.permutations} permutations, ${s.samples} samples); ` +
-    `${s.discoveries} ${s.discoveries === 1 ? "discovery" : "discoveries"} (Benjamini-Hochberg, FDR q = ${s.q}).`;
+    `${s.discoveries} (position, neuron) ${s.discoveries === 1 ? "discovery" : "discoveries"} (Benjamini-Hochberg, FDR q = ${s.q}); ` +
+    `${s.neuronDiscoveries} of ${formatNumber(s.neuronTests)} neurons significant on their position-corrected p (Sidak over positions, then Benjamini-Hochberg).`;
   box.dataset.layer = String(chosen.layer);
   box.dataset.maxAbsR999 = String(t);
   const reach = Math.min(1, Math.max(0.2, t * 1.6, ...populated(chosen)));

@@ -16,7 +16,7 @@ URL = "${GRAPHQL_URL}"
 query = """
 query Top($runId: ID!, $metric: String!) {
   neurons(runId: $runId, metric: $metric, first: 20) {
-    edges { node { id layer index r p bestPosition } }
+    edges { node { id layer index r pCorrected pAtPosition bestPosition } }
   }
 }"""
 rows = requests.post(URL, json={"query": query, "variables": {"runId": "1", "metric": "label"}}).json()

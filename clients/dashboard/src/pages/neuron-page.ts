@@ -15,8 +15,8 @@ import {
   serverLimitsRequest,
   type ActivationsWithMetricData,
   type ExtremalSample,
-  type HistogramData,
   type NeuronData,
+  type ReadingChoice,
   type RunData,
   type ServerLimitsData,
 } from "../queries.js";
@@ -31,8 +31,8 @@ const TWO_GROUP_COLORS = ["#2166AC", "#C0392B"];
 
 interface NeuronState {
   metric: string;
-  /** null: the activation maximised over positions. */
-  position: number | null;
+  /** Default (position null, not max): the neuron's best position for the metric, the one that ranked it. */
+  reading: ReadingChoice;
 }
 
 /** One neuron: r per soft-token position, activation histogram by metric value, extremal samples. */
@@ -84,7 +84,7 @@ export function neuronPage(
     const stale = (): boolean => disposed || current !== generation;
     destroyCharts();
     for (const f of figures) f.showMessage("info", "loading…");
-    const request = neuronRequest(runId, layer, index, state.metric, EXTREMAL_K, state.position, ACTIVATION_BINS);
+    const request = neuronRequest(runId, layer, index, state.metric, EXTREMAL_K, state.reading, ACTIVATION_BINS);
     query<NeuronData>(request)
       .then((data) => {
         if (stale()) return;
@@ -94,6 +94,7 @@ export function neuronPage(
         extremal.setData(request, { high: n.high, low: n.low });
         replaceChildren(
           extremal.body,
+          h("p", { class: "muted", "data-role": "reading" }, readingText(n.activationHistogram, state.metric)),
           h("h3", {}, "Highest activations"),
           sampleTable(n.high, "high"),
           h("h3", {}, "Lowest activations"),
@@ -105,6 +106,7 @@ export function neuronPage(
   };
 
   const renderPositions = (correlations: NeuronData["neuron"]["correlations"], metric: string): void => {
+    const count = correlations.length;
     const defined = correlations.filter((c) => c.r !== null);
     if (defined.length === 0) return positions.showMessage("info", `r is undefined at every position (constant activation or ${metric}).`);
     const box = h("div", { class: "chart", "data-chart": "r-by-position" });
@@ -112,15 +114,20 @@ export function neuronPage(
     replaceChildren(
       positions.body,
       box,
-      h("p", { class: "muted" }, `Strongest at position ${best.position}: r = ${formatR(best.r)}, p = ${formatPValue(best.p)}, over ${best.samples} samples with a ${metric} value.`),
+      h(
+        "p",
+        { class: "muted", "data-role": "best-position" },
+        `Strongest at position ${best.position}: r = ${formatR(best.r)}, p corrected for choosing the best of ${count} positions = ${formatPValue(sidak(best.pAtPosition, count))} ` +
+          `(p at that position alone = ${formatPValue(best.pAtPosition)}), over ${best.samples} samples with a ${metric} value.`,
+      ),
     );
     charts.push(positionChart(box, { positions: defined.map((c) => c.position), r: defined.map((c) => c.r!), metric }));
   };
 
   /** Splits the server's histogram by metric value when every sample fits in one page; else shows it whole. */
-  const renderHistogram = (whole: HistogramData, state: NeuronState, maxPageSize: number, stale: () => boolean): void => {
+  const renderHistogram = (whole: NeuronData["neuron"]["activationHistogram"], state: NeuronState, maxPageSize: number, stale: () => boolean): void => {
     const total = whole.counts.reduce((a, b) => a + b, 0) + whole.undefinedCount;
-    const xLabel = `activation of ${id}${state.position === null ? " (max over positions)" : ` at position ${state.position}`}`;
+    const xLabel = `activation of ${id}, ${readingText(whole, state.metric)}`;
     const draw = (series: HistogramSeries[], note: string): void => {
       const box = h("div", { class: "chart", "data-chart": "activation-histogram" });
       replaceChildren(histogram.body, box, h("p", { class: "muted" }, note));
@@ -131,11 +138,11 @@ export function neuronPage(
       return;
     }
     if (total > maxPageSize) {
-      histogram.setData(neuronRequest(runId, layer, index, state.metric, EXTREMAL_K, state.position, ACTIVATION_BINS), { activationHistogram: whole });
+      histogram.setData(neuronRequest(runId, layer, index, state.metric, EXTREMAL_K, state.reading, ACTIVATION_BINS), { activationHistogram: whole });
       draw([{ label: "all samples", counts: whole.counts, color: "#555555", fill: true }], `${total} samples: more than one page (${maxPageSize}), so the histogram is not split by ${state.metric}.`);
       return;
     }
-    const request = activationsWithMetricRequest(runId, layer, index, state.metric, total, state.position);
+    const request = activationsWithMetricRequest(runId, layer, index, state.metric, total, state.reading);
     query<ActivationsWithMetricData>(request)
       .then((data) => {
         if (stale()) return;
@@ -163,7 +170,10 @@ export function neuronPage(
         return;
       }
       const fallback = run.metrics.some((m) => m.name === "label") ? "label" : run.metrics[0]!.name;
-      const state: NeuronState = { metric: run.metrics.some((m) => m.name === target.metric) ? target.metric! : fallback, position: null };
+      const state: NeuronState = {
+        metric: run.metrics.some((m) => m.name === target.metric) ? target.metric! : fallback,
+        reading: { position: null, maxOverPositions: false },
+      };
       const maxPageSize = limits.serverInfo.limits.maxPageSize;
       const probe = probePanel({ runId, neuronId: id }, () => state.metric);
       disposeProbe = probe.dispose;
@@ -184,10 +194,14 @@ export function neuronPage(
         selectControl({
           label: "activation",
           name: "position",
-          choices: [{ value: "", text: "max over positions" }, ...Array.from({ length: run.positions ?? 0 }, (_, p) => ({ value: String(p), text: `at position ${p}` }))],
+          choices: [
+            { value: "", text: "at the best position for the metric" },
+            { value: "max", text: "max over positions" },
+            ...Array.from({ length: run.positions ?? 0 }, (_, p) => ({ value: String(p), text: `at position ${p}` })),
+          ],
           value: "",
           onChange: (v) => {
-            state.position = v === "" ? null : Number(v);
+            state.reading = { position: v === "" || v === "max" ? null : Number(v), maxOverPositions: v === "max" };
             load(state, maxPageSize);
           },
         }),
@@ -214,6 +228,7 @@ function sampleTable(samples: readonly ExtremalSample[], direction: "high" | "lo
     [
       { title: "rank", cell: (s) => s.rank, sortKey: (s) => s.rank, numeric: true },
       { title: "activation", cell: (s) => formatNumber(s.activation), sortKey: (s) => s.activation, numeric: true },
+      { title: "position", help: "the position read (max over positions: where this sample peaked)", cell: (s) => s.position ?? "–", sortKey: (s) => s.position ?? -1, numeric: true },
       { title: "sample", cell: (s) => s.sampleId, sortKey: (s) => s.sampleId },
       { title: "text", cell: (s) => h("span", { class: "sample-text" }, s.text ?? "–") },
       { title: "answer", cell: (s) => s.answer ?? "–", sortKey: (s) => s.answer ?? "" },
@@ -234,4 +249,16 @@ function sampleTable(samples: readonly ExtremalSample[], direction: "high" | "lo
     { initialSort: [0, false], rowAttrs: () => ({ "data-direction": direction }) },
   );
   return h("div", { class: "table-scroll", "data-extremal": direction }, table);
+}
+
+/** What the server read, in words (it reports the reading and position with every result). */
+function readingText(h: { reading: string; position: number | null }, metric: string): string {
+  if (h.reading === "BEST_POSITION") return `at position ${h.position}, its best position for ${metric}`;
+  if (h.reading === "POSITION") return `at position ${h.position}`;
+  return "maximised over positions (its r with a metric can differ from the r it was ranked by)";
+}
+
+/** Sidak correction for choosing the best of m positions, as the server's pCorrected. */
+function sidak(p: number | null, m: number): number | null {
+  return p === null ? null : Math.min(1, -Math.expm1(m * Math.log1p(-p)));
 }
