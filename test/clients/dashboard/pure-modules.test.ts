@@ -19,6 +19,12 @@ import { buildApiSchema } from "../../../server/graphql/schema.js";
 
 const SRC = fileURLToPath(new URL("../../../../clients/dashboard/src/", import.meta.url));
 
+/** What the neuron page reads (queries.ts ReadingChoice). */
+interface Reading {
+  position: number | null;
+  maxOverPositions: boolean;
+}
+
 interface SplitModule {
   splitByMetric(edges: readonly number[], samples: readonly { activation: number; value: number | null }[], metric: string): { label: string; counts: number[] }[];
 }
@@ -41,8 +47,8 @@ type QueriesModule = Record<string, unknown> & {
   neuronsRequest(filter: { runId: string; metric: string; aggregate: string; layer?: number | null; first: number }): Request;
   strongestPerCellRequest(runId: string, metric: string, layers: readonly number[], positions: number): Request;
   correlationHistogramsRequest(runId: string, metric: string, aggregate: string, layers: readonly number[], bins: number): Request;
-  neuronRequest(runId: string, layer: number, index: number, metric: string, k: number, position: number | null, bins: number): Request;
-  activationsWithMetricRequest(runId: string, layer: number, index: number, metric: string, k: number, position: number | null): Request;
+  neuronRequest(runId: string, layer: number, index: number, metric: string, k: number, reading: Reading, bins: number): Request;
+  activationsWithMetricRequest(runId: string, layer: number, index: number, metric: string, k: number, reading: Reading): Request;
   significanceRequest(runId: string, metric: string, bins: number): Request;
   ablateRequest(runId: string, metric: string, k: number, mode: string, randomDraws: number, seed: number): Request;
   leaderboardRequest(runId: string, metric: string, k: number): Request;
@@ -121,8 +127,8 @@ describe("dashboard pure modules", () => {
       neurons: queries.neuronsRequest({ runId: "1", metric: "label", aggregate: "MAX_ACTIVATION", layer: 3, first: 50 }),
       heatmap: queries.strongestPerCellRequest("1", "label", layers, 20),
       histograms: queries.correlationHistogramsRequest("1", "label", "MAX_ABS_OVER_POSITIONS", layers, 200),
-      neuron: queries.neuronRequest("1", 3, 11007, "label", 10, null, 40),
-      activationsWithMetric: queries.activationsWithMetricRequest("1", 3, 11007, "label", DEFAULT_LIMITS.maxPageSize, 4),
+      neuron: queries.neuronRequest("1", 3, 11007, "label", 10, { position: null, maxOverPositions: false }, 40),
+      activationsWithMetric: queries.activationsWithMetricRequest("1", 3, 11007, "label", DEFAULT_LIMITS.maxPageSize, { position: 4, maxOverPositions: false }),
       leaderboard: queries.leaderboardRequest("1", "label", 20),
       limits: queries.serverLimitsRequest(),
       significance: queries.significanceRequest("1", "label", 200),

@@ -29,6 +29,9 @@ async function scored(modelId: number, taskId: number, table: number[][]): Promi
   return id;
 }
 
+/** The run's analysed samples, ordinal i = ids[i]. */
+const valSamples = (ids: string[]) => ids.map((id) => ({ sampleId: id, split: "val", fields: {}, rendered: id, answer: null, label: null }));
+
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "skillscope-compare-"));
   store = await Store.open(join(dir, "c.duckdb"));
@@ -106,6 +109,7 @@ test("counterexample sets: accuracy where the heuristic and the label disagree v
   const task = await store.addTask({ name: "ce", source: "ce.jsonl", template: "{x}", verbalizer: null });
   const run = await store.createRun({ modelId: model, taskId: task, config: {} });
   const ids = ["s0", "s1", "s2", "s3", "s4", "s5"];
+  await store.addSamples(task, valSamples(ids));
   await store.writeSampleOutputs(run, {
     sampleIdx: Int32Array.from([0, 1, 2, 3, 4, 5]), sampleId: ids, loss: new Float64Array(6), goldProb: new Float64Array(6),
     confidence: new Float64Array(6), prediction: ids.map(() => "x"), correct: Uint8Array.from([1, 0, 0, 1, 1, 1]),
@@ -131,6 +135,7 @@ test("alternative scores per neuron from stored activations, with top-K overlap 
   const N = 10, P = 2, F = 3;
   const y = [0, 1, 0, 1, 0, 1, 0, 1, 1, 0];
   const ids = y.map((_, i) => `q${i}`);
+  await store.addSamples(task, valSamples(ids));
   const data = new Float32Array(N * P * F);
   for (let s = 0; s < N; s++) {
     data[(s * P + 0) * F + 0] = -5; // neuron 0: label at position 1, position 0 never the max

@@ -126,8 +126,8 @@ it("runs the planted fixture end to end over the API", async () => {
   assert.equal(new Set(seqs).size, seqs.length, "no event twice");
 
   const ranked = ok(
-    await gql<{ neurons: { edges: { node: { id: string; r: number; p: number | null } }[] } }>(
-      `{ neurons(runId: "${runId}", metric: "colors", first: 3) { edges { node { id r p } } } }`,
+    await gql<{ neurons: { edges: { node: { id: string; r: number; pCorrected: number | null } }[] } }>(
+      `{ neurons(runId: "${runId}", metric: "colors", first: 3) { edges { node { id r pCorrected } } } }`,
     ),
   );
   assert.equal(ranked.neurons.edges[0]!.node.id, PLANTED);
