@@ -46,6 +46,8 @@ export const RunSummaryDocument = graphql(`
       dFF
       neuronDefinition
       trainFigures
+      keptPromptStep
+      trainedSteps
       valFigures
       metrics {
         name

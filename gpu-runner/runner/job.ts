@@ -25,8 +25,10 @@ export async function runJob(start: StartMessage, send: Send, signal: AbortSigna
     const { model, codec } = await openPromptModel(start.model);
     dispose = () => model.dispose();
     const layout = resolveLayout({ ...start.layout, padId: codec.padId, maxLength: start.layout?.maxLength ?? model.maxPositions });
-    emit({ type: "status", phase: "tokenizing", message: `tokenizing ${start.rows.train.length} train and ${start.rows.val.length} val rows` });
+    const devRows = start.rows.dev ?? [];
+    emit({ type: "status", phase: "tokenizing", message: `tokenizing ${start.rows.train.length} train, ${devRows.length} dev and ${start.rows.val.length} val rows` });
     const train = await encodeRows(start.rows.train, codec, "train", layout);
+    const dev = await encodeRows(devRows, codec, "dev", layout);
     const val = await encodeRows(start.rows.val, codec, "val", layout);
     const shard = start.shard ?? { index: 0, count: 1 };
     const shardIdx = shardRows(val.length, shard);
@@ -49,7 +51,8 @@ export async function runJob(start: StartMessage, send: Send, signal: AbortSigna
       prompt = start.prompt;
     } else {
       const trainConfig = start.initText === undefined ? start.train ?? {} : { ...start.train, init: { kind: "ids" as const, ids: await codec.encodeAnswer(start.initText) } };
-      trained = await trainPrompt(model, { train, val }, layout, trainConfig, {
+      // the prompt is chosen on dev when there is one: the val rows extracted below never select it
+      trained = await trainPrompt(model, { train, val: start.rows.dev ? dev : val }, layout, trainConfig, {
         signal,
         resume: start.resume,
         onProgress: (p) => emit({ type: "progress", phase: "training", ...p }),

@@ -36,7 +36,11 @@ export interface StartMessage {
   readonly type: "start";
   readonly runId: string;
   readonly model: ModelSpec;
-  readonly rows: { readonly train: readonly TaskRow[]; readonly val: readonly TaskRow[] };
+  /**
+   * train: optimised on. dev: validated on for early stopping and choosing the kept prompt (absent:
+   * val plays that part). val: extracted and scored, so the analysed samples never chose the prompt.
+   */
+  readonly rows: { readonly train: readonly TaskRow[]; readonly dev?: readonly TaskRow[]; readonly val: readonly TaskRow[] };
   /** padId comes from the model's tokenizer. */
   readonly layout?: Partial<Omit<LayoutOptions, "padId">>;
   readonly train?: Partial<TrainConfig>;

@@ -89,6 +89,19 @@ export async function resolveReading(store: Store, runId: number, neuron: { laye
   return { kind: "best_position", metric: req.metric, position: best.position };
 }
 
+/** Why a correlation has no value. */
+export type UndefinedReason = "too_few_samples" | "constant_metric" | "constant_activation";
+
+/**
+ * Why a stored r is undefined, given the metric's values over the run's samples (NaN: no value):
+ * fewer than 3 values, or a metric with one value; otherwise the activation was the constant one
+ * (the only other way a Pearson r has no value).
+ */
+export function undefinedReason(metric: Float64Array): UndefinedReason {
+  const defined = metric.filter(Number.isFinite);
+  if (defined.length < 3) return "too_few_samples";
+  return defined.every((v) => v === defined[0]) ? "constant_metric" : "constant_activation";
+}
 export interface ExtremalRow {
   rank: number;
   sampleIdx: number;

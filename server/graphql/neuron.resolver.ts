@@ -10,6 +10,7 @@ import {
   activationHistogram,
   extremalRows,
   readPosition,
+  undefinedReason,
   reservoirExtremalRows,
   resolveReading,
   sampleDetails,
@@ -28,6 +29,7 @@ import {
   NeuronAggregate,
   NeuronConnection,
   PositionCorrelation,
+  UndefinedReason,
 } from "./neuron.type.js";
 import { finiteOrNull } from "./finite.js";
 
@@ -152,8 +154,12 @@ export class NeuronResolver {
     if (scores.length === 0) {
       throw new ApiError("CONFLICT", `run ${runId} has no stored scores for metric "${metric}" yet (scored when extraction ends; a topk run leaves a metric with missing values unscored)`, { metric });
     }
-    const samples = (await services.store.readMetricAligned(runId, metric)).value.filter(Number.isFinite).length;
-    return scores.map((s) => ({ position: s.position, r: finiteOrNull(s.r), pAtPosition: finiteOrNull(s.p), samples }));
+    const values = (await services.store.readMetricAligned(runId, metric)).value;
+    const samples = values.filter(Number.isFinite).length;
+    return scores.map((s) => ({
+      position: s.position, r: finiteOrNull(s.r), pAtPosition: finiteOrNull(s.p), samples,
+      undefinedBecause: Number.isFinite(s.r) ? null : (undefinedReason(values) as UndefinedReason),
+    }));
   }
 
   @FieldResolver(() => [ExtremalSample], {

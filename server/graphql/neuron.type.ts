@@ -27,6 +27,18 @@ registerEnumType(ActivationReading, {
     "its correlation with a metric can differ from, even reverse, the r the neuron was ranked by.",
 });
 
+export enum UndefinedReason {
+  TOO_FEW_SAMPLES = "too_few_samples",
+  CONSTANT_METRIC = "constant_metric",
+  CONSTANT_ACTIVATION = "constant_activation",
+}
+registerEnumType(UndefinedReason, {
+  name: "UndefinedReason",
+  description:
+    "Why r has no value: TOO_FEW_SAMPLES (fewer than 3 samples have a value of the metric), CONSTANT_METRIC (the metric takes one value on " +
+    "those samples), CONSTANT_ACTIVATION (the neuron's activation there takes one value).",
+});
+
 export enum Direction {
   HIGH = "high",
   LOW = "low",
@@ -114,8 +126,11 @@ export class PositionCorrelation {
   @Field(() => Int)
   position!: number;
 
-  @Field(() => Float, { nullable: true, description: "Null when undefined (constant activation or metric)." })
+  @Field(() => Float, { nullable: true, description: "Null when undefined; undefinedBecause says why." })
   r!: number | null;
+
+  @Field(() => UndefinedReason, { nullable: true, description: "Why r is undefined; null when r has a value." })
+  undefinedBecause!: UndefinedReason | null;
 
   @Field(() => Float, { nullable: true, description: "Analytic two-sided p of r at this position alone, not corrected for choosing a best position." })
   pAtPosition!: number | null;

@@ -26,8 +26,17 @@ export function toRun(r: RunRecord): Run {
     dFF: r.dFF,
     timings: r.timings,
     trainFigures: r.trainFigures,
+    ...trainedFrom(r.trainFigures),
     valFigures: r.valFigures,
     createdAt: r.created,
     updatedAt: r.updated,
   };
+}
+
+/** The kept prompt's step and the steps run, from the runner's training summary. */
+function trainedFrom(figures: unknown): { keptPromptStep: number | null; trainedSteps: number | null } {
+  const f = (figures ?? {}) as { bestStep?: unknown; steps?: unknown };
+  const steps = typeof f.steps === "number" ? f.steps : null;
+  // without a validation the final prompt is the one kept
+  return { keptPromptStep: typeof f.bestStep === "number" ? f.bestStep : steps, trainedSteps: steps };
 }

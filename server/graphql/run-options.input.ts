@@ -6,7 +6,7 @@ export class RunOptionsInput implements RunOptions {
   @Field(() => Int, { nullable: true, description: `Soft-prompt length n (default ${RUN_DEFAULTS.promptLength}).` })
   promptLength?: number;
 
-  @Field(() => String, { nullable: true, description: '"after" the instruction (default, the paper\'s layout) or "prefix".' })
+  @Field(() => String, { nullable: true, description: '"after" the instruction (the default and the paper\'s layout). "prefix" is refused: in a causal model a prompt before the input cannot attend to it, so no r is defined.' })
   placement?: "after" | "prefix";
 
   @Field(() => Int, { nullable: true, description: `Optimizer steps (default ${RUN_DEFAULTS.steps}).` })
@@ -41,9 +41,6 @@ export class RunOptionsInput implements RunOptions {
 
   @Field(() => [Int], { nullable: true, description: "Layers to record (default all)." })
   layers?: number[];
-
-  @Field(() => String, { nullable: true, description: '"soft" positions (default) or "all".' })
-  positions?: "soft" | "all";
 
   @Field(() => [String], { nullable: true, description: "Metrics to score (default every metric the task offers)." })
   metrics?: string[];

@@ -42,6 +42,17 @@ export class Run {
   @Field(() => GraphQLJSON, { nullable: true, description: "Training figures (loss, steps, ...)." })
   trainFigures!: unknown;
 
+  @Field(() => Int, {
+    nullable: true,
+    description:
+      "The training step whose prompt was kept and extracted with: the one with the best dev loss (dev: the task's dev split, or a " +
+      "seeded share of train when it has none; never the analysed val samples). Null before training ends.",
+  })
+  keptPromptStep!: number | null;
+
+  @Field(() => Int, { nullable: true, description: "Optimizer steps training ran (fewer than asked when it stopped early)." })
+  trainedSteps!: number | null;
+
   @Field(() => GraphQLJSON, { nullable: true, description: "Validation figures (loss, accuracy, ...)." })
   valFigures!: unknown;
 

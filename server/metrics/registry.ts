@@ -69,13 +69,25 @@ function definitions(ctx: MetricContext): MetricDefinition[] {
 
   if (rows.some((r) => r.label !== undefined)) {
     const classes = labelClasses(rows, ctx.verbalizer);
-    def("label", "builtin", "the label (numeric labels as given, others as class index)", false, () => labelMetric(rows, classes));
+    const numeric = rows.every((r) => r.label === undefined || typeof r.label === "number");
+    // With 3+ named classes a class index is an arbitrary order correlated as a number: only label=<class> is offered then.
+    const namesClasses = !numeric || ctx.verbalizer !== undefined;
+    if (!namesClasses) def("label", "builtin", "the numeric label as given", false, () => labelMetric(rows, classes));
+    else if (classes.length === 2) def("label", "builtin", `1 where the label is "${classes[1]}", 0 where it is "${classes[0]}"`, false, () => labelMetric(rows, classes));
     // Indicators only for class-like labels: a regression target would flood the list.
     if (classes.length <= MAX_ONE_VS_REST) for (const cls of classes) def(`label=${cls}`, "builtin", `1 where the label is "${cls}", else 0`, false, () => oneVsRest(rows, cls));
   }
-  def("loss", "builtin", "cross-entropy of the gold answer", true, fromOutputs("loss", (o) => o.loss));
+  def(
+    "loss", "builtin",
+    "mean cross-entropy over all the gold answer's tokens, a leading word-boundary token (a lone space) included: on a short answer that token can dominate it",
+    true, fromOutputs("loss", (o) => o.loss),
+  );
   def("gold_prob", "builtin", "probability of the gold answer", true, fromOutputs("gold_prob", (o) => o.goldProb));
-  def("confidence", "builtin", "max token probability", true, fromOutputs("confidence", (o) => o.confidence));
+  def(
+    "confidence", "builtin",
+    "top token probability at the first answer position; when the answer starts with a word-boundary token that position is nearly certain, so the value is nearly constant",
+    true, fromOutputs("confidence", (o) => o.confidence),
+  );
   def("correct", "builtin", "1 when the prediction is correct, else 0", true, fromOutputs("correct", (o) => (o.correct ? 1 : 0)));
   def("answer_length", "builtin", "gold answer length in characters", false, () => Float64Array.from(rows, (r) => answerLength(r, ctx.verbalizer)));
   if (outputs?.some((o) => o.answerTokens !== undefined)) {
@@ -99,7 +111,12 @@ function definitions(ctx: MetricContext): MetricDefinition[] {
     def("result_last_digit", "heuristic", "last digit of the true result", false, digits("resultLastDigit"));
     def("shortcut_agrees", "heuristic", "1 when the true result's last digit equals the last-digit shortcut", false, digits("shortcutAgrees"));
     def("pred_last_digit", "heuristic", "last digit of the predicted number", true, needing("pred_last_digit", "predLastDigit"));
-    def("last_digit_shortcut", "heuristic", "1 when the predicted last digit equals the operands' last digits combined mod 10", true, needing("last_digit_shortcut", "lastDigitShortcut"));
+    def(
+      "last_digit_shortcut", "heuristic",
+      "1 when the predicted last digit equals the operands' last digits combined mod 10. For + and x correct arithmetic gives that digit too, " +
+        "so on correct predictions it cannot tell a shortcut from arithmetic: read it on wrong predictions, or against shortcut_agrees",
+      true, needing("last_digit_shortcut", "lastDigitShortcut"),
+    );
   }
 
   const taken = new Set(defs.map((d) => d.name));

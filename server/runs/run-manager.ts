@@ -8,7 +8,7 @@ import { decodeFrame } from "../../gpu-runner/runner/codec.js";
 import { startRunInWorker, type HostOptions, type RunHandle } from "../../gpu-runner/runner/host.js";
 import type { DoneEvent, RunnerEvent, RunSummary, StartMessage, TerminalEvent } from "../../gpu-runner/runner/protocol.js";
 import type { TrainCheckpoint } from "../../gpu-runner/train/train.js";
-import { parseVerbalizer } from "../tasks/index.js";
+import { parseVerbalizer, runSplits } from "../tasks/index.js";
 import type { RunRecord, RunStatus, Store } from "../store/index.js";
 import { RunIngest, type LiveLeaderboard } from "./run-ingest.js";
 import { runnerConfig, runStorage, validateRunOptions, type RunOptions } from "./run-options.js";
@@ -278,8 +278,7 @@ export class RunManager {
     const model = await this.store.getModel(run.modelId);
     const task = await this.store.getTask(run.taskId);
     const samples = await this.store.listSamples(run.taskId);
-    const train = samples.filter((s) => s.split === "train");
-    const val = samples.filter((s) => s.split === "val");
+    const { train, dev, val } = runSplits(samples);
     const verbalizer = task.verbalizer ? parseVerbalizer(task.verbalizer as Record<string, string>) : undefined;
     const metricRows = withAllColumns(val.map(toMetricRow));
     const ingest = new RunIngest(this.store, runId, { rows: metricRows, verbalizer }, {
@@ -294,7 +293,7 @@ export class RunManager {
       type: "start",
       runId: String(runId),
       model: { kind: "onnx", dir: model.path, threads: options.threads, device: options.device, roots: this.options.modelRoots },
-      rows: { train: train.map(toRunnerRow), val: val.map(toRunnerRow) },
+      rows: { train: train.map(toRunnerRow), dev: dev.map(toRunnerRow), val: val.map(toRunnerRow) },
       ...runnerConfig(options),
       resume: await this.resumeState(runId),
     };

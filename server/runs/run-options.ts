@@ -15,13 +15,15 @@ export const RUN_DEFAULTS = {
   steps: DEFAULT_TRAIN.maxSteps ?? 200,
   seed: DEFAULT_TRAIN.seed,
   layers: DEFAULT_EXTRACT.layers,
-  positions: DEFAULT_EXTRACT.positions,
 } as const;
 
 export interface RunOptions {
   /** Soft-prompt length n (default RUN_DEFAULTS.promptLength). */
   promptLength?: number;
-  /** "after" the instruction (default, the paper's layout) or "prefix". */
+  /**
+   * "after" the instruction (the default and the only placement accepted): "prefix" is refused, see
+   * PREFIX_REFUSED.
+   */
   placement?: "after" | "prefix";
   /** Optimizer steps (default RUN_DEFAULTS.steps). */
   steps?: number;
@@ -39,8 +41,6 @@ export interface RunOptions {
   checkpointEvery?: number;
   /** Layers to tap (default all). */
   layers?: number[];
-  /** "soft" positions (default) or "all". */
-  positions?: "soft" | "all";
   /** Metrics to score (default: every metric the task offers). */
   metrics?: string[];
   /** onnxruntime intra-op threads. */
@@ -59,6 +59,15 @@ export interface RunOptions {
    */
   shards?: number;
 }
+
+/**
+ * Why a soft prompt before the input is refused: every model the runner loads (GPT-2, Llama
+ * families) is a causal decoder, so prompt tokens placed first cannot attend to the input; their
+ * activations are the same for every sample and no correlation with a metric is defined.
+ */
+export const PREFIX_REFUSED =
+  'placement "prefix" puts the soft prompt before the input, and in a causal model (every model skillscope runs) those positions cannot attend to the input: ' +
+  'their activations are identical for every sample, so no r is defined. Use placement "after" (the default)';
 
 export const DEFAULT_RESERVOIR_K = 32;
 /** The largest k extremalSamples serves, so a bigger reservoir would only cost memory. */
@@ -102,10 +111,10 @@ export function validateRunOptions(o: RunOptions): void {
   if (o.checkpointEvery !== undefined && !(Number.isInteger(o.checkpointEvery) && o.checkpointEvery >= 0)) throw badOption("checkpointEvery", "must be a non-negative integer");
   if (o.lr !== undefined && !(o.lr > 0 && o.lr < 100)) throw badOption("lr", `must be in (0, 100), got ${o.lr}`);
   if (o.seed !== undefined && !Number.isSafeInteger(o.seed)) throw badOption("seed", "must be an integer");
-  if (o.placement !== undefined && o.placement !== "after" && o.placement !== "prefix") throw badOption("placement", 'must be "after" or "prefix"');
+  if (o.placement === "prefix") throw badOption("placement", PREFIX_REFUSED);
+  if (o.placement !== undefined && o.placement !== "after") throw badOption("placement", 'must be "after"');
   if (o.init !== undefined && o.init !== "normal" && o.init !== "vocab") throw badOption("init", 'must be "normal" or "vocab"');
   if (o.initText !== undefined && o.initText.trim() === "") throw badOption("initText", "is empty: give a text, or leave it out");
-  if (o.positions !== undefined && o.positions !== "soft" && o.positions !== "all") throw badOption("positions", 'must be "soft" or "all"');
   if (o.device !== undefined && o.device !== "cpu" && o.device !== "cuda") throw badOption("device", 'must be "cpu" or "cuda"');
   if (o.storage !== undefined && o.storage !== "full" && o.storage !== "topk") throw badOption("storage", 'must be "full" or "topk"');
   positiveInt("reservoirK", o.reservoirK, MAX_RESERVOIR_K);
@@ -132,6 +141,7 @@ export function runnerConfig(o: RunOptions): Pick<StartMessage, "layout" | "trai
       ...(o.patience !== undefined ? { patience: o.patience } : {}),
       ...(o.checkpointEvery !== undefined ? { checkpointEvery: o.checkpointEvery } : {}),
     },
-    extract: { layers: o.layers ?? RUN_DEFAULTS.layers, positions: o.positions ?? RUN_DEFAULTS.positions },
+    // soft positions only: absolute positions mean different tokens in different samples (and padding)
+    extract: { layers: o.layers ?? RUN_DEFAULTS.layers, positions: "soft" },
   };
 }

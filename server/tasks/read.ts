@@ -85,7 +85,7 @@ function finishRows(parsed: ParsedTaskRow[], file: string, options: ReadTaskOpti
     throw new TaskFileError(file, undefined, "split", `${(err as Error).message}: fix the split options`);
   }
   const nVal = rows.filter((r) => r.split === "val").length;
-  const nTrain = rows.length - nVal;
+  const nTrain = rows.filter((r) => r.split === "train").length;
   if (nTrain === 0 || nVal === 0) {
     throw new TaskFileError(file, undefined, "split",
       `after splitting, train has ${nTrain} rows and val has ${nVal}: both need at least one; add rows, change the "split" column or valFraction`);

@@ -21,7 +21,7 @@ type Cell = string | number | boolean;
 const NUMBER_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const RESERVED: ReadonlySet<string> = new Set(RESERVED_FIELDS);
 
-const SPLITS: readonly string[] = ["train", "val"] satisfies Split[];
+const SPLITS: readonly string[] = ["train", "dev", "val"] satisfies Split[];
 
 /**
  * Validates records and turns them into rows: id (given or the line number), answer and/or
@@ -147,7 +147,7 @@ function readSplit(value: Cell | undefined, at: At): Split | undefined {
   if (value === undefined) return undefined;
   const split = String(value).trim();
   if (!SPLITS.includes(split)) {
-    throw at("split", `split is "${split}"; it must be "train" or "val" (or empty to let the seeded split decide)`);
+    throw at("split", `split is "${split}"; it must be "train", "dev" or "val" (or empty to let the seeded split decide)`);
   }
   return split as Split;
 }

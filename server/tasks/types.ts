@@ -1,5 +1,6 @@
 /** The two sample sets of a run: prompt training and neuron extraction / validation. */
-export type Split = "train" | "val";
+/** train optimises the prompt, dev chooses it, val is analysed (see dev-split.ts). */
+export type Split = "train" | "dev" | "val";
 
 /** A task row after validation, before any split is assigned. */
 export interface ParsedTaskRow {

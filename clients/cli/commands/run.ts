@@ -46,6 +46,9 @@ interface RunCommandOptions extends ConnectionOptions {
 export interface RunResult {
   runId: string;
   trainLoss: number | null;
+  /** The training step whose prompt was kept (best dev loss) and extracted with. */
+  keptPromptStep: number | null;
+  trainedSteps: number | null;
   valLoss: number | null;
   valAccuracy: number | null;
   samples: number | null;
@@ -122,7 +125,8 @@ export function registerRunCommand(program: Command): void {
         return;
       }
       process.stdout.write(
-        `run ${result.runId} done: train loss ${num(result.trainLoss)}, val loss ${num(result.valLoss)}, val accuracy ${num(result.valAccuracy)}, ${result.samples ?? "-"} samples\n`,
+        `run ${result.runId} done: train loss ${num(result.trainLoss)}, prompt kept from step ${result.keptPromptStep ?? "-"} of ${result.trainedSteps ?? "-"} (best dev loss), ` +
+          `val loss ${num(result.valLoss)}, val accuracy ${num(result.valAccuracy)}, ${result.samples ?? "-"} samples\n`,
       );
       process.stdout.write(table(["metric", "neuron", "r", "position"], result.top.map((t) => [t.metric, neuronId(t.layer, t.neuron), fmtR(t.r), t.position])));
     }),
@@ -170,6 +174,8 @@ async function summarize(transport: GraphQLTransport, runId: string, metrics: st
   return {
     runId,
     trainLoss: train.finalLoss ?? null,
+    keptPromptStep: run.keptPromptStep ?? null,
+    trainedSteps: run.trainedSteps ?? null,
     valLoss: val.meanLoss ?? null,
     valAccuracy: val.accuracy ?? null,
     samples: val.samples ?? null,

@@ -142,7 +142,7 @@ describe("skillscope CLI end to end (gpt2-tiny, embedded and --server)", () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("run --json reports the finished run's figures and its top neurons per metric", () => {
-    assert.deepEqual(Object.keys(runResult).sort(), ["runId", "samples", "top", "trainLoss", "valAccuracy", "valLoss"]);
+    assert.deepEqual(Object.keys(runResult).sort(), ["keptPromptStep", "runId", "samples", "top", "trainLoss", "trainedSteps", "valAccuracy", "valLoss"]);
     assert.equal(runResult.samples, VAL_ROWS);
     assert.ok(Number.isFinite(runResult.trainLoss) && runResult.trainLoss > 0);
     assert.ok(Number.isFinite(runResult.valLoss) && runResult.valLoss > 0);

@@ -63,3 +63,20 @@ test("bad start messages end with a named BAD_INPUT error", async () => {
     assert.ok(end.type === "error" && end.code === "BAD_INPUT" && re.test(end.message), `${re}: ${JSON.stringify(end)}`);
   }
 });
+
+test("with dev rows the prompt is chosen on dev: the val rows change nothing in training, and without dev they would", async () => {
+  const dev = toyRows(6, 7, "d");
+  const trainOnly = (events: RunnerEvent[]) => ({
+    progress: events.filter((e) => e.type === "progress" && e.phase === "training").map((e) => (e.type === "progress" ? [e.step, e.valLoss ?? null] : [])),
+    done: (events.at(-1) as DoneEvent).summary,
+  });
+  const a = trainOnly(await run({ ...base, rows: { train: base.rows.train, dev, val: toyRows(10, 2, "v") } }));
+  const b = trainOnly(await run({ ...base, rows: { train: base.rows.train, dev, val: toyRows(9, 5, "w") } }));
+  assert.deepEqual(b.progress, a.progress, "validation losses depend on dev only");
+  assert.deepEqual(b.done.prompt, a.done.prompt);
+  assert.equal(b.done.train?.bestStep, a.done.train?.bestStep);
+  assert.ok(a.progress.some(([, v]) => v !== null), "training validated");
+  // the old two-way layout validates on val: other val rows, other validation losses
+  const c = trainOnly(await run({ ...base, rows: { train: base.rows.train, val: toyRows(9, 5, "w") } }));
+  assert.notDeepEqual(c.progress, a.progress);
+});

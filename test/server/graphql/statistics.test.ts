@@ -93,6 +93,8 @@ before(async () => {
         acts[(s * P + p) * F + f] = prev;
       }
     }
+    // the last neuron is constant at position 0 (an undefined r there)
+    acts[(s * P + 0) * F + F - 1] = 0.5;
     // planted: strongly negative at its best position, positive (and larger) everywhere else
     for (let p = 0; p < P; p++) {
       acts[(s * P + p) * F + PLANTED] = p === PLANTED_POSITION ? -overlap[s]! + 0.2 * rng.nextGaussian() : 4 + 0.8 * overlap[s]! + 1.2 * rng.nextGaussian();
@@ -255,5 +257,22 @@ describe("7. sample identity", () => {
     for (const n of neurons) {
       assert.ok(Math.abs(n.pearson - pearson(column(PLANTED_POSITION, n.index), overlap)) < 1e-6, `L0.N${n.index}`);
     }
+  });
+});
+
+describe("4. undefined correlations say why", () => {
+  it("a constant neuron, a constant metric and too few values each give their reason, not a bare null", async () => {
+    const add = (name: string, ids: string[], value: (i: number) => number) =>
+      ok(`mutation ($v: [SampleValueInput!]!) { addMetric(runId: "${runId}", name: "${name}", values: $v) { name } }`, { v: ids.map((id, i) => ({ sampleId: id, value: value(i) })) }, true);
+    await add("constant", valIds, () => 1);
+    await add("two_values", valIds.slice(0, 2), (i) => i);
+    type C = { position: number; r: number | null; undefinedBecause: string | null };
+    const read = async (index: number, metric: string) =>
+      (await ok<{ neuron: { correlations: C[] } }>(`{ neuron(runId: "${runId}", layer: 0, index: ${index}) { correlations(metric: "${metric}") { position r undefinedBecause } } }`)).neuron.correlations;
+    const lastNeuron = await read(F - 1, "overlap");
+    assert.deepEqual(lastNeuron[0], { position: 0, r: null, undefinedBecause: "CONSTANT_ACTIVATION" });
+    assert.ok(lastNeuron.slice(1).every((c) => c.r !== null && c.undefinedBecause === null));
+    assert.ok((await read(2, "constant")).every((c) => c.r === null && c.undefinedBecause === "CONSTANT_METRIC"));
+    assert.ok((await read(2, "two_values")).every((c) => c.r === null && c.undefinedBecause === "TOO_FEW_SAMPLES"));
   });
 });

@@ -135,3 +135,36 @@ describe("arithmetic and numeric-label tasks", () => {
     assert.equal(listMetrics({ rows: few }).filter((m) => m.name.startsWith("label=")).length, MAX_ONE_VS_REST);
   });
 });
+
+describe("label metrics that mean what they say", () => {
+  const three = parseInlineRows(
+    [{ x: "a", label: "neutral" }, { x: "b", label: "contradiction" }, { x: "c", label: "entailment" }, { x: "d", label: "neutral" }],
+    { split: SPLIT },
+  );
+
+  test("3+ named classes: only one-vs-rest indicators, never a class index correlated as a number", () => {
+    const names = listMetrics({ rows: three }).map((m) => m.name);
+    assert.equal(names.includes("label"), false);
+    assert.deepEqual(names.filter((n) => n.startsWith("label=")).sort(), ["label=contradiction", "label=entailment", "label=neutral"]);
+    assert.deepEqual(values(computeMetric({ rows: three }, "label=neutral")), [1, 0, 0, 1]);
+    // numeric codes under a verbalizer name classes too
+    const coded = parseInlineRows([{ x: "a", label: 0 }, { x: "b", label: 1 }, { x: "c", label: 2 }], { split: SPLIT, verbalizer: parseVerbalizer({ 0: "yes", 1: "maybe", 2: "no" }) });
+    assert.equal(listMetrics({ rows: coded, verbalizer: parseVerbalizer({ 0: "yes", 1: "maybe", 2: "no" }) }).some((m) => m.name === "label"), false);
+  });
+
+  test("two classes: label is the indicator of the second class, and says so", () => {
+    const ctx: MetricContext = { rows: nliRows, verbalizer: nliVerbalizer };
+    const info = listMetrics(ctx).find((m) => m.name === "label")!;
+    assert.match(info.description, /1 where the label is "non-entailment", 0 where it is "entailment"/);
+    assert.deepEqual(values(computeMetric(ctx, "label")), values(computeMetric(ctx, "label=non-entailment")));
+  });
+
+  test("loss, confidence and last_digit_shortcut say what they measure and where they mislead", () => {
+    const described = (ctx: MetricContext, name: string) => listMetrics(ctx).find((m) => m.name === name)!.description;
+    const ctx: MetricContext = { rows: nliRows, verbalizer: nliVerbalizer };
+    assert.match(described(ctx, "loss"), /word-boundary token/);
+    assert.match(described(ctx, "confidence"), /first answer position.*nearly constant/);
+    const arith = parseInlineRows([{ a: 12, b: 35, answer: "47" }, { a: 3, b: 4, answer: "7" }], { split: SPLIT });
+    assert.match(described({ rows: arith, heuristics: { arithmetic: { a: "a", b: "b", op: "+" } } }, "last_digit_shortcut"), /cannot tell a shortcut from arithmetic/);
+  });
+});

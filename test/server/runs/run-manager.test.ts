@@ -4,6 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { startRunInWorker } from "../../../gpu-runner/runner/host.js";
+import type { StartMessage } from "../../../gpu-runner/runner/protocol.js";
+import { toRun } from "../../../server/graphql/records.js";
 import { Store } from "../../../server/store/store.js";
 import { RunManager, type RunManagerEvent } from "../../../server/runs/run-manager.js";
 
@@ -121,4 +124,29 @@ test("bad options are refused before a run exists", async () => {
   const before = (await store.listRuns()).length;
   await assert.rejects(manager.start({ modelId: 1, taskId: 1, options: { steps: -1 } }), /steps/);
   assert.equal((await store.listRuns()).length, before);
+});
+
+test("the runner trains on train, chooses the prompt on dev and extracts val: three disjoint sets, val in ordinal order; the kept step is reported", async () => {
+  const starts: StartMessage[] = [];
+  const capturing = new RunManager(store, { executor: (start, sink) => (starts.push(start), startRunInWorker(start, sink)) });
+  try {
+    const modelId = await store.addModel({ path: join(planted, "model"), family: "gpt2", config: {} });
+    const taskId = await plantedTask();
+    const run = await capturing.start({ modelId, taskId, options: { promptLength: 4, steps: 6, batchSize: 8, evalEvery: 2, seed: 1, threads: 1 } });
+    await capturing.whenIdle();
+    const done = await store.getRun(run.id);
+    assert.equal(done.status, "done", `run ended ${done.status}: ${done.error}`);
+    const { train, dev, val } = starts[0]!.rows;
+    const file = readFileSync(join(planted, "task.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; split: string });
+    // oracle: the task file's own splits; dev is a part of its train rows, val is its val rows in file order
+    assert.deepEqual(val.map((r) => r.id), file.filter((r) => r.split === "val").map((r) => r.id));
+    const fileTrain = new Set(file.filter((r) => r.split === "train").map((r) => r.id));
+    assert.ok(dev!.length > 0 && dev!.every((r) => fileTrain.has(r.id)));
+    assert.equal(new Set([...train, ...dev!].map((r) => r.id)).size, fileTrain.size);
+    const figures = done.trainFigures as { bestStep?: number; steps: number };
+    assert.equal(toRun(done).keptPromptStep, figures.bestStep ?? figures.steps);
+    assert.equal(toRun(done).trainedSteps, figures.steps);
+  } finally {
+    await capturing.close();
+  }
 });
