@@ -134,7 +134,7 @@ async function waitFor(s: Server, runId: string, statuses: string[]): Promise<st
 }
 
 const NEURONS = `query ($r: ID!) { neurons(runId: $r, metric: "colors", first: 20) { edges { node { id r p } } } }`;
-const EXTREMAL = `query ($r: ID!, $n: Int!) { neuron(runId: $r, layer: 0, index: $n) { id extremalSamples(k: 5) { activation answer prediction metrics(names: ["colors"]) { name value } } } }`;
+const EXTREMAL = `query ($r: ID!, $n: Int!) { neuron(runId: $r, layer: 0, index: $n) { id extremalSamples(k: 5, metric: "colors") { activation answer prediction metrics(names: ["colors"]) { name value } } } }`;
 
 /**
  * `clients` concurrent loops of alternating queries; returns latencies (ms) and failures. Each

@@ -207,7 +207,7 @@ describe("invalidation", () => {
   it("answers a GET with an ETag until addMetric, then with the new metric; after deleteRun the run is gone, not kept", async () => {
     const server: RunningServer = await startServer({ dataDir: join(dir, "data"), dbPath, port: 0, dashboardDir: join(dir, "none") });
     const token = (await readFile(join(dir, "data", "token"), "utf8")).trim();
-    const query = `query ($r: ID!) { neuron(runId: $r, layer: 1, index: 2) { id extremalSamples(k: 3) { sampleId metrics { name value } } } }`;
+    const query = `query ($r: ID!) { neuron(runId: $r, layer: 1, index: 2) { id extremalSamples(k: 3, maxOverPositions: true) { sampleId metrics { name value } } } }`;
     const url = `${server.url}/graphql?query=${encodeURIComponent(query)}&variables=${encodeURIComponent(JSON.stringify({ r: String(runId) }))}`;
     const get = (headers: Record<string, string> = {}) => fetch(url, { headers: { "apollo-require-preflight": "true", ...headers } });
     const post = async (q: string, variables: Record<string, unknown>) => {

@@ -123,7 +123,7 @@ describe("readTaskFile: bad input gives TaskFileError(file, line, field)", () =>
     { name: "a CSV with only a header", file: "header.csv", content: "text,answer\n", line: undefined, field: undefined, text: "no rows" },
     { name: "an empty val split", file: "all-train.jsonl", content: '{"answer": "a", "split": "train"}\n{"answer": "b", "split": "train"}\n', line: undefined, field: "split", text: "val has 0" },
     { name: "an empty train split", file: "one-row.jsonl", content: '{"answer": "a"}\n', line: undefined, field: "split", text: "train has 0" },
-    { name: "an unknown split", file: "test-split.jsonl", content: '{"answer": "a"}\n{"answer": "b", "split": "test"}\n', line: 2, field: "split", text: '"train" or "val"' },
+    { name: "an unknown split", file: "test-split.jsonl", content: '{"answer": "a"}\n{"answer": "b", "split": "test"}\n', line: 2, field: "split", text: '"train", "dev" or "val"' },
     { name: "a label the verbalizer lacks", file: "labels.jsonl", content: '{"label": "pos"}\n{"label": "neg"}\n{"label": "neutral"}\n', line: 3, field: "label", text: "not in the verbalizer", options: { verbalizer: { pos: "positive", neg: "negative" } } },
     { name: "a nested object", file: "nested.jsonl", content: '{"answer": "a", "meta": {"k": 1}}\n', line: 1, field: "meta", text: "an object" },
     { name: "a fractional id", file: "frac-id.jsonl", content: '{"id": 1.5, "answer": "a"}\n', line: 1, field: "id", text: "not an integer" },
