@@ -33,7 +33,7 @@ test("a metric missing on a streamed sample has no live leaderboard; a complete 
   const modelId = await store.addModel({ path: "/none", family: "gpt2", config: {} });
   const taskId = await store.addTask({ name: "t", source: "<inline>", template: "{x}", verbalizer: null });
   const runId = await store.createRun({ modelId, taskId, config: { options: {} } });
-  const ingest = new RunIngest(store, runId, { rows }, { status: async () => {}, progress: () => {}, activations: () => {} }, ["heavy", "gappy"]);
+  const ingest = new RunIngest(store, runId, { rows }, { status: async () => {}, progress: () => {}, activations: () => {} }, { metrics: ["heavy", "gappy"], storage: { mode: "full" } });
   const info = { dModel: 4, nLayers: 1, dFF, vocabSize: 10, neuronDefinition: "x", promptLength: positions, placement: "after" as const, nTrain: 0, nVal: n };
   await ingest.handle({ type: "status", runId: String(runId), seq: 0, phase: "extracting", message: "", info } as never);
   // neuron 1 at position 0 carries heavy; neuron 2 at position 1 carries gappy (2 where it is missing)
