@@ -19,7 +19,10 @@ export interface LayerCorrelations {
   samples: number;
 }
 
-export function scoreBatches(metric: string, c: LayerCorrelations): ScoreBatch[] {
+export function scoreBatches(metric: string, layerCorrelations: LayerCorrelations): ScoreBatch[] {
+  // r over fewer than 3 samples is +-1 or nothing: undefined, like its p
+  const c = layerCorrelations.samples >= 3 ? layerCorrelations
+    : { ...layerCorrelations, r: layerCorrelations.r.map(() => Number.NaN), rMaxActivation: layerCorrelations.rMaxActivation.map(() => Number.NaN) };
   const { layer, positions: P, neurons: F } = c;
   const neuron = Int32Array.from({ length: P * F }, (_, i) => i % F);
   const position = Int32Array.from({ length: P * F }, (_, i) => Math.floor(i / F));
