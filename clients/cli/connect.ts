@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { createClient, type GraphQLTransport } from "../client/client.js";
 import { CliError } from "./errors.js";
+import type { LlmConfig } from "../../server/explain/llm.js";
 
 /** Options every data command accepts. */
 export interface ConnectionOptions {
@@ -27,6 +28,8 @@ export interface EmbeddedScope {
   exportRoot?: string;
   /** Local runners that extract each run's shards at once (absent: one runner, the whole run). */
   runners?: number;
+  /** An OpenAI-compatible LLM for explanations (explain --llm-url). */
+  llm?: LlmConfig;
 }
 
 export interface Connection {
@@ -65,6 +68,7 @@ export async function connect(options: ConnectionOptions, scope: EmbeddedScope =
     taskRoots: scope.taskRoots,
     exportRoot: resolve(scope.exportRoot ?? join(options.dataDir, "exports")),
     runners: scope.runners,
+    llm: scope.llm,
     version: packageVersion(),
   });
   return { mode: "embedded", transport };

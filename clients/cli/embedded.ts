@@ -15,6 +15,7 @@ import {
   type ExecutionResult,
   type GraphQLSchema,
 } from "graphql";
+import type { LlmConfig } from "../../server/explain/llm.js";
 import { buildApi } from "../../server/graphql/api.js";
 import { createContext, type RequestAuth, type Services } from "../../server/graphql/context.js";
 import { ApiError } from "../../server/graphql/errors.js";
@@ -38,6 +39,8 @@ export interface EmbeddedOptions {
   version: string;
   /** Local runners per run (absent: one runner runs the whole run). */
   runners?: number;
+  /** The LLM `explain --llm-url` configured. */
+  llm?: LlmConfig;
 }
 
 /**

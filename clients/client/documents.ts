@@ -525,12 +525,13 @@ export const NeuronExplanationFieldsFragment = graphql(`
       predicted
     }
     equivalents
+    dashboardPath
   }
 `);
 
 export const ExplainNeuronsDocument = graphql(`
-  mutation ExplainNeurons($runId: ID!, $neuronIds: [ID!], $metric: String, $k: Int, $top: Int) {
-    explainNeurons(runId: $runId, neuronIds: $neuronIds, metric: $metric, k: $k, top: $top) {
+  mutation ExplainNeurons($runId: ID!, $neuronIds: [ID!], $metric: String, $k: Int, $top: Int, $llm: Boolean) {
+    explainNeurons(runId: $runId, neuronIds: $neuronIds, metric: $metric, k: $k, top: $top, llm: $llm) {
       ...NeuronExplanationFields
     }
   }

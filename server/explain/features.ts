@@ -107,14 +107,21 @@ export function candidateFeatures(rows: FeatureRows, metricKinds: ReadonlyMap<st
       for (const what of digits) specs.push({ kind: "digit", field, what });
     }
   }
-  for (const a of fields) {
-    for (const b of fields) {
+  // overlaps only between sentence-like fields (not a short category column)
+  const sentences = fields.filter((f) => medianWords(rows, f) >= 3);
+  for (const a of sentences) {
+    for (const b of sentences) {
       if (a === b) continue;
       for (const measure of ["share-of-b-in-a", "new-words-in-b", "all-of-b-in-a"] as const) specs.push({ kind: "overlap", a, b, measure });
       if (a < b) specs.push({ kind: "overlap", a, b, measure: "jaccard" });
     }
   }
   return specs;
+}
+
+function medianWords(rows: FeatureRows, field: string): number {
+  const counts = rows.samples.map((_, i) => rows.wordsOf(i, field).length).sort((x, y) => x - y);
+  return counts[counts.length >> 1] ?? 0;
 }
 
 /** Fields that hold text (not numbers) in most samples. */

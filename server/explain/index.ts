@@ -7,3 +7,4 @@ export { probeRun, MAX_PROBE_INPUTS, type ProbeInputs, type ProbeOptions, type P
 export { explainNeurons, type ExplainNeuronsOptions, type NeuronExplanations } from "./service.js";
 export { explainActivations, rocAuc, cohensD, type Explanation, type Miss } from "./explain.js";
 export { FeatureRows, candidateFeatures, describeFeature, featureId, type FeatureSpec, type FeatureKind, type FeatureSample } from "./features.js";
+export { explainWithLlm, checkLlmConfig, type LlmConfig, type LlmExplanation, type LlmSample } from "./llm.js";

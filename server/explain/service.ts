@@ -13,6 +13,7 @@ import type { SampleRow } from "../store/records.js";
 import type { Store } from "../store/store.js";
 import { parseVerbalizer } from "../tasks/index.js";
 import { explainActivations, type Explanation } from "./explain.js";
+import { checkLlmConfig, explainWithLlm, type LlmConfig, type LlmExplanation } from "./llm.js";
 import { describeFeature, featureId, FeatureRows, type FeatureSpec } from "./features.js";
 import { atPosition, defaultMetric, loadStoredNeurons } from "./neuron-data.js";
 import { probeRun } from "./probe.js";
@@ -30,6 +31,8 @@ export interface ExplainNeuronsOptions {
   readonly signal?: AbortSignal;
   /** The server's model roots (see ProbeOptions). */
   readonly modelRoots?: readonly string[];
+  /** Also ask this LLM for an explanation, scored by simulation (nothing is sent without it). */
+  readonly llm?: LlmConfig;
 }
 
 export interface NeuronExplanations {
@@ -41,6 +44,8 @@ export interface NeuronExplanations {
   readonly r: number;
   readonly selectionSamples: number;
   readonly explanations: readonly Explanation[];
+  /** With options.llm. */
+  readonly llm?: LlmExplanation;
 }
 
 /** Everything explanation needs from a split: its features and the samples' texts. */
@@ -51,6 +56,7 @@ export interface SplitData {
 
 /** Explains each neuron, stores the result (replacing earlier offline explanations) and returns it. */
 export async function explainNeurons(store: Store, runId: number, options: ExplainNeuronsOptions = {}): Promise<NeuronExplanations[]> {
+  if (options.llm) checkLlmConfig(options.llm);
   const top = options.top ?? 5;
   if (!(Number.isInteger(top) && top >= 1 && top <= 20)) throw new ServiceError("BAD_INPUT", `top must be an integer in 1..20, got ${top}`);
   const metric = options.metric ?? (await defaultMetric(store, runId));
@@ -80,8 +86,9 @@ export async function explainNeurons(store: Store, runId: number, options: Expla
     });
     const selection = splitData(context, valSamples, stored.sampleIds.map((id) => storedOutputs.get(id)!));
     const activation = Float64Array.from(held.samples, (s) => s.readings[k2]!.atBest);
+    const selectionActivation = atPosition(stored, stored.bestPosition);
     const explanations = explainActivations(
-      { rows: selection.rows, activation: atPosition(stored, stored.bestPosition) },
+      { rows: selection.rows, activation: selectionActivation },
       { rows: heldOut.rows, activation },
       kinds,
       { top },
@@ -94,7 +101,21 @@ export async function explainNeurons(store: Store, runId: number, options: Expla
         detail: { spec: e.spec, misses: e.misses, missCount: e.missCount, equivalents: e.equivalents.map((q) => ({ featureId: featureId(q), description: describeFeature(q) })) },
       })),
     );
-    results.push({ layer: ref.layer, neuron: ref.neuron, metric, bestPosition: stored.bestPosition, r: stored.r, selectionSamples: stored.sampleIds.length, explanations });
+    let llm: LlmExplanation | undefined;
+    if (options.llm) {
+      llm = await explainWithLlm(
+        options.llm,
+        valSamples.map((s, i) => ({ id: s.sampleId, text: s.rendered, activation: selectionActivation[i]! })),
+        split.heldOut.map((s, i) => ({ id: s.sampleId, text: s.rendered, activation: activation[i]! })),
+        options.signal,
+      );
+      await store.replaceExplanations({ runId, layer: ref.layer, neuron: ref.neuron, metric, source: "llm" }, [{
+        position: stored.bestPosition, featureId: `llm:${llm.model}`, kind: "llm", description: llm.explanation, words: [],
+        selectionR: null, heldOutR: llm.simulationR, heldOutAuc: llm.simulationAuc, effectSize: null, heldOutSamples: llm.simulated.length,
+        detail: { model: llm.model, simulated: llm.simulated },
+      }]);
+    }
+    results.push({ layer: ref.layer, neuron: ref.neuron, metric, bestPosition: stored.bestPosition, r: stored.r, selectionSamples: stored.sampleIds.length, explanations, llm });
   }
   return results;
 }

@@ -6,6 +6,7 @@
 import type { GraphQLSchema } from "graphql";
 import type { RunManager } from "../runs/run-manager.js";
 import type { Store } from "../store/store.js";
+import type { LlmConfig } from "../explain/llm.js";
 import type { Services } from "./context.js";
 import type { Limits } from "./limits.js";
 import { bridgeRunEvents } from "./live-bridge.js";
@@ -22,6 +23,8 @@ export interface ApiOptions {
   version: string;
   /** Bytes of finished runs' reads kept in memory (DEFAULT_CACHE_BYTES by default). */
   cacheBytes?: number;
+  /** An OpenAI-compatible LLM for explainNeurons(llm: true); none: nothing is ever sent. */
+  llm?: LlmConfig;
 }
 
 export interface Api {
@@ -45,6 +48,7 @@ export async function buildApi(store: Store, runs: RunManager, options: ApiOptio
     taskRoots: options.taskRoots ?? [],
     exportRoot: options.exportRoot,
     version: options.version,
+    llm: options.llm,
   };
   try {
     return { services, schema: await buildApiSchema(live), unbridge };

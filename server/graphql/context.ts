@@ -1,4 +1,5 @@
 import DataLoader from "dataloader";
+import type { LlmConfig } from "../explain/llm.js";
 import type { RunManager } from "../runs/run-manager.js";
 import type { ModelRecord, Store, TaskRecord } from "../store/index.js";
 import type { Limits } from "./limits.js";
@@ -24,6 +25,8 @@ export interface Services {
   readonly exportRoot: string;
   /** Package version, reported by `serverInfo`. */
   readonly version: string;
+  /** The LLM explainNeurons(llm: true) asks; absent unless the server was started with one. */
+  readonly llm?: LlmConfig;
 }
 
 /** What the caller of one request may do (decided by the transport from token and address). */

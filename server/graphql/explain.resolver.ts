@@ -1,5 +1,6 @@
 import { GraphQLJSONObject } from "graphql-scalars";
 import { Arg, Args, ArgsType, Ctx, Field, ID, Int, Mutation, Query, Resolver } from "type-graphql";
+import { ServiceError } from "../errors.js";
 import { explainNeurons, probeRun } from "../explain/index.js";
 import type { StoredExplanation } from "../store/explanations.js";
 import { parseNeuronId } from "./causal.resolver.js";
@@ -55,6 +56,12 @@ class ExplainArgs {
 
   @Field(() => Int, { defaultValue: 5, description: "Explanations kept per neuron, 1..20." })
   top!: number;
+
+  @Field({
+    defaultValue: false,
+    description: "Also ask the LLM the server was started with (serve --llm-url) for an explanation, scored by simulating held-out samples. Refused when none is configured.",
+  })
+  llm!: boolean;
 }
 
 @ArgsType()
@@ -126,9 +133,13 @@ export class ExplainResolver {
       const { layer, index } = parseNeuronId(id, "neuronIds");
       return { layer, neuron: index };
     });
-    const done = await explainNeurons(services.store, runId, { neurons, metric: a.metric ?? undefined, k: a.k, top: a.top, signal, modelRoots: services.runs.modelRoots });
-    const stored = await Promise.all(done.map((n) => services.store.searchExplanations({ runId, layer: n.layer, neuron: n.neuron, metric: n.metric, source: "features", first: 100 })));
-    return stored.flat().sort((x, y) => x.layer - y.layer || x.neuron - y.neuron || x.rank - y.rank).map(toExplanation);
+    if (a.llm && !services.llm) throw new ServiceError("BAD_STATE", "no LLM is configured: start the server with --llm-url URL --llm-model NAME (nothing is sent anywhere without it)");
+    const done = await explainNeurons(services.store, runId, {
+      neurons, metric: a.metric ?? undefined, k: a.k, top: a.top, signal, modelRoots: services.runs.modelRoots, llm: a.llm ? services.llm : undefined,
+    });
+    const stored = await Promise.all(done.map((n) => services.store.searchExplanations({ runId, layer: n.layer, neuron: n.neuron, metric: n.metric, first: 100 })));
+    const sources = a.llm ? ["features", "llm"] : ["features"];
+    return stored.flat().filter((e) => sources.includes(e.source)).sort((x, y) => x.layer - y.layer || x.neuron - y.neuron || x.source.localeCompare(y.source) || x.rank - y.rank).map(toExplanation);
   }
 
   @Query(() => [NeuronExplanation], {
@@ -179,5 +190,6 @@ function toExplanation(e: StoredExplanation): NeuronExplanation {
     missCount: d.missCount ?? null,
     misses: (d.misses ?? []).map((m) => ({ ...m, predicted: m.predicted.toUpperCase() })),
     equivalents: (d.equivalents ?? []).map((q) => q.description),
+    dashboardPath: `#/runs/${e.runId}/neurons/${neuronId(e.layer, e.neuron)}?metric=${encodeURIComponent(e.metric)}`,
   };
 }

@@ -157,4 +157,7 @@ export class NeuronExplanation {
 
   @Field(() => [String], { description: "Features that say the same thing on the ranking split (|r| > 0.98 between them), by description." })
   equivalents!: string[];
+
+  @Field({ description: "The neuron's page in the dashboard, relative to the server's URL (e.g. #/runs/2/neurons/L0.N130?metric=lexical_overlap)." })
+  dashboardPath!: string;
 }

@@ -6,6 +6,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Store } from "../store/store.js";
+import type { LlmConfig } from "../explain/llm.js";
 import { buildApi } from "../graphql/api.js";
 import type { LiveEvents } from "../graphql/live-events.js";
 import { createContext, type GraphQLContext, type Services } from "../graphql/context.js";
@@ -56,6 +57,8 @@ export interface ServerOptions {
   limits?: Partial<Limits>;
   /** The built dashboard; `dist/dashboard` by default. */
   dashboardDir?: string;
+  /** An OpenAI-compatible LLM for explainNeurons(llm: true); without it nothing is sent anywhere. */
+  llm?: LlmConfig;
 }
 
 export interface RunningServer {
@@ -106,6 +109,7 @@ async function serve(options: ServerOptions, limits: Limits, authenticator: Auth
     taskRoots: options.taskRoots,
     exportRoot: join(options.dataDir, "exports"),
     version: await packageVersion(),
+    llm: options.llm,
   });
   const live = services.live;
   const responses = new ResponseCache(services.reads);

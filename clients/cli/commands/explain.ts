@@ -11,6 +11,7 @@ import type { NeuronExplanationFieldsFragment, ProbeQuery } from "../../client/g
 import { action, collect, connectionOptions, examples, int, printJson, type ConnectionOptions } from "../command-kit.js";
 import { withConnection } from "../connect.js";
 import { CliError } from "../errors.js";
+import type { LlmConfig } from "../../../server/explain/llm.js";
 import { clip, fmtR, parseNeuronId, table } from "../format.js";
 
 interface ProbeOptions extends ConnectionOptions {
@@ -56,16 +57,20 @@ export function registerExplainCommands(program: Command): void {
     .option("--metric <name>", "picks the default neurons and each one's best position (default: label, else the run's first metric)")
     .option("--k <n>", "how many top neurons by default", int(1), 5)
     .option("--top <n>", "explanations per neuron", int(1), 3)
-    .option("--json", "print JSON");
+    .option("--llm", "with --server: also ask the LLM the server was started with (serve --llm-url)");
+  llmOptions(explain).option("--json", "print JSON");
   examples(
     connectionOptions(explain),
     "skillscope explain --run 2 --metric lexical_overlap --k 3",
     "skillscope explain --run 3 --neurons L3.N192 --metric loss --top 5 --json",
+    "SKILLSCOPE_LLM_KEY=sk-... skillscope explain --run 1 --k 3 --llm-url http://127.0.0.1:8000/v1 --llm-model Qwen2.5-7B-Instruct",
   );
   explain.action(
     action<ExplainOptions>(async (o) => {
-      const { explainNeurons: found } = await withConnection(o, {}, ({ transport }) =>
-        transport.execute(ExplainNeuronsDocument, { runId: o.run, neuronIds: neuronList(o.neurons), metric: o.metric ?? null, k: o.k, top: o.top }),
+      const llm = llmConfig(o);
+      if (llm && o.server !== undefined) throw new CliError("--llm-url configures an LLM in this process; with --server, start the server with --llm-url and pass --llm");
+      const { explainNeurons: found } = await withConnection(o, { llm }, ({ transport }) =>
+        transport.execute(ExplainNeuronsDocument, { runId: o.run, neuronIds: neuronList(o.neurons), metric: o.metric ?? null, k: o.k, top: o.top, llm: llm !== undefined || o.llm === true }),
       );
       if (o.json) {
         printJson(found);
@@ -73,7 +78,7 @@ export function registerExplainCommands(program: Command): void {
       }
       let last = "";
       for (const e of found) {
-        if (e.neuronId !== last) process.stdout.write(`\n${e.neuronId} at position ${e.position} (metric ${e.metric}), ${e.heldOutSamples} held-out samples\n`);
+        if (e.neuronId !== last) process.stdout.write(`\n${e.neuronId} at position ${e.position} (metric ${e.metric}), ${e.heldOutSamples} held-out samples; ${o.server ?? ""}/${e.dashboardPath}\n`);
         last = e.neuronId;
         printExplanation(e);
       }
@@ -109,15 +114,41 @@ export function registerExplainCommands(program: Command): void {
       }
       process.stdout.write(
         table(
-          ["run", "neuron", "metric", "#", "held-out r", "AUC", "explanation"],
-          found.map((e) => [e.runId, e.neuronId, e.metric, e.rank, fmtR(e.heldOutR), num(e.heldOutAuc), clip(e.description, 70)]),
+          ["run", "neuron", "metric", "#", "held-out r", "AUC", "explanation", "page"],
+          found.map((e) => [e.runId, e.neuronId, e.metric, e.rank, fmtR(e.heldOutR), num(e.heldOutAuc), clip(e.description, 60), `${o.server ?? ""}/${e.dashboardPath}`]),
         ),
       );
     }),
   );
 }
 
-interface ExplainOptions extends ConnectionOptions {
+export interface LlmOptions {
+  llmUrl?: string;
+  llmModel?: string;
+  llmKeyEnv: string;
+}
+
+/** Adds --llm-url, --llm-model and --llm-key-env (the `serve` command has them too). */
+export function llmOptions(command: Command): Command {
+  return command
+    .option("--llm-url <url>", "OpenAI-compatible API base (vLLM, Ollama, llama.cpp server, hosted), e.g. http://127.0.0.1:8000/v1; nothing is sent anywhere without it")
+    .option("--llm-model <name>", "model name the endpoint serves (needed with --llm-url)")
+    .option("--llm-key-env <var>", "environment variable holding the API key (sent as a bearer token when set)", "SKILLSCOPE_LLM_KEY");
+}
+
+/** The LLM the options configure, or undefined; the key comes from the named environment variable. */
+export function llmConfig(o: LlmOptions): LlmConfig | undefined {
+  if (o.llmUrl === undefined) {
+    if (o.llmModel !== undefined) throw new CliError("--llm-model needs --llm-url");
+    return undefined;
+  }
+  if (!o.llmModel) throw new CliError("--llm-url needs --llm-model (the name of the model the endpoint serves)");
+  const apiKey = process.env[o.llmKeyEnv]?.trim() || undefined;
+  return { url: o.llmUrl, model: o.llmModel, apiKey };
+}
+
+interface ExplainOptions extends ConnectionOptions, LlmOptions {
+  llm?: boolean;
   run: string;
   neurons?: string;
   metric?: string;

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { action, collect, examples, int, printJson } from "../command-kit.js";
 import { DB_FILE, DEFAULT_DATA_DIR } from "../connect.js";
 import { CliError } from "../errors.js";
+import { llmConfig, llmOptions, type LlmOptions } from "./explain.js";
 import { untilSignal, withOwnSignals } from "../serving.js";
 
 /** Options `serve` and `demo` share. */
@@ -16,7 +17,7 @@ export interface ListenOptions {
   json?: boolean;
 }
 
-interface ServeOptions extends ListenOptions {
+interface ServeOptions extends ListenOptions, LlmOptions {
   modelRoot?: string[];
   taskRoot?: string[];
   attach?: string;
@@ -70,6 +71,7 @@ export function registerServeCommand(program: Command): void {
     "skillscope serve --attach ./exports/run-7 --port 4001",
     "skillscope serve --queue redis://10.0.0.2:6379 --shards 16 --model-root ~/models",
   );
+  llmOptions(serve);
   serve.action(
     action<ServeOptions>(async (o) => {
       // Loaded here, not at startup: other commands (and --help) need not load the server.
@@ -87,6 +89,7 @@ export function registerServeCommand(program: Command): void {
           taskRoots: (o.taskRoot ?? []).map((d) => resolve(d)),
           allowRemoteReads: o.allowRemoteReads ?? false,
           ...(shards ? { runner: { shards } } : {}),
+          llm: llmConfig(o),
           ...(o.attach !== undefined ? { attach: /^[a-z0-9]+:\/\//.test(o.attach) ? o.attach : resolve(o.attach) } : {}),
         }),
       );

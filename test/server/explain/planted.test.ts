@@ -3,10 +3,12 @@
  * the share of colour words ("red", "blue", "green") before it (test/fixtures/planted).
  */
 import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ServiceError } from "../../../server/errors.js";
 import { explainNeurons, probeRun } from "../../../server/explain/index.js";
@@ -123,4 +125,52 @@ test("explain: the planted colour count is L0.N7's top explanation on held-out s
   // a neuron with no role gets no explanation that holds up out of sample
   const [quiet] = await explainNeurons(store, runId, { neurons: [{ layer: 0, neuron: 3 }], metric: "colors", top: 3 });
   for (const e of quiet!.explanations) assert.ok(Math.abs(e.heldOutAuc - 0.5) < 0.35, `${e.featureId} AUC ${e.heldOutAuc}`);
+});
+
+describe("explain with an LLM (a stand-in server process speaking the chat-completions protocol)", () => {
+  let llm: ChildProcess;
+  let url: string;
+  const requests = async () => (await (await fetch(`${url}/requests`)).json()) as { authorization: string | null; body: { model: string; messages: { content: string }[] } }[];
+
+  before(async () => {
+    llm = spawn(process.execPath, [fileURLToPath(new URL("./fake-llm-server.js", import.meta.url))], { stdio: ["ignore", "pipe", "inherit"] });
+    const [line] = (await once(llm.stdout!, "data")) as [Buffer];
+    url = `http://127.0.0.1:${(JSON.parse(line.toString()) as { port: number }).port}`;
+  });
+
+  after(() => {
+    llm.kill("SIGTERM");
+  });
+
+  test("nothing is sent unless configured; configured, the explanation is scored by simulating held-out samples", async () => {
+    await explainNeurons(store, runId, { neurons: [{ layer: 0, neuron: 7 }], metric: "colors", top: 1 });
+    assert.equal((await requests()).length, 0, "no LLM configured: no request");
+
+    const [n7] = await explainNeurons(store, runId, { neurons: [{ layer: 0, neuron: 7 }], metric: "colors", top: 1, llm: { url: `${url}/v1`, model: "stand-in", apiKey: "test-key" } });
+    const seen = await requests();
+    assert.equal(seen.length, 1 + 2, "one explanation request, then 40 held-out samples simulated 20 per request");
+    assert.ok(seen.every((r) => r.authorization === "Bearer test-key" && r.body.model === "stand-in"));
+    // it saw the ranking split's extremal samples, and only the explanation when simulating
+    assert.match(seen[0]!.body.messages.at(-1)!.content, /^Each line is a text with the neuron's activation/);
+    assert.match(seen[1]!.body.messages.at(-1)!.content, /^Explanation of the neuron: The text mentions colour words/);
+    const l = n7!.llm!;
+    assert.equal(l.simulated.length, 40);
+    // the simulation is the colour count, so r is the true count's r with the activation on those samples
+    const count = (id: string) => Number(readFileSync(join(planted, "task.jsonl"), "utf8").split("\n").map((x) => (x ? JSON.parse(x) : {})).find((r: { id?: string }) => r.id === id).colors);
+    l.simulated.forEach((s) => assert.equal(s.simulated, count(s.id)));
+    assert.ok(l.simulationR > 0.95 && l.simulationAuc > 0.95, `simulation r ${l.simulationR}, AUC ${l.simulationAuc}`);
+    const stored = await store.searchExplanations({ runId, source: "llm", first: 10 });
+    assert.deepEqual(stored.map((e) => [e.featureId, e.description, e.heldOutSamples]), [["llm:stand-in", l.explanation, 40]]);
+    assert.equal((await store.searchExplanations({ text: "colour words", kind: "llm", first: 10 })).length, 1);
+  });
+
+  test("a reply that breaks the protocol, a refused key and a bad URL get typed errors", async () => {
+    const base = { neurons: [{ layer: 0, neuron: 7 }], metric: "colors", top: 1 };
+    await assert.rejects(explainNeurons(store, runId, { ...base, llm: { url: `${url}/v1`, model: "broken", apiKey: "test-key" } }),
+      (e: unknown) => e instanceof ServiceError && e.code === "RUNNER" && /JSON array of 20 numbers/.test(e.message));
+    await assert.rejects(explainNeurons(store, runId, { ...base, llm: { url: `${url}/v1`, model: "stand-in", apiKey: "wrong" } }),
+      (e: unknown) => e instanceof ServiceError && e.code === "RUNNER" && /HTTP 401/.test(e.message));
+    await assert.rejects(explainNeurons(store, runId, { ...base, llm: { url: "not a url", model: "m" } }),
+      (e: unknown) => e instanceof ServiceError && e.code === "BAD_INPUT");
+  });
 });
