@@ -134,9 +134,11 @@ export class ExplainResolver {
       return { layer, neuron: index };
     });
     if (a.llm && !services.llm) throw new ServiceError("BAD_STATE", "no LLM is configured: start the server with --llm-url URL --llm-model NAME (nothing is sent anywhere without it)");
-    const done = await explainNeurons(services.store, runId, {
-      neurons, metric: a.metric ?? undefined, k: a.k, top: a.top, signal, modelRoots: services.runs.modelRoots, llm: a.llm ? services.llm : undefined,
-    });
+    // a worker job (the held-out forwards) and maybe LLM calls: it queues like a probe
+    const done = await services.runs.runJob(runId, "explain", (jobSignal) => explainNeurons(services.store, runId, {
+      neurons, metric: a.metric ?? undefined, k: a.k, top: a.top, signal: signal ? AbortSignal.any([signal, jobSignal]) : jobSignal,
+      modelRoots: services.runs.modelRoots, llm: a.llm ? services.llm : undefined,
+    }));
     const stored = await Promise.all(done.map((n) => services.store.searchExplanations({ runId, layer: n.layer, neuron: n.neuron, metric: n.metric, first: 100 })));
     const sources = a.llm ? ["features", "llm"] : ["features"];
     return stored.flat().filter((e) => sources.includes(e.source)).sort((x, y) => x.layer - y.layer || x.neuron - y.neuron || x.source.localeCompare(y.source) || x.rank - y.rank).map(toExplanation);
