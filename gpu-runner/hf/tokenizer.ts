@@ -29,6 +29,40 @@ export class TextTokenizer {
     return enc.getIds();
   }
 
+  /**
+   * One example tokenized as the answer continues the instruction, as lm-eval-harness does: the
+   * text instruction + " " + answer (no space added when either side already has whitespace there)
+   * is encoded once, with special tokens, and split at the character boundary: tokens ending past
+   * the instruction (whose trailing whitespace moves to the answer) are the answer's, so a BPE
+   * tokenizer gives " positive" after "Sentiment:", not "positive". Special tokens the tokenizer adds
+   * before the text (BOS) lead the instruction and are counted in keepFirst; any it adds after the
+   * text (EOS) are dropped.
+   */
+  async encodePair(instruction: string, answer: string): Promise<{ instructionIds: number[]; answerIds: number[]; keepFirst: number }> {
+    const context = instruction.trimEnd();
+    const delimiter = answer !== "" && !/\s$/u.test(instruction) && !/^\s/u.test(answer) ? " " : "";
+    const enc = await this.inner.encode(context + instruction.slice(context.length) + delimiter + answer, null, { addSpecialTokens: true });
+    const ids = enc.getIds();
+    const offsets = enc.getOffsets();
+    const special = enc.getSpecialTokensMask();
+    const boundary = [...context].length; // offsets count characters (code points)
+    const instructionIds: number[] = [];
+    const answerIds: number[] = [];
+    let keepFirst = 0;
+    ids.forEach((id, i) => {
+      const [start, end] = offsets[i]!;
+      if (special[i] === 1 && start === end) {
+        // added by the post-processor: before the text (nothing placed yet) or after it
+        if (instructionIds.length === keepFirst && answerIds.length === 0) {
+          instructionIds.push(id);
+          keepFirst++;
+        }
+      } else if (end > boundary) answerIds.push(id);
+      else instructionIds.push(id);
+    });
+    return { instructionIds, answerIds, keepFirst };
+  }
+
   /** Text of `ids`; special tokens dropped when `skipSpecialTokens`. */
   decode(ids: number[], skipSpecialTokens = false): Promise<string> {
     return this.inner.decode(ids, skipSpecialTokens);

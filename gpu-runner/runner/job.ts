@@ -134,14 +134,14 @@ export async function encodeRows(rows: readonly TaskRow[], codec: TextCodec, spl
       throw badInput(`rows.${split}[${i}] must have string id, instruction and answer`);
     }
     try {
-      const instructionIds = await codec.encodeInstruction(row.instruction);
-      const answerIds = await codec.encodeAnswer(row.answer);
+      const sample = await codec.encodePair(row.instruction, row.answer);
+      const { instructionIds, answerIds } = sample;
       if (answerIds.length === 0) throw badInput(`answer "${row.answer}" encodes to no tokens`);
       const len = instructionIds.length + layout.promptLength + answerIds.length;
-      if (layout.maxLength !== undefined && len > layout.maxLength && (layout.truncate !== "left" || answerIds.length + layout.promptLength > layout.maxLength)) {
+      if (layout.maxLength !== undefined && len > layout.maxLength && (layout.truncate !== "left" || (sample.keepFirst ?? 0) + answerIds.length + layout.promptLength > layout.maxLength)) {
         throw badInput(`${len} tokens (instruction ${instructionIds.length} + prompt ${layout.promptLength} + answer ${answerIds.length}) exceed the limit ${layout.maxLength}; shorten it or set layout.truncate "left"`);
       }
-      out.push({ instructionIds, answerIds });
+      out.push(sample);
     } catch (e) {
       throw badInput(`rows.${split}[${i}] (id ${row.id}): ${(e as Error).message}`);
     }

@@ -13,6 +13,8 @@ export type PromptPlacement = "after" | "prefix";
 export interface EncodedSample {
   readonly instructionIds: ArrayLike<number>;
   readonly answerIds: ArrayLike<number>;
+  /** Leading instruction ids that left truncation keeps (the tokenizer's BOS and other leading special tokens); default 0. */
+  readonly keepFirst?: number;
 }
 
 export interface LayoutOptions {
@@ -21,7 +23,8 @@ export interface LayoutOptions {
   readonly placement: PromptPlacement;
   /** Token id written at soft and padding positions (they are masked or replaced by the model). */
   readonly padId: number;
-  /** Longest allowed row; longer rows are an error, or lose instruction tokens from the left with truncate "left". */
+  /** Longest allowed row; longer rows are an error, or lose instruction tokens from the left (after the
+   * sample's keepFirst tokens, so BOS stays first) with truncate "left". */
   readonly maxLength?: number;
   readonly truncate?: "error" | "left";
 }
@@ -110,7 +113,7 @@ export function buildBatch(samples: readonly EncodedSample[], indices: ArrayLike
     const len = instr + n + ans;
     if (options.maxLength !== undefined && len > options.maxLength) {
       const excess = len - options.maxLength;
-      if (options.truncate !== "left" || excess > instr) {
+      if (options.truncate !== "left" || excess > instr - keptFirst(s)) {
         throw badInput(
           `sample ${idx}: ${len} tokens (instruction ${instr} + prompt ${n} + answer ${ans}) exceed layout.maxLength ${options.maxLength}; ` +
             `shorten the row, raise maxLength, or set truncate "left"`,
@@ -145,11 +148,13 @@ export function buildBatch(samples: readonly EncodedSample[], indices: ArrayLike
     const s = samples[indices[r]];
     const instr = instrLen[r];
     const skip = dropped[r];
+    const keep = skip > 0 ? keptFirst(s) : 0;
     const ans = s.answerIds.length;
     const row = r * T;
     const K = options.placement === "after" ? instr : 0;
     const instrStart = options.placement === "after" ? 0 : n;
-    for (let i = 0; i < instr; i++) inputIds[row + instrStart + i] = s.instructionIds[skip + i];
+    // The first `keep` ids stay; truncation drops the `skip` ids after them.
+    for (let i = 0; i < instr; i++) inputIds[row + instrStart + i] = s.instructionIds[i < keep ? i : skip + i];
     for (let i = 0; i < n; i++) {
       softIndex[row + K + i] = i;
       softPositions[r * n + i] = K + i;
@@ -179,6 +184,12 @@ export function buildBatch(samples: readonly EncodedSample[], indices: ArrayLike
     inputIds, attentionMask, softIndex, insertAt, softPositions, lengths, targetIds, targetMask,
     answerStart, answerLength, answerIds, answerTargetPositions, sampleIdx, answerTokens, totalTokens, truncatedTokens,
   };
+}
+
+function keptFirst(s: EncodedSample): number {
+  const k = s.keepFirst ?? 0;
+  if (!Number.isInteger(k) || k < 0 || k > s.instructionIds.length) throw badInput(`keepFirst ${String(k)} must be an integer in 0..${s.instructionIds.length}`);
+  return k;
 }
 
 function checkIds(ids: ArrayLike<number>, idx: number, field: string): void {

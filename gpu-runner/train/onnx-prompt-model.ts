@@ -13,7 +13,7 @@ import type { TextTokenizer } from "../hf/tokenizer.js";
 import { BatchInputError, type SequenceInput } from "../models/layout.js";
 import { createSession, loadModel, type Device, type LoadedModel, type ModelSession, type SessionOptions } from "../models/session.js";
 import { RunnerError, badInput } from "./errors.js";
-import type { EncodedBatch } from "./layout.js";
+import type { EncodedBatch, EncodedSample } from "./layout.js";
 import type { EvalOutput, LossAndGrad, PromptModel, TapSpec, TextCodec } from "./prompt-model.js";
 
 const EMBEDDING_NAMES = ["wte.weight", "transformer.wte.weight", "model.embed_tokens.weight", "embed_tokens.weight"];
@@ -117,12 +117,12 @@ export function toSequences(batch: EncodedBatch): SequenceInput[] {
   });
 }
 
-/** Text codec over the checkpoint's tokenizer.json: instructions get special tokens (BOS), answers none. */
+/** Text codec over the checkpoint's tokenizer.json (TextTokenizer.encodePair: the answer tokenized as it continues the instruction). */
 export class HfTextCodec implements TextCodec {
   readonly padId = 0;
   constructor(private readonly tokenizer: TextTokenizer) {}
-  encodeInstruction(text: string): Promise<number[]> {
-    return this.tokenizer.encode(text, true);
+  encodePair(instruction: string, answer: string): Promise<EncodedSample> {
+    return this.tokenizer.encodePair(instruction, answer);
   }
   encodeAnswer(text: string): Promise<number[]> {
     return this.tokenizer.encode(text, false);

@@ -2,7 +2,7 @@
  * What training and extraction need from a frozen model with a soft prompt inserted.
  * The prompt is always a Float32Array [n, dModel] row-major; batches come from layout.ts.
  */
-import type { EncodedBatch } from "./layout.js";
+import type { EncodedBatch, EncodedSample } from "./layout.js";
 
 /** Which FFN neurons to tap: layers (ascending, 0-based) at soft positions or at every position. */
 export interface TapSpec {
@@ -48,10 +48,13 @@ export interface PromptModel {
   dispose(): Promise<void>;
 }
 
-/** Text <-> ids for a model; instruction ids include the model's special tokens, answer ids none. */
+/** Text <-> ids for a model. */
 export interface TextCodec {
   readonly padId: number;
-  encodeInstruction(text: string): Promise<number[]>;
+  /** One example: instruction ids with the model's special tokens (kept under truncation: keepFirst),
+   * answer ids as the answer's text continues the instruction's. */
+  encodePair(instruction: string, answer: string): Promise<EncodedSample>;
+  /** Ids of a bare text, no special tokens (e.g. a prompt init text). */
   encodeAnswer(text: string): Promise<number[]>;
   decode(ids: readonly number[]): Promise<string>;
 }

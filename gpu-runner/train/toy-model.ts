@@ -9,7 +9,7 @@
  *   logits_t = E h^L_t
  * Weights are drawn from a seed and frozen. Arithmetic is float64.
  */
-import type { EncodedBatch } from "./layout.js";
+import type { EncodedBatch, EncodedSample } from "./layout.js";
 import type { EvalOutput, LossAndGrad, PromptModel, TapSpec, TextCodec } from "./prompt-model.js";
 import { Rng } from "./rng.js";
 import { badInput } from "./errors.js";
@@ -242,8 +242,9 @@ export class ToyTextCodec implements TextCodec {
   readonly bosId = 1;
   constructor(readonly vocabSize: number) {}
 
-  async encodeInstruction(text: string): Promise<number[]> {
-    return [this.bosId, ...this.parse(text, "instruction")];
+  /** Word-level ids, so instruction and answer tokenize apart; BOS first and kept under truncation. */
+  async encodePair(instruction: string, answer: string): Promise<EncodedSample> {
+    return { instructionIds: [this.bosId, ...this.parse(instruction, "instruction")], answerIds: this.parse(answer, "answer"), keepFirst: 1 };
   }
 
   async encodeAnswer(text: string): Promise<number[]> {

@@ -11,8 +11,11 @@ import { Rng, type RngState } from "./rng.js";
 import { scoreAnswers } from "./scoring.js";
 
 /**
- * normal: seeded Gaussian; vocab: embeddings of n sampled vocabulary tokens; ids: embeddings of the
- * given tokens, repeated to length n (the runner makes them from an init text, as PEFT's TEXT init).
+ * vocab (default): embeddings of n tokens sampled uniformly from the vocabulary, so the prompt starts
+ * at the scale of the model's own inputs (Lester et al.'s sampled-vocabulary init; PEFT's TEXT init is
+ * "ids"); normal: seeded Gaussian of the given scale per coordinate (20-30x Qwen/Llama embedding
+ * scale at 0.5); ids: embeddings of the given tokens, repeated to length n (the runner makes them
+ * from an init text).
  */
 export type PromptInit =
   | { readonly kind: "normal"; readonly scale: number }
@@ -48,7 +51,7 @@ export interface TrainConfig {
 
 export const DEFAULT_TRAIN: TrainConfig = {
   seed: 0,
-  init: { kind: "normal", scale: 0.5 },
+  init: { kind: "vocab" },
   adam: { lr: 3e-2 },
   batchSize: 8,
   gradAccumulation: 1,

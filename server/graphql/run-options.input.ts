@@ -24,7 +24,7 @@ export class RunOptionsInput implements RunOptions {
   @Field(() => Int, { nullable: true })
   seed?: number;
 
-  @Field(() => String, { nullable: true, description: '"normal" (seeded Gaussian, default) or "vocab" (sampled vocabulary embeddings).' })
+  @Field(() => String, { nullable: true, description: '"vocab" (sampled vocabulary embeddings, default) or "normal" (seeded Gaussian, scale 0.5).' })
   init?: "normal" | "vocab";
 
   @Field(() => String, { nullable: true, description: "Initialise the prompt from this text's token embeddings, repeated to the prompt length (wins over init)." })

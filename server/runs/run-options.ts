@@ -31,7 +31,7 @@ export interface RunOptions {
   batchSize?: number;
   gradAccumulation?: number;
   seed?: number;
-  /** "normal" (seeded Gaussian, default) or "vocab" (sampled vocabulary embeddings). */
+  /** "vocab" (sampled vocabulary embeddings, default) or "normal" (seeded Gaussian, scale 0.5). */
   init?: "normal" | "vocab";
   /** Initialise the prompt from this text's token embeddings (wins over init). */
   initText?: string;
@@ -136,7 +136,7 @@ export function runnerConfig(o: RunOptions): Pick<StartMessage, "layout" | "trai
       ...(o.lr !== undefined ? { adam: { lr: o.lr } } : {}),
       ...(o.batchSize !== undefined ? { batchSize: o.batchSize } : {}),
       ...(o.gradAccumulation !== undefined ? { gradAccumulation: o.gradAccumulation } : {}),
-      ...(o.init === "vocab" ? { init: { kind: "vocab" as const } } : {}),
+      ...(o.init === "normal" ? { init: { kind: "normal" as const, scale: 0.5 } } : {}),
       ...(o.evalEvery !== undefined ? { evalEvery: o.evalEvery } : {}),
       ...(o.patience !== undefined ? { patience: o.patience } : {}),
       ...(o.checkpointEvery !== undefined ? { checkpointEvery: o.checkpointEvery } : {}),

@@ -74,7 +74,7 @@ test("prompt training on gpt2-tiny learns an input-dependent answer (sentiment w
       const out: EncodedSample[] = [];
       for (let i = 0; i < k; i++) {
         const a = adjectives[i % 4];
-        out.push({ instructionIds: await codec.encodeInstruction(`the film was ${a}`), answerIds: await codec.encodeAnswer(a === "good" || a === "great" ? "yes" : "no") });
+        out.push(await codec.encodePair(`the film was ${a}`, a === "good" || a === "great" ? "yes" : "no"));
       }
       return out;
     };

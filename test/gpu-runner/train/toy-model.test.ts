@@ -78,7 +78,7 @@ test("bad shapes and ids are rejected with a named reason", async () => {
   await assert.rejects(model.evaluate(ok, new Float32Array(5), null), /prompt has 5 values/);
   await assert.rejects(model.evaluate(ok, new Float32Array(2 * TOY.dModel), { layers: [2], positions: "soft" }), /tap layer 2/);
   const codec = new ToyTextCodec(24);
-  assert.deepEqual(await codec.encodeInstruction("7 8"), [1, 7, 8]);
+  assert.deepEqual(await codec.encodePair("7 8", "3"), { instructionIds: [1, 7, 8], answerIds: [3], keepFirst: 1 });
   await assert.rejects(codec.encodeAnswer("7 x"), /answer word "x"/);
   await assert.rejects(codec.encodeAnswer("99"), /not a token id in 0..23/);
 });

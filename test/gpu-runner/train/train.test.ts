@@ -96,15 +96,19 @@ test("ids init repeats the given tokens' embeddings over the prompt", async () =
   await assert.rejects(trainPrompt(model, { train: data.train, val: [] }, layout, { seed: 5, maxSteps: 1, init: { kind: "ids", ids: [] } }), /no tokens/);
 });
 
-test("vocabulary init takes embedding rows; configuration errors are named", async () => {
-  const res = await trainPrompt(model, { train: data.train, val: [] }, layout, { seed: 5, maxSteps: 1, init: { kind: "vocab" }, adam: { lr: 1e-9 } });
+test("vocabulary init (the default) takes embedding rows; normal init stays an option; configuration errors are named", async () => {
+  assert.deepEqual(resolveTrainConfig({}).init, { kind: "vocab" });
   const rows = await model.embeddingRows(Array.from({ length: TOY.vocabSize }, (_, i) => i));
   const d = TOY.dModel;
-  for (let i = 0; i < 4; i++) {
-    const row = res.finalPrompt.subarray(i * d, (i + 1) * d);
-    const match = Array.from({ length: TOY.vocabSize }, (_, k) => k).some((k) => row.every((x, c) => Math.abs(x - rows[k * d + c]) < 1e-6));
-    assert.ok(match, `prompt row ${i} is a vocabulary embedding`);
+  const isVocabRow = (row: Float32Array) => Array.from({ length: TOY.vocabSize }, (_, k) => k).some((k) => row.every((x, c) => Math.abs(x - rows[k * d + c]) < 1e-6));
+  for (const init of [{ kind: "vocab" as const }, undefined]) {
+    const res = await trainPrompt(model, { train: data.train, val: [] }, layout, { seed: 5, maxSteps: 1, ...(init ? { init } : {}), adam: { lr: 1e-9 } });
+    for (let i = 0; i < 4; i++) assert.ok(isVocabRow(res.finalPrompt.subarray(i * d, (i + 1) * d)), `prompt row ${i} is a vocabulary embedding (init ${init?.kind ?? "default"})`);
+    assert.equal(res.best, null);
   }
+  const normal = await trainPrompt(model, { train: data.train, val: [] }, layout, { seed: 5, maxSteps: 1, init: { kind: "normal", scale: 0.5 }, adam: { lr: 1e-9 } });
+  assert.ok(!isVocabRow(normal.finalPrompt.subarray(0, d)), "normal init draws fresh values");
+  const res = normal;
   assert.equal(res.best, null);
   assert.throws(() => resolveTrainConfig({ batchSize: 0 }), /train.batchSize must be an integer >= 1/);
   assert.throws(() => resolveTrainConfig({ maxSteps: undefined }), /give maxSteps or epochs/);
