@@ -64,7 +64,7 @@ export type RunOptionsInput = {
   /** Validate every this many steps. */
   evalEvery?: number | null | undefined;
   gradAccumulation?: number | null | undefined;
-  /** "normal" (seeded Gaussian, default) or "vocab" (sampled vocabulary embeddings). */
+  /** "vocab" (sampled vocabulary embeddings, default) or "normal" (seeded Gaussian, scale 0.5). */
   init?: string | null | undefined;
   /** Initialise the prompt from this text's token embeddings, repeated to the prompt length (wins over init). */
   initText?: string | null | undefined;
