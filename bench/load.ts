@@ -133,7 +133,7 @@ async function waitFor(s: Server, runId: string, statuses: string[]): Promise<st
   }
 }
 
-const NEURONS = `query ($r: ID!) { neurons(runId: $r, metric: "colors", first: 20) { edges { node { id r p } } } }`;
+const NEURONS = `query ($r: ID!) { neurons(runId: $r, metric: "colors", first: 20) { edges { node { id r pAtPosition pCorrected } } } }`;
 const EXTREMAL = `query ($r: ID!, $n: Int!) { neuron(runId: $r, layer: 0, index: $n) { id extremalSamples(k: 5, metric: "colors") { activation answer prediction metrics(names: ["colors"]) { name value } } } }`;
 
 /**

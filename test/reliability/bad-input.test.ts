@@ -140,7 +140,7 @@ const CASES: Case[] = [
   { name: "a NaN in an FFN bias", act: async () => ({ code: "FAILED", message: (await runOn(join(modelsDir, "nan-bias"), join(tasksDir, "task.jsonl"))).error ?? "" }), code: "FAILED", fragment: /^NON_FINITE: .*NaN.*check the model weights/ },
   { name: "+Inf in the token embeddings", act: async () => ({ code: "FAILED", message: (await runOn(join(modelsDir, "inf-embedding"), join(tasksDir, "task.jsonl"))).error ?? "" }), code: "FAILED", fragment: /^NON_FINITE: .*check the model weights/ },
   // tasks: what only the model can tell (rows too long for its context)
-  { name: "task rows longer than the model's context", act: async () => ({ code: "FAILED", message: (await runOn(join(modelsDir, "planted"), join(tasksDir, "too-long.jsonl"))).error ?? "" }), code: "FAILED", fragment: /^BAD_INPUT: rows\.train\[0\] \(id l0\): .*exceed the limit 64/ },
+  { name: "task rows longer than the model's context", act: async () => ({ code: "FAILED", message: (await runOn(join(modelsDir, "planted"), join(tasksDir, "too-long.jsonl"))).error ?? "" }), code: "FAILED", fragment: /^BAD_INPUT: rows\.train\[0\] \(id l\d+\): .*exceed the limit 64/ },
   { name: "a verbalizer that is a list", act: async () => firstError(await gql(server.url, token, IMPORT, { i: importInput({ path: join(tasksDir, "task.jsonl"), verbalizer: ["no", "yes"] }) })), code: "BAD_USER_INPUT", fragment: /verbalizer/i },
   { name: "a template with an unclosed brace", act: async () => firstError(await gql(server.url, token, IMPORT, { i: importInput({ path: join(tasksDir, "task.jsonl"), template: "{text question" }) })), code: "BAD_USER_INPUT", fragment: /\{/ },
   // paths

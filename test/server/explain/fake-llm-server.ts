@@ -7,6 +7,9 @@
  */
 import { createServer } from "node:http";
 
+// node --test runs every file under dist/test/: serve only when a test spawns this as its LLM.
+if (process.env.SKILLSCOPE_FAKE_LLM !== "1") process.exit(0);
+
 const COLOURS = /\b(red|blue|green)\b/g;
 const seen: { authorization: string | null; body: unknown }[] = [];
 

@@ -133,7 +133,7 @@ describe("explain with an LLM (a stand-in server process speaking the chat-compl
   const requests = async () => (await (await fetch(`${url}/requests`)).json()) as { authorization: string | null; body: { model: string; messages: { content: string }[] } }[];
 
   before(async () => {
-    llm = spawn(process.execPath, [fileURLToPath(new URL("./fake-llm-server.js", import.meta.url))], { stdio: ["ignore", "pipe", "inherit"] });
+    llm = spawn(process.execPath, [fileURLToPath(new URL("./fake-llm-server.js", import.meta.url))], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, SKILLSCOPE_FAKE_LLM: "1" } });
     const [line] = (await once(llm.stdout!, "data")) as [Buffer];
     url = `http://127.0.0.1:${(JSON.parse(line.toString()) as { port: number }).port}`;
   });

@@ -56,7 +56,7 @@ before(async () => {
   runId = run.id;
   await store.close();
 
-  llm = spawn(process.execPath, [fileURLToPath(new URL("../explain/fake-llm-server.js", import.meta.url))], { stdio: ["ignore", "pipe", "inherit"] });
+  llm = spawn(process.execPath, [fileURLToPath(new URL("../explain/fake-llm-server.js", import.meta.url))], { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, SKILLSCOPE_FAKE_LLM: "1" } });
   const [line] = (await once(llm.stdout!, "data")) as [Buffer];
   const port = (JSON.parse(line.toString()) as { port: number }).port;
   process.env.TEST_LLM_KEY = "test-key";
