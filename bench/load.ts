@@ -239,6 +239,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     await waitFor(s, training, ["TRAINING"]);
     const loaded = await queryLoad(s, finished, o, errors);
     const loadedSeconds = clock();
+    // kept answers can finish the loaded phase within one progress interval: let training report
+    // twice more (bounded) so the subscribers' order and completeness are judged over several events
+    const trainUntil = Date.now() + 30_000;
+    while (Date.now() < trainUntil && subscribers.some((x) => x.seqs.length < 2)) await new Promise((r) => setTimeout(r, 50));
     await gql(s, `mutation ($id: ID!) { cancelRun(id: $id) { id } }`, { id: training });
     await waitFor(s, training, ["CANCELLED"]);
     // a late subscriber gets the run's latest progress event first: its seq is the last one

@@ -33,7 +33,7 @@ before(async () => {
     sampleId: r.id, split: r.split, fields: { text: r.text, colors: r.colors }, rendered: `${r.text} question`, answer: r.label ? "yes" : "no", label: String(r.label),
   })));
   const modelId = await store.addModel({ path: join(planted, "model"), family: "gpt2", config: {} });
-  const run = await manager.start({ modelId, taskId, options: { promptLength: 4, steps: 6, batchSize: 8, evalEvery: 3, seed: 1, threads: 1 } });
+  const run = await manager.start({ modelId, taskId, options: { promptLength: 4, steps: 6, batchSize: 8, evalEvery: 3, seed: 1, threads: 1, init: "normal" } });
   await manager.whenIdle();
   const done = await store.getRun(run.id);
   assert.equal(done.status, "done", String(done.error));
