@@ -63,7 +63,8 @@ test("cancel mid-training: checkpoint then a CANCELLED error, worker ends", asyn
   const end = await handle.done;
   assert.equal(end.type, "error");
   assert.ok(end.type === "error" && end.code === "CANCELLED");
-  const ck = events.find((e) => e.type === "checkpoint");
+  // the checkpoint the cancel wrote is the last one (a timed checkpoint may come earlier)
+  const ck = events.filter((e) => e.type === "checkpoint").at(-1);
   // the toy model trains fast and a busy main thread may deliver the cancel late: "mid-training" means
   // after the step that asked for it and well before the last one
   assert.ok(ck && ck.type === "checkpoint" && ck.step >= 3 && ck.step < 100000, JSON.stringify(ck && { step: (ck as { step: number }).step }));
