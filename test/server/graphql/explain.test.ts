@@ -106,11 +106,11 @@ test("probe over HTTP: texts (template or raw), task rows with a gold label, and
 test("a client that hangs up mid-probe ends the probe's worker; a full probe of the same inputs takes far longer", async (t) => {
   const threads = () => readdirSync("/proc/self/task").length;
   const baseline = threads();
-  const texts = Array.from({ length: 5000 }, (_, i) => `red cat ${i % 7 === 0 ? "blue" : "dog"} sat on the mat ${i}`);
+  const texts = Array.from({ length: 10_000 }, (_, i) => `red cat ${i % 7 === 0 ? "blue" : "dog"} sat on the mat ${i}`);
   const t0 = performance.now();
   const full = await gql<ProbeData>(PROBE, { run: String(runId), texts });
   const fullMs = performance.now() - t0;
-  assert.equal(full.data?.probe.samples.length, 5000, JSON.stringify(full.errors));
+  assert.equal(full.data?.probe.samples.length, 10_000, JSON.stringify(full.errors));
 
   const controller = new AbortController();
   const pending = gql(PROBE, { run: String(runId), texts }, false, controller.signal).catch((e: Error) => e);
