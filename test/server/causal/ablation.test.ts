@@ -4,50 +4,27 @@
  * random neurons of its layer, while a neuron with no role sits inside the random control's spread.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { runAblation, steerNeuron, pairedBootstrap, tInterval, studentTQuantile } from "../../../server/causal/index.js";
 import { ServiceError } from "../../../server/errors.js";
-import { RunManager } from "../../../server/runs/run-manager.js";
 import { Store } from "../../../server/store/store.js";
+import { startPlantedRun, type PlantedRun } from "../../fixtures/planted-run.js";
 
-const root = fileURLToPath(new URL("../../../../", import.meta.url));
-const planted = join(root, "test/fixtures/planted");
-
-let dir: string;
+let fixture: PlantedRun;
 let store: Store;
-let manager: RunManager;
 let runId: number;
 let modelId: number;
 let taskId: number;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "skillscope-causal-"));
-  store = await Store.open(join(dir, "runs.duckdb"));
-  manager = new RunManager(store, { leaderboardIntervalMs: 0 });
-  const rows = readFileSync(join(planted, "task.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; text: string; label: number; colors: number; split: string });
-  taskId = await store.addTask({ name: "colours", source: "task.jsonl", template: "{text} question", verbalizer: { 0: "no", 1: "yes" } });
-  // 40 val rows keep the causal forwards fast
-  const kept = rows.filter((r) => r.split === "train").slice(0, 40).concat(rows.filter((r) => r.split === "val").slice(0, 40));
-  await store.addSamples(taskId, kept.map((r) => ({
-    sampleId: r.id, split: r.split, fields: { text: r.text, colors: r.colors }, rendered: `${r.text} question`, answer: r.label ? "yes" : "no", label: String(r.label),
-  })));
-  modelId = await store.addModel({ path: join(planted, "model"), family: "gpt2", config: {} });
-  const run = await manager.start({ modelId, taskId, options: { promptLength: 4, steps: 6, batchSize: 8, evalEvery: 3, seed: 1, threads: 1, init: "normal" } });
-  await manager.whenIdle();
-  const done = await store.getRun(run.id);
-  assert.equal(done.status, "done", String(done.error));
-  runId = run.id;
+  fixture = await startPlantedRun("skillscope-causal-",
+    // 40 val rows keep the causal forwards fast
+    (rows) => rows.filter((r) => r.split === "train").slice(0, 40).concat(rows.filter((r) => r.split === "val").slice(0, 40)),
+  );
+  ({ store, runId, modelId, taskId } = fixture);
 });
 
-after(async () => {
-  await manager.close();
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => fixture.close());
 
 test("ablating the top colour neuron (L0.N7) moves outputs far more than random neurons; a neuron with no role does not", async () => {
   const opts = { metric: "colors", k: 1, mode: "zero" as const, randomDraws: 20, seed: 3 };

@@ -5,46 +5,25 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ServiceError } from "../../../server/errors.js";
 import { explainNeurons, probeRun } from "../../../server/explain/index.js";
-import { RunManager } from "../../../server/runs/run-manager.js";
 import { Store } from "../../../server/store/store.js";
+import { PLANTED_DIR as planted, startPlantedRun, type PlantedRun } from "../../fixtures/planted-run.js";
 
-const root = fileURLToPath(new URL("../../../../", import.meta.url));
-const planted = join(root, "test/fixtures/planted");
-
-let dir: string;
+let fixture: PlantedRun;
 let store: Store;
-let manager: RunManager;
 let runId: number;
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), "skillscope-explain-"));
-  store = await Store.open(join(dir, "runs.duckdb"));
-  manager = new RunManager(store, { leaderboardIntervalMs: 0 });
-  const rows = readFileSync(join(planted, "task.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; text: string; label: number; colors: number; split: string });
-  const taskId = await store.addTask({ name: "colours", source: "task.jsonl", template: "{text} question", verbalizer: { 0: "no", 1: "yes" } });
-  await store.addSamples(taskId, rows.map((r) => ({
-    sampleId: r.id, split: r.split, fields: { text: r.text, colors: r.colors }, rendered: `${r.text} question`, answer: r.label ? "yes" : "no", label: String(r.label),
-  })));
-  const modelId = await store.addModel({ path: join(planted, "model"), family: "gpt2", config: {} });
-  const run = await manager.start({ modelId, taskId, options: { promptLength: 4, steps: 6, batchSize: 8, evalEvery: 3, seed: 1, threads: 1, init: "normal" } });
-  await manager.whenIdle();
-  const done = await store.getRun(run.id);
-  assert.equal(done.status, "done", String(done.error));
-  runId = run.id;
+  fixture = await startPlantedRun("skillscope-explain-");
+  ({ store, runId } = fixture);
 });
 
-after(async () => {
-  await manager.close();
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+after(() => fixture.close());
 
 test("probe: colour words move L0.N7 up, one more colour word at a time; filler words do not", async () => {
   const texts = ["the cat sat on the mat very good", "the cat sat red the mat very good", "the red sat blue the mat green good", "red blue green red blue green red blue"];
