@@ -86,6 +86,8 @@ export interface TrainCheckpoint {
   readonly lastLoss?: number;
   /** Seconds spent training up to this checkpoint, over every attempt. */
   readonly seconds?: number;
+  /** True when a cancel interrupted step `step`'s validation: a resumed run validates that step first. */
+  readonly evalPending?: boolean;
 }
 
 export interface BestPrompt {
@@ -279,15 +281,36 @@ export async function trainPrompt(
   let tokensSeen = 0;
   let lastLoss = resume?.lastLoss ?? NaN;
 
-  const checkpoint = (at: { step: number; epoch: number; cursor: number; epochRng: RngState }): TrainCheckpoint => ({
+  const checkpoint = (at: { step: number; epoch: number; cursor: number; epochRng: RngState }, evalPending = false): TrainCheckpoint => ({
     step: at.step, totalSteps, promptLength: n, dModel: model.dModel, prompt: Float32Array.from(prompt), optimizer: adam.state(),
     epoch: at.epoch, cursor: at.cursor, epochRng: at.epochRng,
     best: best ? { ...best, prompt: Float32Array.from(best.prompt) } : null, evalsSinceBest,
-    lastLoss, seconds: trainedSeconds(),
+    lastLoss, seconds: trainedSeconds(), ...(evalPending ? { evalPending } : {}),
   });
+
+  /** Validates the prompt after step `step` and updates the best prompt and early stopping; a cancel that lands
+   * here still saves the step just taken, marked so that a resumed run repeats this validation. */
+  const evaluate = async (): Promise<ValidationResult> => {
+    let v: ValidationResult;
+    try {
+      v = await validate(model, val, layout, prompt, config.evalBatchSize, hooks.signal);
+    } catch (e) {
+      if (hooks.signal?.aborted) hooks.onCheckpoint?.(checkpoint({ step, epoch, cursor, epochRng }, true));
+      throw e;
+    }
+    if (!best || v.loss < best.valLoss - config.minDelta) {
+      best = { step, valLoss: v.loss, valAccuracy: v.accuracy, prompt: Float32Array.from(prompt) };
+      evalsSinceBest = 0;
+    } else {
+      evalsSinceBest += 1;
+      if (config.patience > 0 && evalsSinceBest >= config.patience) stoppedEarly = true;
+    }
+    return v;
+  };
 
   // a run resumed from the checkpoint of an early stop stays stopped
   let stoppedEarly = resume !== undefined && config.patience > 0 && resume.evalsSinceBest >= config.patience;
+  if (resume?.evalPending && val.length > 0) await evaluate();
   const grad = new Float32Array(size);
   let lastCheckpoint = checkpoint({ step, epoch, cursor, epochRng });
 
@@ -339,16 +362,9 @@ export async function trainPrompt(
     let valAccuracy: number | undefined;
     const isLast = step === totalSteps;
     if (val.length > 0 && ((config.evalEvery > 0 && step % config.evalEvery === 0) || isLast)) {
-      const v = await validate(model, val, layout, prompt, config.evalBatchSize, hooks.signal);
+      const v = await evaluate();
       valLoss = v.loss;
       valAccuracy = v.accuracy;
-      if (!best || v.loss < best.valLoss - config.minDelta) {
-        best = { step, valLoss: v.loss, valAccuracy: v.accuracy, prompt: Float32Array.from(prompt) };
-        evalsSinceBest = 0;
-      } else {
-        evalsSinceBest += 1;
-        if (config.patience > 0 && evalsSinceBest >= config.patience) stoppedEarly = true;
-      }
     }
     const elapsed = (performance.now() - t0) / 1000;
     const perStep = elapsed / (step - startStep);

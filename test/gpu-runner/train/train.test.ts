@@ -75,6 +75,33 @@ test("cancel stops at a microbatch, emits a resumable checkpoint", async () => {
   assert.deepEqual(resumed.finalPrompt, full.finalPrompt);
 });
 
+test("cancel during a validation saves the step just taken; the resumed run repeats that validation", async () => {
+  const config: Partial<TrainConfig> = { seed: 4, maxSteps: 10, batchSize: 4, evalEvery: 4, adam: { lr: 0.05 } };
+  const full: TrainProgress[] = [];
+  const uninterrupted = await trainPrompt(model, data, layout, config, { onProgress: (p) => full.push(p) });
+  // the cancel lands inside the step-8 validation, deterministically: the model aborts on that evaluate call
+  const ctl = new AbortController();
+  let evaluations = 0;
+  const cancelling = Object.create(model, {
+    evaluate: { value: (...args: Parameters<typeof model.evaluate>) => (++evaluations === Math.ceil(data.val.length / 16) + 1 && ctl.abort(), model.evaluate(...args)) },
+  }) as typeof model;
+  const cks: TrainCheckpoint[] = [];
+  await assert.rejects(
+    trainPrompt(cancelling, data, layout, config, { signal: ctl.signal, onCheckpoint: (c) => cks.push(c) }),
+    (e: unknown) => e instanceof RunnerError && e.code === "CANCELLED",
+  );
+  assert.equal(cks.length, 1, "one checkpoint, written by the cancel");
+  assert.equal(cks[0].step, 8);
+  assert.equal(cks[0].evalPending, true);
+  const rest: TrainProgress[] = [];
+  const resumed = await trainPrompt(model, data, layout, config, { resume: structuredClone(cks[0]), onProgress: (p) => rest.push(p) });
+  assert.deepEqual(resumed.finalPrompt, uninterrupted.finalPrompt);
+  assert.deepEqual(resumed.prompt, uninterrupted.prompt);
+  assert.equal(resumed.best?.step, uninterrupted.best?.step);
+  assert.equal(resumed.best?.valLoss, uninterrupted.best?.valLoss);
+  assert.deepEqual(rest.map((p) => [p.step, p.valLoss]), full.slice(8).map((p) => [p.step, p.valLoss]));
+});
+
 test("early stopping after `patience` validations without improvement", async () => {
   const res = await trainPrompt(model, data, layout, { seed: 1, maxSteps: 100, evalEvery: 5, patience: 2, minDelta: 100, adam: { lr: 0.05 } });
   assert.equal(res.stoppedEarly, true);
