@@ -8,7 +8,7 @@ import { createSession, type InterventionValues, type LoadedModel, type ModelSes
 import { RunnerError, badInput } from "../train/errors.js";
 import { buildBatch, type EncodedBatch, type EncodedSample, type LayoutOptions } from "../train/layout.js";
 import { toSequences } from "../train/onnx-prompt-model.js";
-import { scoreAnswers, type AnswerScores } from "../train/scoring.js";
+import { scoreAnswers, tokenScoresFromLogits, type AnswerScores } from "../train/scoring.js";
 import { throwIfCancelled, yieldToEventLoop } from "../train/train.js";
 import type { InterventionPositions } from "./types.js";
 
@@ -60,7 +60,8 @@ export class CausalEvaluator {
   async forward(batch: EncodedBatch, prompt: Float32Array, values?: InterventionValues): Promise<ForwardOutput> {
     const out = await wrap(() => this.session.run({ sequences: toSequences(batch), softPrompt: prompt, intervention: values }));
     const logits = out.logits!;
-    const scores = scoreAnswers(batch, toAnswerLogits(batch, logits, this.model.config.vocabSize), this.model.config.vocabSize);
+    const V = this.model.config.vocabSize;
+    const scores = scoreAnswers(batch, tokenScoresFromLogits(batch, toAnswerLogits(batch, logits, V), V));
     for (let r = 0; r < batch.size; r++) {
       if (!Number.isFinite(scores.loss[r])) throw new RunnerError("NON_FINITE", `causal forward: sample ${batch.sampleIdx[r]} has loss ${scores.loss[r]}`);
     }
@@ -120,7 +121,7 @@ export class CausalEvaluator {
   }
 }
 
-/** [Q, V] sequence-major answer rows -> [B, A, V] as scoreAnswers expects. */
+/** [Q, V] sequence-major answer rows -> [B, A, V] as tokenScoresFromLogits expects. */
 function toAnswerLogits(batch: EncodedBatch, logits: Float32Array, V: number): Float32Array {
   const A = batch.maxAnswerLength;
   const out = new Float32Array(batch.size * A * V);

@@ -108,7 +108,7 @@ export async function extract(
     const batch = buildBatch(samples, idx, layout);
     const out = await model.evaluate(batch, prompt, taps);
     if (out.taps.length !== taps.layers.length) throw new RunnerError("INTERNAL", `model returned ${out.taps.length} tap tensors for ${taps.layers.length} layers`);
-    const s = scoreAnswers(batch, out.answerLogits, model.vocabSize);
+    const s = scoreAnswers(batch, out.answers);
     const predictionIds = config.decoding === "greedy"
       ? await greedyAnswers(model, samples, idx, layout, prompt, batch, s.argmax)
       : rows(batch, s.argmax);
@@ -189,7 +189,7 @@ async function greedyAnswers(
     const sub = pending.map((r) => ({ instructionIds: samples[idx[r]].instructionIds, answerIds: inputs[r] }));
     const subBatch = buildBatch(sub, sub.map((_, i) => i), layout);
     const out = await model.evaluate(subBatch, prompt, null);
-    const s = scoreAnswers(subBatch, out.answerLogits, model.vocabSize);
+    const s = scoreAnswers(subBatch, out.answers);
     const sa = subBatch.maxAnswerLength;
     pending.forEach((r, i) => accept(r, s.argmax.subarray(i * sa, (i + 1) * sa)));
     pending = pending.filter((r) => pred[r].length < inputs[r].length);

@@ -68,6 +68,8 @@ export {
   takeAlongLastAxis,
   reduceSum,
   reduceMean,
+  maxLastAxis,
+  argMaxLastAxis,
   where,
   maskedFill,
   less,

@@ -536,6 +536,19 @@ export function reduceMean(x: Tensor, axes: readonly number[], keepdims = false)
   });
 }
 
+/** Max over the last axis: x [..., V] -> [...]. Not differentiated (read-out only). */
+export function maxLastAxis(x: Tensor): Tensor {
+  requireFloat("maxLastAxis", x);
+  const g = x.graph;
+  return raw(g, "ReduceMax", [x, g.ints([x.rank - 1])], x.shape.slice(0, -1), { keepdims: 0 });
+}
+
+/** Index of the max over the last axis, the first one on ties: x [..., V] -> int64 [...]. Not differentiated. */
+export function argMaxLastAxis(x: Tensor): Tensor {
+  requireFloat("argMaxLastAxis", x);
+  return raw(x.graph, "ArgMax", [x], x.shape.slice(0, -1), { axis: -1, keepdims: 0, select_last_index: 0 }, "int64");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Masks and selection
 

@@ -4,7 +4,7 @@
  * n soft length, d model width, F FFN width, V vocabulary.
  */
 import { Graph, GraphBuildError, type Tensor } from "../graph/graph.js";
-import { add, concat, gather, logSoftmax, matmul, mul, neg, reduceMean, reshape, slice, softmax, sub, takeAlongLastAxis, transpose, unsqueeze } from "../graph/ops.js";
+import { add, argMaxLastAxis, concat, gather, logSoftmax, matmul, maxLastAxis, mul, neg, reduceMean, reshape, slice, softmax, sub, takeAlongLastAxis, transpose, unsqueeze } from "../graph/ops.js";
 import type { GraphSpec } from "./spec.js";
 
 export interface ModelInputs {
@@ -146,6 +146,14 @@ export function finish(g: Graph, spec: GraphSpec, inputs: ModelInputs, hidden: T
   const flat = rows(hidden, dModel);
   if (spec.logits === "all") g.output(head(hidden), "logits");
   if (spec.logits === "gather") g.output(head(gather(flat, g.input("logit_pos", ["n_logit"], "int64"))), "logits");
+  if (spec.logits === "scores") {
+    // the log-softmax over V runs here instead of in JS: only three numbers per row leave the session
+    const logits = head(gather(flat, g.input("logit_pos", ["n_logit"], "int64"))); // [P,V]
+    const logProbs = logSoftmax(logits);
+    g.output(takeAlongLastAxis(logProbs, g.input("logit_targets", ["n_logit"], "int64")), "target_logprob");
+    g.output(maxLastAxis(logProbs), "max_logprob");
+    g.output(argMaxLastAxis(logits), "argmax"); // on the logits: the argmax the [P,V] read-out gives
+  }
   if (spec.withLoss) {
     const pos = g.input("loss_pos", ["n_loss"], "int64");
     const targets = g.input("loss_targets", ["n_loss"], "int64");

@@ -39,8 +39,9 @@ export interface SessionOptions {
   /** Tap every position ([B,T,F]) or only the soft positions ([B*n,F], sequence-major). Default "soft" when n > 0. */
   tapPositions?: "all" | "soft";
   /** Logits at every position [B,T,V], at each sequence's last real position [B,V], at the loss
-   * positions [Q,V] (each row predicts one loss target), or none. Default "none". */
-  logits?: "all" | "last" | "loss" | "none";
+   * positions [Q,V] (each row predicts one loss target), only their scores ("scores": the
+   * log-softmax over V computed in the graph; RunResult.scores), or none. Default "none". */
+  logits?: "all" | "last" | "loss" | "scores" | "none";
   /** Mean cross-entropy over every sequence's `lossLast` targets. */
   withLoss?: boolean;
   /** d loss / d soft_prompt [n, d]; implies withLoss. */
@@ -73,10 +74,22 @@ export interface RunInput {
   intervention?: InterventionValues;
 }
 
+/** Per loss position q (sequence-major, as BatchLayout.lossPos), from the f32 log-softmax over V. */
+export interface LossPositionScores {
+  /** [Q] log p(target token). */
+  targetLogProb: Float32Array;
+  /** [Q] max over the vocabulary of log p (log of the top token's probability). */
+  maxLogProb: Float32Array;
+  /** [Q] top token (first index on ties). */
+  argmax: Int32Array;
+}
+
 export interface RunResult {
   layout: BatchLayout;
   /** See SessionOptions.logits for the shape. */
   logits?: Float32Array;
+  /** With logits "scores". */
+  scores?: LossPositionScores;
   /** Per tapped layer: [B,T,F] or [B*n,F]. */
   ffn: Map<number, Float32Array>;
   loss?: number;
@@ -115,7 +128,7 @@ export class ModelSession {
     }
     const spec: GraphSpec = {
       softLength: n, tapLayers, tapPositions: full.tapPositions === "all" ? "all" : "gather",
-      logits: full.logits === "all" ? "all" : full.logits === "none" ? "none" : "gather",
+      logits: full.logits === "all" || full.logits === "none" || full.logits === "scores" ? full.logits : "gather",
       withLoss: full.withLoss, withPromptGrad,
       ...(full.intervene ? { intervene: { layers: full.intervene.layers } } : {}),
     };
@@ -152,7 +165,8 @@ export class ModelSession {
     }
     if (o.tapPositions === "soft" && this.tapLayers.length > 0) feeds["tap_pos"] = { data: L.softPos, shape: [L.softPos.length] };
     if (o.logits === "last") feeds["logit_pos"] = { data: L.lastPos, shape: [B] };
-    if (o.logits === "loss") feeds["logit_pos"] = { data: L.lossPos, shape: [L.lossPos.length] };
+    if (o.logits === "loss" || o.logits === "scores") feeds["logit_pos"] = { data: L.lossPos, shape: [L.lossPos.length] };
+    if (o.logits === "scores") feeds["logit_targets"] = { data: L.lossTargets, shape: [L.lossTargets.length] };
     if (o.withLoss) {
       if (L.lossPos.length === 0) throw new BatchInputError("withLoss needs loss targets: set lossLast > 0 on some sequence");
       feeds["loss_pos"] = { data: L.lossPos, shape: [L.lossPos.length] };
@@ -162,7 +176,13 @@ export class ModelSession {
     else if (input.intervention) throw new BatchInputError("intervention given, but the session was created without intervene layers");
     const out = await this.session.run(feeds);
     const result: RunResult = { layout: L, ffn: new Map() };
-    if (o.logits !== "none") result.logits = out["logits"]!.data as Float32Array;
+    if (o.logits === "scores") {
+      result.scores = {
+        targetLogProb: out["target_logprob"]!.data as Float32Array,
+        maxLogProb: out["max_logprob"]!.data as Float32Array,
+        argmax: Int32Array.from(out["argmax"]!.data as BigInt64Array, Number),
+      };
+    } else if (o.logits !== "none") result.logits = out["logits"]!.data as Float32Array;
     for (const l of this.tapLayers) result.ffn.set(l, out[`ffn_${l}`]!.data as Float32Array);
     if (o.withLoss) result.loss = (out["loss"]!.data as Float32Array)[0];
     if (o.withPromptGrad) result.promptGrad = out["prompt_grad"]!.data as Float32Array;

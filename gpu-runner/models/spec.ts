@@ -8,11 +8,14 @@ import type { WeightStore } from "./weights.js";
  *   input_ids [B,T] int64, position_ids [B,T] int64, token_mask [B,T] float, attn_bias [B,1,T,T] float,
  *   soft_prompt [n,d] + soft_onehot [B,T,n]            when softLength > 0,
  *   tap_pos [M] int64 (flat b*T+t)                      when tapPositions = "gather",
- *   logit_pos [P] int64 (flat b*T+t)                    when logits = "gather",
+ *   logit_pos [P] int64 (flat b*T+t)                    when logits = "gather" or "scores",
+ *   logit_targets [P] int64 (the token each row scores)  when logits = "scores",
  *   loss_pos [Q] int64 + loss_targets [Q] int64         when withLoss,
  *   ffn_scale [I,F] + ffn_offset [B,I,F] + ffn_mask [B,T] when intervene (I = intervene.layers.length).
  * Outputs:
- *   logits [B,T,V] ("all") or [P,V] ("gather"); ffn_<layer> [B,T,F] ("all") or [M,F] ("gather");
+ *   logits [B,T,V] ("all") or [P,V] ("gather");
+ *   ("scores", log-softmax over V in the graph, f32) target_logprob [P], max_logprob [P], argmax [P] int64
+ *   (first index on ties); ffn_<layer> [B,T,F] ("all") or [M,F] ("gather");
  *   loss [] (mean cross-entropy over the Q targets); prompt_grad [n,d] (d loss / d soft_prompt).
  */
 export interface GraphSpec {
@@ -20,7 +23,7 @@ export interface GraphSpec {
   /** Layers whose FFN neuron activations leave the session. */
   tapLayers: readonly number[];
   tapPositions: "all" | "gather";
-  logits: "all" | "gather" | "none";
+  logits: "all" | "gather" | "scores" | "none";
   withLoss: boolean;
   withPromptGrad: boolean;
   /**

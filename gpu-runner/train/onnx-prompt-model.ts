@@ -11,10 +11,11 @@ import { OutsideRootError } from "../hf/roots.js";
 import { readTensor } from "../hf/safetensors.js";
 import type { TextTokenizer } from "../hf/tokenizer.js";
 import { BatchInputError, type SequenceInput } from "../models/layout.js";
-import { createSession, loadModel, type Device, type LoadedModel, type ModelSession, type SessionOptions } from "../models/session.js";
+import { createSession, loadModel, type Device, type LoadedModel, type LossPositionScores, type ModelSession, type SessionOptions } from "../models/session.js";
 import { RunnerError, badInput } from "./errors.js";
 import type { EncodedBatch, EncodedSample } from "./layout.js";
 import type { EvalOutput, LossAndGrad, PromptModel, TapSpec, TextCodec } from "./prompt-model.js";
+import type { AnswerTokenScores } from "./scoring.js";
 
 const EMBEDDING_NAMES = ["wte.weight", "transformer.wte.weight", "model.embed_tokens.weight", "embed_tokens.weight"];
 
@@ -47,19 +48,10 @@ export class OnnxPromptModel implements PromptModel {
     const layers = taps?.layers ?? [];
     const key = `eval:${batch.promptLength}:${taps?.positions ?? "-"}:${layers.join(",")}`;
     const session = await this.session(key, {
-      softPromptLength: batch.promptLength, logits: "loss", taps: layers, tapPositions: taps?.positions ?? "soft",
+      softPromptLength: batch.promptLength, logits: "scores", taps: layers, tapPositions: taps?.positions ?? "soft",
     });
     const out = await runMapped(session, batch, prompt);
-    // [Q, V] rows in sequence-major answer order -> [B, A, V]
-    const V = this.vocabSize;
-    const A = batch.maxAnswerLength;
-    const logits = out.logits!;
-    const answerLogits = new Float32Array(batch.size * A * V);
-    let q = 0;
-    for (let r = 0; r < batch.size; r++) {
-      for (let j = 0; j < batch.answerLength[r]; j++, q++) answerLogits.set(logits.subarray(q * V, (q + 1) * V), (r * A + j) * V);
-    }
-    return { answerLogits, taps: layers.map((l) => out.ffn.get(l)!) };
+    return { answers: toAnswerTokens(batch, out.scores!), taps: layers.map((l) => out.ffn.get(l)!) };
   }
 
   async embeddingRows(ids: ArrayLike<number>): Promise<Float32Array> {
@@ -105,6 +97,24 @@ async function runMapped(session: ModelSession, batch: EncodedBatch, prompt: Flo
     if (e instanceof BatchInputError) throw badInput(e.message);
     throw e;
   }
+}
+
+/** [Q] loss-position scores in sequence-major answer order -> [B, A] (-1 / 0 past each row's answer). */
+function toAnswerTokens(batch: EncodedBatch, s: LossPositionScores): AnswerTokenScores {
+  const A = batch.maxAnswerLength;
+  const logProb = new Float32Array(batch.size * A);
+  const maxLogProb = new Float32Array(batch.size * A);
+  const argmax = new Int32Array(batch.size * A).fill(-1);
+  let q = 0;
+  for (let r = 0; r < batch.size; r++) {
+    for (let j = 0; j < batch.answerLength[r]; j++, q++) {
+      logProb[r * A + j] = s.targetLogProb[q];
+      maxLogProb[r * A + j] = s.maxLogProb[q];
+      argmax[r * A + j] = s.argmax[q];
+    }
+  }
+  if (q !== s.argmax.length) throw new RunnerError("INTERNAL", `the model scored ${s.argmax.length} answer tokens, the batch has ${q}`);
+  return { logProb, maxLogProb, argmax };
 }
 
 /** EncodedBatch rows -> models/layout SequenceInput: token ids without soft slots, K, answer length. */

@@ -3,6 +3,7 @@
  * The prompt is always a Float32Array [n, dModel] row-major; batches come from layout.ts.
  */
 import type { EncodedBatch, EncodedSample } from "./layout.js";
+import type { AnswerTokenScores } from "./scoring.js";
 
 /** Which FFN neurons to tap: layers (ascending, 0-based) at soft positions or at every position. */
 export interface TapSpec {
@@ -11,8 +12,8 @@ export interface TapSpec {
 }
 
 export interface EvalOutput {
-  /** [B, A, V] logits at batch.answerTargetPositions (rows past a row's answer length are unspecified). */
-  readonly answerLogits: Float32Array;
+  /** [B, A] scores of the gold answer tokens at batch.answerTargetPositions under teacher forcing. */
+  readonly answers: AnswerTokenScores;
   /**
    * Per tapped layer (same order as TapSpec.layers): FFN neuron activations (input of the down
    * projection), [B, P, dFF] with P = n for "soft" (row r, slot i = position softPositions[r,i])

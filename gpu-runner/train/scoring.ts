@@ -1,5 +1,20 @@
-/** Per-sample answer scores from answer-position logits (float64 log-softmax). */
+/**
+ * Per-sample answer scores. Two steps: per answer token (log p of the gold token, the top token's
+ * log p, the top token) — computed in the model graph (OnnxPromptModel: f32 log-softmax over the
+ * vocabulary) or from logits here in float64 (`tokenScoresFromLogits`, the reference) — then per
+ * sample (`scoreAnswers`).
+ */
 import type { EncodedBatch } from "./layout.js";
+
+/** Per answer token, [B, A] each (row r, answer position j at r*A+j); entries past a row's answer length are ignored. */
+export interface AnswerTokenScores {
+  /** log p(gold token). */
+  readonly logProb: Float32Array | Float64Array;
+  /** Max over the vocabulary of log p (log of the top token's probability). */
+  readonly maxLogProb: Float32Array | Float64Array;
+  /** Top token under teacher forcing (first index on ties). */
+  readonly argmax: Int32Array;
+}
 
 export interface AnswerScores {
   /** [B] mean cross-entropy over the row's answer tokens. */
@@ -16,25 +31,19 @@ export interface AnswerScores {
   readonly nllSum: number;
 }
 
-/** answerLogits: [B, A, V] as EvalOutput.answerLogits. */
-export function scoreAnswers(batch: EncodedBatch, answerLogits: Float32Array, vocabSize: number): AnswerScores {
+/** Float64 log-softmax of answerLogits [B, A, V] (as read from a model's answer positions) at the batch's gold tokens. */
+export function tokenScoresFromLogits(batch: EncodedBatch, answerLogits: Float32Array | Float64Array, vocabSize: number): AnswerTokenScores {
   const B = batch.size;
   const A = batch.maxAnswerLength;
   const V = vocabSize;
   if (answerLogits.length !== B * A * V) {
     throw new RangeError(`answerLogits has ${answerLogits.length} values; expected B*A*V = ${B}*${A}*${V}`);
   }
-  const loss = new Float64Array(B);
-  const goldLogProb = new Float64Array(B);
-  const confidence = new Float64Array(B);
+  const logProb = new Float64Array(B * A);
+  const maxLogProb = new Float64Array(B * A);
   const argmax = new Int32Array(B * A).fill(-1);
-  const correct = new Uint8Array(B);
-  let nllSum = 0;
   for (let r = 0; r < B; r++) {
-    const len = batch.answerLength[r];
-    let lp = 0;
-    let allMatch = 1;
-    for (let j = 0; j < len; j++) {
+    for (let j = 0; j < batch.answerLength[r]; j++) {
       const off = (r * A + j) * V;
       let max = -Infinity;
       let arg = 0;
@@ -48,12 +57,38 @@ export function scoreAnswers(batch: EncodedBatch, answerLogits: Float32Array, vo
       let sum = 0;
       for (let k = 0; k < V; k++) sum += Math.exp(answerLogits[off + k] - max);
       const logZ = max + Math.log(sum);
-      const gold = batch.answerIds[r * A + j];
-      lp += answerLogits[off + gold] - logZ;
+      logProb[r * A + j] = answerLogits[off + batch.answerIds[r * A + j]] - logZ;
+      maxLogProb[r * A + j] = max - logZ;
       argmax[r * A + j] = arg;
-      if (arg !== gold) allMatch = 0;
-      if (j === 0) confidence[r] = 1 / sum; // exp(max - logZ)
     }
+  }
+  return { logProb, maxLogProb, argmax };
+}
+
+/** Per-sample scores from per-token scores ([B, A] as AnswerTokenScores). */
+export function scoreAnswers(batch: EncodedBatch, tokens: AnswerTokenScores): AnswerScores {
+  const B = batch.size;
+  const A = batch.maxAnswerLength;
+  for (const [name, a] of Object.entries(tokens)) {
+    if ((a as ArrayLike<number>).length !== B * A) throw new RangeError(`token scores: ${name} has ${(a as ArrayLike<number>).length} values; expected B*A = ${B}*${A}`);
+  }
+  const loss = new Float64Array(B);
+  const goldLogProb = new Float64Array(B);
+  const confidence = new Float64Array(B);
+  const argmax = new Int32Array(B * A).fill(-1);
+  const correct = new Uint8Array(B);
+  let nllSum = 0;
+  for (let r = 0; r < B; r++) {
+    const len = batch.answerLength[r];
+    let lp = 0;
+    let allMatch = 1;
+    for (let j = 0; j < len; j++) {
+      const q = r * A + j;
+      lp += tokens.logProb[q];
+      argmax[q] = tokens.argmax[q];
+      if (tokens.argmax[q] !== batch.answerIds[q]) allMatch = 0;
+    }
+    if (len > 0) confidence[r] = Math.exp(tokens.maxLogProb[r * A]);
     goldLogProb[r] = lp;
     loss[r] = -lp / len;
     correct[r] = allMatch;

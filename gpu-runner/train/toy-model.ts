@@ -12,6 +12,7 @@
 import type { EncodedBatch, EncodedSample } from "./layout.js";
 import type { EvalOutput, LossAndGrad, PromptModel, TapSpec, TextCodec } from "./prompt-model.js";
 import { Rng } from "./rng.js";
+import { tokenScoresFromLogits } from "./scoring.js";
 import { badInput } from "./errors.js";
 
 export interface ToyModelConfig {
@@ -139,7 +140,7 @@ export class ToyPromptModel implements PromptModel {
         taps.layers.forEach((l, k) => tapOut[k].set(acts[l], (r * P + p) * F));
       }
     }
-    return { answerLogits, taps: tapOut };
+    return { answers: tokenScoresFromLogits(batch, answerLogits, V), taps: tapOut };
   }
 
   async embeddingRows(ids: ArrayLike<number>): Promise<Float32Array> {

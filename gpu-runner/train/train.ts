@@ -213,7 +213,7 @@ export async function validate(
     const idx = range(start, Math.min(samples.length, start + batchSize));
     const batch = buildBatch(samples, idx, layout);
     const out = await model.evaluate(batch, prompt, null);
-    const s = scoreAnswers(batch, out.answerLogits, model.vocabSize);
+    const s = scoreAnswers(batch, out.answers);
     nll += s.nllSum;
     tokens += batch.answerTokens;
     for (let r = 0; r < batch.size; r++) correct += s.correct[r];

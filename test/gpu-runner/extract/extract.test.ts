@@ -74,7 +74,7 @@ test("greedy predictions equal step-by-step autoregressive decoding", async () =
         const answerIds = [...pred, ...new Array(len - j).fill(4)];
         const b = buildBatch([{ instructionIds: samples[i].instructionIds, answerIds }], [0], layout);
         const out = await model.evaluate(b, prompt, null);
-        pred.push(scoreAnswers(b, out.answerLogits, TOY.vocabSize).argmax[j]);
+        pred.push(scoreAnswers(b, out.answers).argmax[j]);
       }
       assert.deepEqual(s.predictionIds[r], pred, `sample ${i}`);
       if (tf.sampleOut[bi].prediction[r] !== s.prediction[r]) differs++;

@@ -347,6 +347,25 @@ export const CASES: OpCase[] = [
     },
     ref: ([a, b]) => zip(a, b, (x, y) => (x > y && !(x <= 0) ? 1 : 0) + 2),
   },
+  {
+    name: "max and first argmax over the last axis (ties included)",
+    covers: ["maxLastAxis", "argMaxLastAxis"],
+    forwardOnly: true,
+    inputs: [{ name: "x", shape: [3, 5] }],
+    build: ([x]) => {
+      const tied = G.concat([x, G.slice(x, 1, 2, 3)], 1); // column 2 repeated at the end: a tie when it is the max
+      return G.add(G.maxLastAxis(tied), G.mul(G.cast(G.argMaxLastAxis(tied), "float"), 10));
+    },
+    ref: ([x]) => {
+      const out = new Float64Array(3);
+      for (let r = 0; r < 3; r++) {
+        const row = [...x.data.subarray(r * 5, r * 5 + 5), x.data[r * 5 + 2]];
+        const m = Math.max(...row);
+        out[r] = m + 10 * row.indexOf(m);
+      }
+      return new Nd([3], out);
+    },
+  },
 ];
 
 /** Every op exported from the DSL that has a VJP (checked against the cases' `covers`). */

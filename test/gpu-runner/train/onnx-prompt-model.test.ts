@@ -6,7 +6,7 @@ import { RunnerError } from "../../../gpu-runner/train/errors.js";
 import { buildBatch, resolveLayout, type EncodedSample } from "../../../gpu-runner/train/layout.js";
 import { openOnnxPromptModel, toSequences } from "../../../gpu-runner/train/onnx-prompt-model.js";
 import { Rng } from "../../../gpu-runner/train/rng.js";
-import { scoreAnswers } from "../../../gpu-runner/train/scoring.js";
+import { scoreAnswers, tokenScoresFromLogits } from "../../../gpu-runner/train/scoring.js";
 import { initPrompt, resolveTrainConfig, trainPrompt, validate } from "../../../gpu-runner/train/train.js";
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
@@ -24,7 +24,7 @@ function close(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, wha
 }
 
 for (const name of ["gpt2-tiny", "qwen2-tiny"]) {
-  test(`${name}: loss, prompt gradient, answer logits and soft-position taps match the PyTorch reference`, async () => {
+  test(`${name}: loss, prompt gradient, answer scores and soft-position taps match the PyTorch reference`, async () => {
     const dir = `${root}test/fixtures/models/${name}`;
     const ref = (JSON.parse(readFileSync(`${dir}/reference.json`, "utf8")) as { cases: RefCase[] }).cases.filter((c) => c.softPrompt);
     assert.ok(ref.length >= 2);
@@ -43,9 +43,13 @@ for (const name of ["gpt2-tiny", "qwen2-tiny"]) {
         close(lg.grad, c.promptGrad!.flat(), 2e-4, `${c.name} prompt grad`);
         const ev = await model.evaluate(batch, prompt, { layers, positions: "soft" });
         const K = c.insertAt!;
-        close(ev.answerLogits, c.logits.slice(K + n - 1, K + n - 1 + c.gradLast).flat(), 2e-4, `${c.name} answer logits`);
+        // the in-graph scores against a float64 log-softmax of PyTorch's answer logits
+        const want = tokenScoresFromLogits(batch, Float64Array.from(c.logits.slice(K + n - 1, K + n - 1 + c.gradLast).flat()), model.vocabSize);
+        close(ev.answers.logProb, want.logProb, 2e-4, `${c.name} answer log p`);
+        close(ev.answers.maxLogProb, want.maxLogProb, 2e-4, `${c.name} answer max log p`);
+        assert.deepEqual(ev.answers.argmax, want.argmax, `${c.name} answer argmax`);
         for (const l of layers) close(ev.taps[l], c.ffn[l].slice(K, K + n).flat(), 2e-4, `${c.name} ffn layer ${l}`);
-        const s = scoreAnswers(batch, ev.answerLogits, model.vocabSize);
+        const s = scoreAnswers(batch, ev.answers);
         assert.ok(Math.abs(s.nllSum / batch.answerTokens - c.loss) < 1e-4 * c.loss);
       }
       // ragged rows in one batch give each row's single-row results

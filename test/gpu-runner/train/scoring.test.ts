@@ -1,10 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { buildBatch, resolveLayout } from "../../../gpu-runner/train/layout.js";
-import { scoreAnswers } from "../../../gpu-runner/train/scoring.js";
+import { scoreAnswers, tokenScoresFromLogits } from "../../../gpu-runner/train/scoring.js";
 
 test("per-sample loss, gold probability, confidence, argmax and correctness", () => {
   const batch = buildBatch([{ instructionIds: [1], answerIds: [2, 0] }, { instructionIds: [1], answerIds: [1] }], [0, 1], resolveLayout({ promptLength: 1 }));
+  const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-6, `${a} vs ${b}`);
   // V = 3; rows [B=2, A=2]
   const logits = Float32Array.of(
     0, 0, Math.log(2), // row0 pos0: p = [1/4, 1/4, 1/2]; gold 2
@@ -12,8 +13,9 @@ test("per-sample loss, gold probability, confidence, argmax and correctness", ()
     0, Math.log(4), Math.log(5), // row1 pos0: p = [1/10, 4/10, 5/10]; gold 1
     9, 9, 9, // past row1's answer: ignored
   );
-  const s = scoreAnswers(batch, logits, 3);
-  const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-6, `${a} vs ${b}`);
+  const tokens = tokenScoresFromLogits(batch, logits, 3);
+  close(tokens.maxLogProb[1], Math.log(0.6));
+  const s = scoreAnswers(batch, tokens);
   close(s.goldLogProb[0], Math.log(0.5 * 0.6));
   close(s.loss[0], -Math.log(0.5 * 0.6) / 2);
   close(s.confidence[0], 0.5);
@@ -22,5 +24,6 @@ test("per-sample loss, gold probability, confidence, argmax and correctness", ()
   close(s.goldLogProb[1], Math.log(0.4));
   close(s.confidence[1], 0.5);
   close(s.nllSum, -Math.log(0.3) - Math.log(0.4));
-  assert.throws(() => scoreAnswers(batch, new Float32Array(5), 3), /expected B\*A\*V/);
+  assert.throws(() => tokenScoresFromLogits(batch, new Float32Array(5), 3), /expected B\*A\*V/);
+  assert.throws(() => scoreAnswers(batch, { ...tokens, argmax: new Int32Array(3) }), /argmax has 3 values; expected B\*A/);
 });

@@ -40,14 +40,14 @@ for (const placement of ["after", "prefix"] as const) {
   });
 }
 
-test("evaluate's answer logits give the same loss as lossAndGrad; taps respect causality", async () => {
+test("evaluate's answer scores give the same loss as lossAndGrad; taps respect causality", async () => {
   const layout = resolveLayout({ promptLength: 3 });
   const samples = toySamples(toyRows(3, 9));
   const batch = buildBatch(samples, [0, 1, 2], layout);
   const p = Float32Array.from(randomPrompt(3, 1));
   const lg = await model.lossAndGrad(batch, p);
   const out = await model.evaluate(batch, p, { layers: [0, 1], positions: "soft" });
-  const s = scoreAnswers(batch, out.answerLogits, TOY.vocabSize);
+  const s = scoreAnswers(batch, out.answers);
   assert.ok(Math.abs(s.nllSum / batch.answerTokens - lg.loss) < 1e-5);
   assert.equal(out.taps.length, 2);
   assert.equal(out.taps[0].length, 3 * 3 * TOY.dFF);
@@ -67,7 +67,7 @@ test("evaluate's answer logits give the same loss as lossAndGrad; taps respect c
   const other = buildBatch(samples.map((x) => ({ ...x, answerIds: [4, 4] })), [0, 1, 2], layout);
   const out2 = await model.evaluate(other, p, { layers: [0, 1], positions: "soft" });
   assert.deepEqual(out2.taps[1], out.taps[1]);
-  assert.notDeepEqual(out2.answerLogits, out.answerLogits);
+  assert.notDeepEqual(out2.answers.logProb, out.answers.logProb);
 });
 
 test("bad shapes and ids are rejected with a named reason", async () => {
