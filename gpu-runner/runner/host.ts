@@ -4,6 +4,10 @@
  * terminates the worker when it has not stopped within the grace period), and settles on the
  * terminal event. If the worker dies without one, the sink gets a synthesized WORKER_EXITED
  * `error` event and `done` rejects.
+ *
+ * A worker is terminated only as a last resort: terminating a thread while onnxruntime runs in it
+ * can abort the whole process (a native Napi::Error). After its terminal event a worker ends by
+ * itself once it has released its model; the grace timer terminates one that does not.
  */
 import { Worker, type ResourceLimits } from "node:worker_threads";
 import type { CausalOutcome } from "../causal/types.js";
@@ -40,6 +44,12 @@ export function startRunInWorker<J extends { readonly type: string; readonly run
   let crash: Error | null = null;
   let cancelTimer: NodeJS.Timeout | undefined;
   let cancel = () => {};
+  const grace = options.cancelGraceMs ?? 10000;
+  /** Terminates the worker if it has not exited `grace` ms after the run ended. */
+  const endWithin = () => {
+    clearTimeout(cancelTimer);
+    cancelTimer = setTimeout(() => void worker.terminate(), grace);
+  };
 
   const done = new Promise<TerminalEvent>((resolve, reject) => {
     const synthesize = (code: ErrorEvent["code"], message: string): ErrorEvent => {
@@ -56,16 +66,15 @@ export function startRunInWorker<J extends { readonly type: string; readonly run
       } catch (e) {
         // a failing sink must not take the host process down: stop the run and report it to the caller
         terminal = { type: "error", runId: start.runId, seq: ev.seq, code: "INTERNAL", message: `sink failed: ${(e as Error).message}` };
-        clearTimeout(cancelTimer);
         reject(e);
-        void worker.terminate();
+        worker.postMessage({ type: "cancel", runId: start.runId });
+        endWithin();
         return;
       }
       if (isTerminal(ev)) {
         terminal = ev;
-        clearTimeout(cancelTimer);
         resolve(ev);
-        void worker.terminate();
+        endWithin();
       }
     });
     worker.on("error", (e) => {
@@ -84,7 +93,6 @@ export function startRunInWorker<J extends { readonly type: string; readonly run
     cancel = () => {
       if (terminal || cancelTimer) return;
       worker.postMessage({ type: "cancel", runId: start.runId });
-      const grace = options.cancelGraceMs ?? 10000;
       cancelTimer = setTimeout(() => {
         if (terminal) return;
         resolve(synthesize("CANCELLED", `run ${start.runId} did not stop within ${grace} ms of cancel; its worker was terminated`));

@@ -9,21 +9,19 @@ import type { ProbeOutcome, ProbeSpec } from "../probe/types.js";
 import type { RunnerErrorCode } from "../train/errors.js";
 import type { ExtractConfig, ExtractSummary } from "../extract/extract.js";
 import type { LayoutOptions } from "../train/layout.js";
-import type { ToyModelConfig } from "../train/toy-model.js";
 import type { TrainCheckpoint, TrainConfig } from "../train/train.js";
 
 // ---- control messages: sink -> runner ----
 
-export type ModelSpec =
-  | { readonly kind: "toy"; readonly config: ToyModelConfig }
-  | {
-      readonly kind: "onnx";
-      readonly dir: string;
-      readonly threads?: number;
-      readonly device?: "cpu" | "cuda";
-      /** Folders every file of the model must resolve inside when it is opened (the server's model roots). */
-      readonly roots?: readonly string[];
-    };
+/** A Hugging Face checkpoint folder, run through ONNX (the one kind of model a runner opens). */
+export interface ModelSpec {
+  readonly kind: "onnx";
+  readonly dir: string;
+  readonly threads?: number;
+  readonly device?: "cpu" | "cuda";
+  /** Folders every file of the model must resolve inside when it is opened (the server's model roots). */
+  readonly roots?: readonly string[];
+}
 
 /** One task row, already rendered: instruction text (template applied) and answer text (verbalized). */
 export interface TaskRow {
@@ -73,7 +71,7 @@ export interface CancelMessage {
 export interface CausalMessage {
   readonly type: "causal";
   readonly runId: string;
-  readonly model: Extract<ModelSpec, { kind: "onnx" }>;
+  readonly model: ModelSpec;
   /** The samples to forward (S_val), already rendered. */
   readonly rows: readonly TaskRow[];
   readonly layout?: Partial<Omit<LayoutOptions, "padId">>;
@@ -91,7 +89,7 @@ export interface CausalMessage {
 export interface ProbeMessage {
   readonly type: "probe";
   readonly runId: string;
-  readonly model: Extract<ModelSpec, { kind: "onnx" }>;
+  readonly model: ModelSpec;
   /** The inputs, already rendered; rows without a gold answer carry a placeholder of the task's answer length. */
   readonly rows: readonly TaskRow[];
   readonly layout?: Partial<Omit<LayoutOptions, "padId">>;

@@ -22,7 +22,7 @@ port.on("message", (msg: RunnerCommand) => {
     void runJob(msg, send, controller.signal).finally(() => port.close());
   } else if (msg?.type === "causal" && !started) {
     started = true;
-    // loaded on demand: training jobs on the toy model must not pay for onnxruntime
+    // loaded on demand: a worker loads only the kind of job it runs
     void import("./causal-job.js").then(({ runCausalJob }) => runCausalJob(msg, send, controller.signal)).finally(() => port.close());
   } else if (msg?.type === "probe" && !started) {
     started = true;

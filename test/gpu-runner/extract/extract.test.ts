@@ -5,7 +5,7 @@ import { RunnerError } from "../../../gpu-runner/train/errors.js";
 import { buildBatch, resolveLayout } from "../../../gpu-runner/train/layout.js";
 import { Rng } from "../../../gpu-runner/train/rng.js";
 import { scoreAnswers } from "../../../gpu-runner/train/scoring.js";
-import { ToyPromptModel } from "../../../gpu-runner/train/toy-model.js";
+import { ToyPromptModel } from "../train/toy-model.js";
 import { TOY, toyRows, toySamples } from "../train/toy-task.js";
 
 const model = new ToyPromptModel(TOY);

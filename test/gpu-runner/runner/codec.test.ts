@@ -18,7 +18,7 @@ test("activations, checkpoint, progress and start survive a binary frame", () =>
     },
   };
   const prog: ProgressEvent = { type: "progress", runId: "r1", seq: 9, phase: "training", step: 1, totalSteps: 2, epoch: 0.5, loss: NaN, lr: Infinity, tokensPerSec: 10, etaSec: -Infinity };
-  const start: StartMessage = { type: "start", runId: "r1", model: { kind: "toy", config: { vocabSize: 5, dModel: 2, dFF: 3, nLayers: 1, seed: 1 } }, rows: { train: [{ id: "a", instruction: "1 2", answer: "3" }], val: [] }, prompt: Float32Array.of(1, 2, 3, 4) };
+  const start: StartMessage = { type: "start", runId: "r1", model: { kind: "onnx", dir: "/models/gpt2", threads: 2, roots: ["/models"] }, rows: { train: [{ id: "a", instruction: "the film", answer: "yes" }], val: [] }, prompt: Float32Array.of(1, 2, 3, 4) };
   for (const msg of [act, ck, prog, start]) {
     const frame = encodeFrame(msg);
     const back = decodeFrame(frame);

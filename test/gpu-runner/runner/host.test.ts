@@ -1,17 +1,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { startRunInWorker } from "../../../gpu-runner/runner/host.js";
 import type { ActivationsEvent, RunnerEvent, SamplesEvent, StartMessage } from "../../../gpu-runner/runner/protocol.js";
 import { RunnerError } from "../../../gpu-runner/train/errors.js";
-import { TOY, toyRows } from "../train/toy-task.js";
+import { TINY, TINY_MODEL, tinyRows } from "../../fixtures/tiny-checkpoint.js";
 
 function startMessage(runId: string, train: Partial<NonNullable<StartMessage["train"]>>, extract: StartMessage["extract"] = { batchSize: 8 }): StartMessage {
   return {
-    type: "start", runId, model: { kind: "toy", config: TOY },
-    rows: { train: toyRows(40, 1), val: toyRows(20, 2, "v") },
-    layout: { promptLength: 4 }, train: { seed: 1, batchSize: 8, evalEvery: 5, adam: { lr: 0.5 }, ...train }, extract,
+    type: "start", runId, model: TINY_MODEL,
+    rows: { train: tinyRows(40, 1), val: tinyRows(20, 2, "v") },
+    layout: { promptLength: 4 }, train: { seed: 1, batchSize: 8, evalEvery: 5, adam: { lr: 0.1 }, ...train }, extract,
   };
 }
 
@@ -25,33 +24,35 @@ test("worker round trip: ordered events, samples and activations for every val r
   assert.equal(events[0].type, "status");
   assert.equal(events.at(-1), end);
   const info = events.find((e) => e.type === "status" && e.info);
-  assert.ok(info && info.type === "status" && info.info?.nVal === 20 && info.info.dFF === TOY.dFF);
+  assert.ok(info && info.type === "status" && info.info?.nVal === 20 && info.info.dFF === TINY.dFF && info.info.neuronDefinition === "gelu_new(c_fc(x))");
   const train = events.filter((e) => e.type === "progress" && e.phase === "training");
   assert.deepEqual(train.map((e) => (e.type === "progress" ? e.step : -1)), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  for (const p of train) assert.ok(p.type === "progress" && Number.isFinite(p.loss) && p.loss > 0);
   assert.deepEqual(events.filter((e) => e.type === "checkpoint").map((e) => (e.type === "checkpoint" ? e.step : -1)), [5, 10]);
   const samples = events.filter((e): e is SamplesEvent => e.type === "samples");
   assert.deepEqual(samples.flatMap((s) => [...s.sampleIdx]), Array.from({ length: 20 }, (_, i) => i));
   assert.deepEqual(samples.flatMap((s) => s.sampleIds), Array.from({ length: 20 }, (_, i) => `v${i}`));
+  assert.deepEqual(samples.flatMap((s) => s.prediction.map((p) => typeof p)), new Array(20).fill("string"));
   const acts = events.filter((e): e is ActivationsEvent => e.type === "activations");
-  assert.equal(acts.length, 3 * TOY.nLayers);
+  assert.deepEqual(acts.map((a) => [a.batchId, a.layer]), [[0, 0], [0, 1], [1, 0], [1, 1], [2, 0], [2, 1]]);
   for (const a of acts) {
     assert.ok(a.data instanceof Float32Array);
-    assert.equal(a.data.length, a.sampleIdx.length * 4 * TOY.dFF);
+    assert.equal(a.data.length, a.sampleIdx.length * 4 * TINY.dFF);
     assert.ok(a.data.some((x) => x !== 0));
   }
   if (end.type === "done") {
     assert.equal(end.summary.train?.steps, 10);
     assert.equal(end.summary.extract?.samples, 20);
-    assert.equal(end.summary.prompt.length, 4 * TOY.dModel);
+    assert.equal(end.summary.prompt.length, 4 * TINY.dModel);
   }
 });
 
 test("bad rows end with a BAD_INPUT error event naming the row", async () => {
   const msg = startMessage("run-bad", { maxSteps: 2 });
-  const rows = { train: [...msg.rows.train, { id: "oops", instruction: "7 99", answer: "2" }], val: msg.rows.val };
+  const rows = { train: [...msg.rows.train, { id: "oops", instruction: "the film was good", answer: "" }], val: msg.rows.val };
   const end = await startRunInWorker({ ...msg, rows }, () => undefined).done;
   assert.equal(end.type, "error");
-  assert.ok(end.type === "error" && end.code === "BAD_INPUT" && /rows.train\[40\] \(id oops\)/.test(end.message), JSON.stringify(end));
+  assert.ok(end.type === "error" && end.code === "BAD_INPUT" && /rows.train\[40\] \(id oops\): answer "" encodes to no tokens/.test(end.message), JSON.stringify(end));
 });
 
 test("cancel mid-training: checkpoint then a CANCELLED error, worker ends", async () => {
@@ -65,7 +66,7 @@ test("cancel mid-training: checkpoint then a CANCELLED error, worker ends", asyn
   assert.ok(end.type === "error" && end.code === "CANCELLED");
   // the checkpoint the cancel wrote is the last one (a timed checkpoint may come earlier)
   const ck = events.filter((e) => e.type === "checkpoint").at(-1);
-  // the toy model trains fast and a busy main thread may deliver the cancel late: "mid-training" means
+  // the tiny model trains fast and a busy main thread may deliver the cancel late: "mid-training" means
   // after the step that asked for it and well before the last one
   assert.ok(ck && ck.type === "checkpoint" && ck.step >= 3 && ck.step < 100000, JSON.stringify(ck && { step: (ck as { step: number }).step }));
 });
@@ -86,7 +87,7 @@ test("the main thread stays responsive while the worker trains", async () => {
   const h = monitorEventLoopDelay({ resolution: 10 });
   h.enable();
   const t0 = performance.now();
-  const handle = startRunInWorker(startMessage("run-lag", { maxSteps: 1000, batchSize: 16, evalEvery: 100 }), () => undefined);
+  const handle = startRunInWorker(startMessage("run-lag", { maxSteps: 40, batchSize: 16, evalEvery: 100 }), () => undefined);
   // keep the main thread doing small timer work, as a server would
   let ticks = 0;
   const timer = setInterval(() => ticks++, 5);
@@ -99,31 +100,6 @@ test("the main thread stays responsive while the worker trains", async () => {
   const p99 = h.percentile(99) / 1e6;
   assert.ok(p99 < 200, `event-loop delay p99 ${p99.toFixed(1)} ms`);
   assert.ok(ticks > 10);
-});
-
-test("the same worker path runs a Hugging Face checkpoint through ONNX (gpt2-tiny)", async () => {
-  const dir = fileURLToPath(new URL("../../../../test/fixtures/models/gpt2-tiny", import.meta.url));
-  const adjectives = ["good", "great", "bad", "awful"];
-  const rows = (k: number, prefix: string) => Array.from({ length: k }, (_, i) => {
-    const adj = adjectives[i % 4];
-    return { id: `${prefix}${i}`, instruction: `the ${i % 2 ? "movie" : "film"} was ${adj}`, answer: adj === "good" || adj === "great" ? "yes" : "no" };
-  });
-  const events: RunnerEvent[] = [];
-  const end = await startRunInWorker({
-    type: "start", runId: "run-onnx", model: { kind: "onnx", dir, threads: 1 },
-    rows: { train: rows(12, "t"), val: rows(6, "v") }, layout: { promptLength: 3 },
-    train: { seed: 1, batchSize: 4, maxSteps: 6, evalEvery: 3, adam: { lr: 0.1 } }, extract: { batchSize: 4, layers: [1] },
-  }, (ev) => events.push(ev)).done;
-  assert.equal(end.type, "done", JSON.stringify(end));
-  const info = events.find((e) => e.type === "status" && e.info);
-  assert.ok(info?.type === "status" && info.info?.dFF === 128 && info.info.neuronDefinition === "gelu_new(c_fc(x))");
-  const train = events.filter((e) => e.type === "progress" && e.phase === "training");
-  assert.equal(train.length, 6);
-  for (const p of train) assert.ok(p.type === "progress" && Number.isFinite(p.loss) && p.loss > 0);
-  const acts = events.filter((e): e is ActivationsEvent => e.type === "activations");
-  assert.deepEqual(acts.map((a) => [a.batchId, a.layer, a.data.length]), [[0, 1, 4 * 3 * 128], [1, 1, 2 * 3 * 128]]);
-  const samples = events.filter((e): e is SamplesEvent => e.type === "samples");
-  assert.deepEqual(samples.flatMap((s) => s.prediction.map((p) => typeof p)), new Array(6).fill("string"));
 });
 
 test("a sink that throws stops the worker and rejects done with the sink's error", async () => {

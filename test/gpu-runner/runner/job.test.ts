@@ -2,12 +2,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { runJob } from "../../../gpu-runner/runner/job.js";
 import type { CheckpointEvent, DoneEvent, RunnerEvent, SamplesEvent, StartMessage } from "../../../gpu-runner/runner/protocol.js";
-import { TOY, toyRows } from "../train/toy-task.js";
+import { TINY_MODEL, tinyRows } from "../../fixtures/tiny-checkpoint.js";
 
 const base: StartMessage = {
-  type: "start", runId: "job", model: { kind: "toy", config: TOY },
-  rows: { train: toyRows(24, 1), val: toyRows(10, 2, "v") }, layout: { promptLength: 4 },
-  train: { seed: 2, maxSteps: 8, batchSize: 4, evalEvery: 4, checkpointEvery: 3, adam: { lr: 0.3 } }, extract: { batchSize: 3 },
+  type: "start", runId: "job", model: TINY_MODEL,
+  rows: { train: tinyRows(24, 1), val: tinyRows(10, 2, "v") }, layout: { promptLength: 4 },
+  train: { seed: 2, maxSteps: 8, batchSize: 4, evalEvery: 4, checkpointEvery: 3, adam: { lr: 0.1 } }, extract: { batchSize: 3 },
 };
 
 async function run(start: StartMessage, signal = new AbortController().signal): Promise<RunnerEvent[]> {
@@ -26,11 +26,12 @@ test("a trained prompt can be given: extraction only, over one shard, with globa
   assert.deepEqual(samples.flatMap((s) => [...s.sampleIdx]), [1, 3, 5, 7, 9]);
   assert.deepEqual(samples.flatMap((s) => s.sampleIds), ["v1", "v3", "v5", "v7", "v9"]);
   assert.ok(samples.every((s) => s.shard === 1));
-  // same prompt, same samples: identical outputs to the unsharded run's rows
+  // same prompt, same samples: the unsharded run's outputs for those rows (float32 forwards of
+  // other batch shapes round differently in the last digits)
   const fullSamples = full.filter((e): e is SamplesEvent => e.type === "samples");
   const lossOf = (list: SamplesEvent[]) => new Map(list.flatMap((s) => [...s.sampleIdx].map((i, r) => [i, s.loss[r]] as const)));
   const a = lossOf(fullSamples);
-  for (const [i, l] of lossOf(samples)) assert.equal(l, a.get(i));
+  for (const [i, l] of lossOf(samples)) assert.ok(Math.abs(l - a.get(i)!) <= 1e-5 * Math.abs(l), `row ${i}: ${l} vs ${a.get(i)}`);
   const end = events.at(-1) as DoneEvent;
   assert.equal(end.summary.train, undefined);
   assert.equal(end.summary.extract?.shard, 1);
@@ -55,7 +56,7 @@ test("bad start messages end with a named BAD_INPUT error", async () => {
     [{ model: { kind: "gguf" } as never }, /model.kind/],
     [{ prompt: new Float32Array(3) }, /prompt must be a Float32Array of promptLength\*dModel/],
     [{ train: { batchSize: -1 } }, /train.batchSize/],
-    [{ layout: { promptLength: 4, maxLength: 8 } }, /rows.train\[0\] \(id r0\): 9 tokens .* exceed the limit 8/],
+    [{ layout: { promptLength: 4, maxLength: 8 } }, /rows.train\[0\] \(id r0\): \d+ tokens \(instruction \d+ \+ prompt 4 \+ answer 1\) exceed the limit 8/],
   ];
   for (const [patch, re] of cases) {
     const events = await run({ ...base, ...patch });
@@ -65,18 +66,18 @@ test("bad start messages end with a named BAD_INPUT error", async () => {
 });
 
 test("with dev rows the prompt is chosen on dev: the val rows change nothing in training, and without dev they would", async () => {
-  const dev = toyRows(6, 7, "d");
+  const dev = tinyRows(6, 7, "d");
   const trainOnly = (events: RunnerEvent[]) => ({
     progress: events.filter((e) => e.type === "progress" && e.phase === "training").map((e) => (e.type === "progress" ? [e.step, e.valLoss ?? null] : [])),
     done: (events.at(-1) as DoneEvent).summary,
   });
-  const a = trainOnly(await run({ ...base, rows: { train: base.rows.train, dev, val: toyRows(10, 2, "v") } }));
-  const b = trainOnly(await run({ ...base, rows: { train: base.rows.train, dev, val: toyRows(9, 5, "w") } }));
+  const a = trainOnly(await run({ ...base, rows: { train: base.rows.train, dev, val: tinyRows(10, 2, "v") } }));
+  const b = trainOnly(await run({ ...base, rows: { train: base.rows.train, dev, val: tinyRows(9, 5, "w") } }));
   assert.deepEqual(b.progress, a.progress, "validation losses depend on dev only");
   assert.deepEqual(b.done.prompt, a.done.prompt);
   assert.equal(b.done.train?.bestStep, a.done.train?.bestStep);
   assert.ok(a.progress.some(([, v]) => v !== null), "training validated");
   // the old two-way layout validates on val: other val rows, other validation losses
-  const c = trainOnly(await run({ ...base, rows: { train: base.rows.train, val: toyRows(9, 5, "w") } }));
+  const c = trainOnly(await run({ ...base, rows: { train: base.rows.train, val: tinyRows(9, 5, "w") } }));
   assert.notDeepEqual(c.progress, a.progress);
 });

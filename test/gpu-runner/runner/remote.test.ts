@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { decodeFrame, encodeFrame } from "../../../gpu-runner/runner/codec.js";
 import { connectRemoteRunner } from "../../../gpu-runner/runner/remote.js";
 import type { RunnerEvent, StartMessage } from "../../../gpu-runner/runner/protocol.js";
-import { TOY, toyRows } from "../train/toy-task.js";
+import { TINY, TINY_MODEL, tinyRows } from "../../fixtures/tiny-checkpoint.js";
 
 test("a remote runner serves a run over WebSocket binary frames", async () => {
   const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
@@ -26,7 +26,7 @@ test("a remote runner serves a run over WebSocket binary frames", async () => {
   });
   socket.send("not a frame");
   const start: StartMessage = {
-    type: "start", runId: "remote-1", model: { kind: "toy", config: TOY }, rows: { train: toyRows(16, 1), val: toyRows(6, 2, "v") },
+    type: "start", runId: "remote-1", model: TINY_MODEL, rows: { train: tinyRows(16, 1), val: tinyRows(6, 2, "v") },
     layout: { promptLength: 4 }, train: { seed: 1, maxSteps: 4, batchSize: 4, evalEvery: 2 }, extract: { batchSize: 4 },
   };
   socket.send(encodeFrame(start));
@@ -39,6 +39,6 @@ test("a remote runner serves a run over WebSocket binary frames", async () => {
   assert.deepEqual(run.map((e) => e.seq), run.map((_, i) => i));
   assert.equal(run.at(-1)!.type, "done");
   const acts = run.filter((e) => e.type === "activations");
-  assert.equal(acts.length, 2 * TOY.nLayers);
-  for (const a of acts) assert.ok(a.type === "activations" && a.data instanceof Float32Array && a.data.length === a.sampleIdx.length * 4 * TOY.dFF);
+  assert.equal(acts.length, 2 * TINY.nLayers);
+  for (const a of acts) assert.ok(a.type === "activations" && a.data instanceof Float32Array && a.data.length === a.sampleIdx.length * 4 * TINY.dFF);
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { buildBatch, resolveLayout } from "../../../gpu-runner/train/layout.js";
 import { Rng } from "../../../gpu-runner/train/rng.js";
 import { scoreAnswers } from "../../../gpu-runner/train/scoring.js";
-import { ToyPromptModel, ToyTextCodec } from "../../../gpu-runner/train/toy-model.js";
+import { ToyPromptModel, ToyTextCodec } from "./toy-model.js";
 import { TOY, toyRows, toySamples } from "./toy-task.js";
 
 const model = new ToyPromptModel(TOY);

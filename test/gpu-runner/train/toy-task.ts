@@ -1,7 +1,7 @@
 /** A seeded toy task for the toy model (test helper, not a test). */
 import type { EncodedSample } from "../../../gpu-runner/train/layout.js";
 import { Rng } from "../../../gpu-runner/train/rng.js";
-import type { ToyModelConfig } from "../../../gpu-runner/train/toy-model.js";
+import type { ToyModelConfig } from "./toy-model.js";
 import type { TaskRow } from "../../../gpu-runner/runner/protocol.js";
 
 export const TOY: ToyModelConfig = { vocabSize: 24, dModel: 8, dFF: 16, nLayers: 2, seed: 11 };

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { RunnerError } from "../../../gpu-runner/train/errors.js";
 import { resolveLayout } from "../../../gpu-runner/train/layout.js";
-import { ToyPromptModel } from "../../../gpu-runner/train/toy-model.js";
+import { ToyPromptModel } from "./toy-model.js";
 import { learningRate, plannedSteps, resolveTrainConfig, trainPrompt, validate, type TrainCheckpoint, type TrainConfig, type TrainProgress } from "../../../gpu-runner/train/train.js";
 import { TOY, toyRows, toySamples } from "./toy-task.js";
 

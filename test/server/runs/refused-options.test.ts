@@ -12,7 +12,7 @@ import { ServiceError } from "../../../server/errors.js";
 import { RunManager } from "../../../server/runs/run-manager.js";
 import { PREFIX_REFUSED, validateRunOptions } from "../../../server/runs/run-options.js";
 import { Store } from "../../../server/store/store.js";
-import { TOY, toyRows } from "../../gpu-runner/train/toy-task.js";
+import { TINY, TINY_MODEL, tinyRows } from "../../fixtures/tiny-checkpoint.js";
 
 /**
  * Options that cannot give a defined result are refused before anything is written. The oracle for
@@ -36,8 +36,8 @@ after(async () => {
 async function softActivations(placement: "after" | "prefix"): Promise<ActivationsEvent[]> {
   const events: RunnerEvent[] = [];
   const start: StartMessage = {
-    type: "start", runId: "refused", model: { kind: "toy", config: TOY }, rows: { train: toyRows(8, 1), val: toyRows(12, 2, "v") },
-    layout: { promptLength: 3, placement }, prompt: Float32Array.from({ length: 3 * TOY.dModel }, (_, i) => Math.sin(i + 1)), extract: { batchSize: 12 },
+    type: "start", runId: "refused", model: TINY_MODEL, rows: { train: tinyRows(8, 1), val: tinyRows(12, 2, "v") },
+    layout: { promptLength: 3, placement }, prompt: Float32Array.from({ length: 3 * TINY.dModel }, (_, i) => Math.sin(i + 1)), extract: { batchSize: 12 },
   };
   await runJob(start, (ev) => events.push(structuredClone(ev)), new AbortController().signal);
   return events.filter((e): e is ActivationsEvent => e.type === "activations");

@@ -1,6 +1,8 @@
 /**
  * A small, real, differentiable causal "language model" in plain TS, with an exact analytic
- * gradient: it lets training, extraction and the worker run without ONNX (tests, demos).
+ * gradient: a test fixture that lets the training and extraction tests run without ONNX, with
+ * gradients checked against finite differences. It is not a wire type: runner tests use a real
+ * tiny checkpoint (test/fixtures/tiny-checkpoint.ts).
  *
  *   x_t   = E[id_t], or prompt row i at the i-th soft position          (E: [V, d], tied output)
  *   h0_t  = mean_{s<=t} x_s                                              (causal mixing)
@@ -9,11 +11,11 @@
  *   logits_t = E h^L_t
  * Weights are drawn from a seed and frozen. Arithmetic is float64.
  */
-import type { EncodedBatch, EncodedSample } from "./layout.js";
-import type { EvalOutput, LossAndGrad, PromptModel, TapSpec, TextCodec } from "./prompt-model.js";
-import { Rng } from "./rng.js";
-import { tokenScoresFromLogits } from "./scoring.js";
-import { badInput } from "./errors.js";
+import type { EncodedBatch, EncodedSample } from "../../../gpu-runner/train/layout.js";
+import type { EvalOutput, LossAndGrad, PromptModel, TapSpec, TextCodec } from "../../../gpu-runner/train/prompt-model.js";
+import { Rng } from "../../../gpu-runner/train/rng.js";
+import { tokenScoresFromLogits } from "../../../gpu-runner/train/scoring.js";
+import { badInput } from "../../../gpu-runner/train/errors.js";
 
 export interface ToyModelConfig {
   readonly vocabSize: number;
