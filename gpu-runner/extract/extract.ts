@@ -8,6 +8,7 @@ import { buildBatch, type EncodedBatch, type EncodedSample, type LayoutOptions }
 import type { PromptModel, TapSpec } from "../train/prompt-model.js";
 import { scoreAnswers } from "../train/scoring.js";
 import { throwIfCancelled, yieldToEventLoop } from "../train/train.js";
+import { contentTokenFinder } from "./content-token.js";
 
 export interface ExtractConfig {
   readonly batchSize: number;
@@ -32,8 +33,14 @@ export interface SampleOutputBatch {
   readonly loss: Float64Array;
   /** [b] probability of the gold answer (product over its tokens). */
   readonly goldProb: Float64Array;
-  /** [b] max token probability at the first answer position. */
+  /** [b] max token probability at the first answer position (nearly 1 when that is a lone word-boundary token). */
   readonly confidence: Float64Array;
+  /** [b] index of the first answer token whose text is not only whitespace or a word-boundary marker; -1 when none is. */
+  readonly contentToken: Int32Array;
+  /** [b] cross-entropy of the gold token at contentToken (NaN where it is -1). */
+  readonly contentLoss: Float64Array;
+  /** [b] max token probability at contentToken (NaN where it is -1). */
+  readonly contentConfidence: Float64Array;
   readonly predictionIds: number[][];
   readonly prediction: string[];
   /** [b] 1 when the prediction equals the gold answer. */
@@ -100,6 +107,7 @@ export async function extract(
   let correct = 0;
   let lossSum = 0;
   let done = 0;
+  const findContentToken = contentTokenFinder(hooks.decode);
   for (let batchId = hooks.startBatch ?? 0; batchId < total; batchId++) {
     throwIfCancelled(hooks.signal);
     const start = batchId * config.batchSize;
@@ -108,7 +116,9 @@ export async function extract(
     const batch = buildBatch(samples, idx, layout);
     const out = await model.evaluate(batch, prompt, taps);
     if (out.taps.length !== taps.layers.length) throw new RunnerError("INTERNAL", `model returned ${out.taps.length} tap tensors for ${taps.layers.length} layers`);
-    const s = scoreAnswers(batch, out.answers);
+    const contentToken = new Int32Array(batch.size);
+    for (let r = 0; r < batch.size; r++) contentToken[r] = await findContentToken(samples[idx[r]].answerIds);
+    const s = scoreAnswers(batch, out.answers, contentToken);
     const predictionIds = config.decoding === "greedy"
       ? await greedyAnswers(model, samples, idx, layout, prompt, batch, s.argmax)
       : rows(batch, s.argmax);
@@ -121,6 +131,7 @@ export async function extract(
     }
     hooks.onSamples?.({
       batchId, sampleIdx: Int32Array.from(idx), loss: s.loss, goldProb, confidence: s.confidence,
+      contentToken, contentLoss: s.contentLoss, contentConfidence: s.contentConfidence,
       predictionIds, prediction: await Promise.all(predictionIds.map((ids) => hooks.decode(ids))), correct: s.correct,
     });
     const P = config.positions === "soft" ? batch.promptLength : batch.seqLen;

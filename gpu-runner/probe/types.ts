@@ -17,7 +17,11 @@ export interface ProbeOutcome {
   readonly sampleIds: readonly string[];
   readonly loss: Float64Array;
   readonly goldProb: Float64Array;
+  /** Top token probability at the first answer position. */
   readonly confidence: Float64Array;
+  /** Cross-entropy and top probability at the first answer token that carries content (NaN where none does). */
+  readonly contentLoss: Float64Array;
+  readonly contentConfidence: Float64Array;
   readonly prediction: readonly string[];
   readonly correct: Uint8Array;
   /** Soft positions per row (the prompt length). */

@@ -82,7 +82,9 @@ export async function runJob(start: StartMessage, send: Send, signal: AbortSigna
           for (const i of sampleIdx) tokens += val[i].instructionIds.length + layout.promptLength + val[i].answerIds.length;
           emit({
             type: "samples", shard: shard.index, batchId: s.batchId, sampleIdx, sampleIds: Array.from(sampleIdx, (i) => start.rows.val[i].id),
-            loss: s.loss, goldProb: s.goldProb, confidence: s.confidence, prediction: s.prediction, correct: s.correct,
+            loss: s.loss, goldProb: s.goldProb, confidence: s.confidence,
+            contentToken: s.contentToken, contentLoss: s.contentLoss, contentConfidence: s.contentConfidence,
+            prediction: s.prediction, correct: s.correct,
           });
         },
         onActivations: (a) => emit({

@@ -37,6 +37,7 @@ export async function runProbeJob(msg: ProbeMessage, send: Send, signal: AbortSi
     const F = model.dFF;
     const out = {
       loss: new Float64Array(n), goldProb: new Float64Array(n), confidence: new Float64Array(n),
+      contentLoss: new Float64Array(n), contentConfidence: new Float64Array(n),
       prediction: new Array<string>(n).fill(""), correct: new Uint8Array(n), activations: new Float32Array(n * K * P),
     };
     // slot k of the output reads neuron neurons[k]; group the slots by layer for each tap
@@ -50,6 +51,8 @@ export async function runProbeJob(msg: ProbeMessage, send: Send, signal: AbortSi
         out.loss[row] = s.loss[i];
         out.goldProb[row] = s.goldProb[i];
         out.confidence[row] = s.confidence[i];
+        out.contentLoss[row] = s.contentLoss[i];
+        out.contentConfidence[row] = s.contentConfidence[i];
         out.prediction[row] = s.prediction[i];
         out.correct[row] = s.correct[i];
       }),

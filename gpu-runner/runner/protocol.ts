@@ -160,9 +160,19 @@ export interface SamplesEvent extends EventBase {
   /** [b] index into rows.val. */
   readonly sampleIdx: Int32Array;
   readonly sampleIds: readonly string[];
+  /** [b] mean cross-entropy over the answer tokens. */
   readonly loss: Float64Array;
   readonly goldProb: Float64Array;
+  /** [b] top token probability at the first answer position. */
   readonly confidence: Float64Array;
+  /**
+   * [b] the first answer token that carries content (not only whitespace or a word-boundary piece), -1
+   * for none, and the cross-entropy and top probability there (NaN for none). Absent from runners
+   * that predate them.
+   */
+  readonly contentToken?: Int32Array;
+  readonly contentLoss?: Float64Array;
+  readonly contentConfidence?: Float64Array;
   readonly prediction: readonly string[];
   readonly correct: Uint8Array;
 }

@@ -21,8 +21,12 @@ export interface AnswerScores {
   readonly loss: Float64Array;
   /** [B] sum over answer tokens of log p(gold token) (log of the gold answer's probability). */
   readonly goldLogProb: Float64Array;
-  /** [B] max token probability at the first answer position. */
+  /** [B] max token probability at the first answer position (a lone word-boundary token there is nearly certain). */
   readonly confidence: Float64Array;
+  /** [B] cross-entropy of the gold token at answer token contentToken[r]; NaN where that index is -1. */
+  readonly contentLoss: Float64Array;
+  /** [B] max token probability at answer token contentToken[r]; NaN where that index is -1. */
+  readonly contentConfidence: Float64Array;
   /** [B,A] argmax token at each answer position under teacher forcing, -1 past the answer. */
   readonly argmax: Int32Array;
   /** [B] 1 when every teacher-forced argmax equals the gold token (= greedy decoding reproduces the answer). */
@@ -65,8 +69,12 @@ export function tokenScoresFromLogits(batch: EncodedBatch, answerLogits: Float32
   return { logProb, maxLogProb, argmax };
 }
 
-/** Per-sample scores from per-token scores ([B, A] as AnswerTokenScores). */
-export function scoreAnswers(batch: EncodedBatch, tokens: AnswerTokenScores): AnswerScores {
+/**
+ * Per-sample scores from per-token scores ([B, A] as AnswerTokenScores). contentToken: [B] the answer
+ * token (index into the row's answer) the content scores read, -1 for none (see
+ * extract/content-token.ts); absent: every row -1.
+ */
+export function scoreAnswers(batch: EncodedBatch, tokens: AnswerTokenScores, contentToken?: Int32Array): AnswerScores {
   const B = batch.size;
   const A = batch.maxAnswerLength;
   for (const [name, a] of Object.entries(tokens)) {
@@ -75,6 +83,9 @@ export function scoreAnswers(batch: EncodedBatch, tokens: AnswerTokenScores): An
   const loss = new Float64Array(B);
   const goldLogProb = new Float64Array(B);
   const confidence = new Float64Array(B);
+  const contentLoss = new Float64Array(B).fill(Number.NaN);
+  const contentConfidence = new Float64Array(B).fill(Number.NaN);
+  if (contentToken !== undefined && contentToken.length !== B) throw new RangeError(`contentToken has ${contentToken.length} values for ${B} rows`);
   const argmax = new Int32Array(B * A).fill(-1);
   const correct = new Uint8Array(B);
   let nllSum = 0;
@@ -89,10 +100,16 @@ export function scoreAnswers(batch: EncodedBatch, tokens: AnswerTokenScores): An
       if (tokens.argmax[q] !== batch.answerIds[q]) allMatch = 0;
     }
     if (len > 0) confidence[r] = Math.exp(tokens.maxLogProb[r * A]);
+    const content = contentToken?.[r] ?? -1;
+    if (content >= len) throw new RangeError(`contentToken[${r}] = ${content} is past the row's ${len} answer tokens`);
+    if (content >= 0) {
+      contentLoss[r] = -tokens.logProb[r * A + content];
+      contentConfidence[r] = Math.exp(tokens.maxLogProb[r * A + content]);
+    }
     goldLogProb[r] = lp;
     loss[r] = -lp / len;
     correct[r] = allMatch;
     nllSum -= lp;
   }
-  return { loss, goldLogProb, confidence, argmax, correct, nllSum };
+  return { loss, goldLogProb, confidence, contentLoss, contentConfidence, argmax, correct, nllSum };
 }

@@ -57,7 +57,12 @@ export interface ProbeSampleResult {
   readonly goldProb: number | null;
   readonly loss: number | null;
   readonly correct: boolean | null;
-  readonly confidence: number;
+  /** Cross-entropy of the gold token at the first answer token that carries content; null without a gold answer or such a token. */
+  readonly lossFirstContent: number | null;
+  /** Top token probability at the first answer token that carries content (the `confidence` metric); null when none does. */
+  readonly confidence: number | null;
+  /** Top token probability at the first answer position. */
+  readonly confidenceFirstPosition: number;
   /** One per neuron, in `neurons` order. */
   readonly readings: readonly ProbeReading[];
 }
@@ -98,7 +103,8 @@ export async function probeRun(store: Store, runId: number, inputs: ProbeInputs,
     return {
       id: p.row.id, instruction: p.row.instruction, answer: p.answer, prediction: outcome.prediction[i]!,
       goldProb: gold ? outcome.goldProb[i]! : null, loss: gold ? outcome.loss[i]! : null, correct: gold ? outcome.correct[i] === 1 : null,
-      confidence: outcome.confidence[i]!,
+      lossFirstContent: gold ? valueOrNull(outcome.contentLoss[i]!) : null,
+      confidence: valueOrNull(outcome.contentConfidence[i]!), confidenceFirstPosition: outcome.confidence[i]!,
       readings: stored.map((n, k) => {
         const activations = outcome.activations.slice((i * K + k) * P, (i * K + k + 1) * P);
         const atBest = activations[n.bestPosition]!;
@@ -187,4 +193,9 @@ async function runProbeInWorker(msg: ProbeMessage, signal?: AbortSignal): Promis
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/** NaN (no content token) as null. */
+function valueOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
 }

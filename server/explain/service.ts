@@ -70,8 +70,12 @@ export async function explainNeurons(store: Store, runId: number, options: Expla
   const valById = new Map(split.val.map((s) => [s.sampleId, s]));
   const storedOutputs = new Map(outputs.sampleId.map((id, i): [string, SampleOutput] => [id, {
     loss: outputs.loss[i]!, goldProb: outputs.goldProb[i]!, confidence: outputs.confidence[i]!, prediction: outputs.prediction[i]!, correct: outputs.correct[i] === 1,
+    ...(outputs.contentToken && { contentToken: outputs.contentToken[i]!, contentLoss: outputs.contentLoss![i]!, contentConfidence: outputs.contentConfidence![i]! }),
   }]));
-  const heldOutputs: SampleOutput[] = held.samples.map((s) => ({ loss: s.loss ?? NaN, goldProb: s.goldProb ?? NaN, confidence: s.confidence, prediction: s.prediction, correct: s.correct === true }));
+  const heldOutputs: SampleOutput[] = held.samples.map((s) => ({
+    loss: s.loss ?? NaN, goldProb: s.goldProb ?? NaN, confidence: s.confidenceFirstPosition, prediction: s.prediction, correct: s.correct === true,
+    contentLoss: s.lossFirstContent ?? NaN, contentConfidence: s.confidence ?? NaN,
+  }));
   const heldOut = splitData(context, split.heldOut, heldOutputs);
   const kinds = new Map(listMetrics(context.withRows(split.val)).map((m) => [m.name, m.kind]));
 

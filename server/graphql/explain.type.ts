@@ -56,8 +56,20 @@ export class ProbeSample {
   @Field(() => Boolean, { nullable: true, description: "Prediction equals the gold answer; null without one." })
   correct!: boolean | null;
 
-  @Field(() => Float, { description: "Top token probability at the first answer position." })
-  confidence!: number;
+  @Field(() => Float, {
+    nullable: true,
+    description: "Cross-entropy of the gold token at the first answer token that carries content (not a lone word-boundary piece); null without a gold answer or such a token.",
+  })
+  lossFirstContent!: number | null;
+
+  @Field(() => Float, {
+    nullable: true,
+    description: "Top token probability at the first answer token that carries content (the `confidence` metric); null when no answer token does.",
+  })
+  confidence!: number | null;
+
+  @Field(() => Float, { description: "Top token probability at the first answer position, whatever token is there (the `confidence_first_position` metric)." })
+  confidenceFirstPosition!: number;
 
   @Field(() => [ProbeReading], { description: "One per probed neuron, in the order of `neurons`." })
   readings!: ProbeReading[];

@@ -79,14 +79,35 @@ function definitions(ctx: MetricContext): MetricDefinition[] {
   }
   def(
     "loss", "builtin",
-    "mean cross-entropy over all the gold answer's tokens, a leading word-boundary token (a lone space) included: on a short answer that token can dominate it",
+    "mean cross-entropy over all the gold answer's tokens, a leading word-boundary token (a lone space) included: on a short answer that token " +
+      "can dominate it; loss_first_content reads the first token that carries content",
     true, fromOutputs("loss", (o) => o.loss),
   );
+  // Runners before the content-token outputs left them undefined: such a run has neither content metric
+  // (a run not extracted yet will have them).
+  const hasContent = outputs === undefined || outputs.some((o) => o.contentConfidence !== undefined);
+  if (hasContent) {
+    def(
+      "loss_first_content", "builtin",
+      "cross-entropy of the gold token at the first answer token that carries content (its text is not only whitespace or a word-boundary " +
+        "piece such as a lone space before a number); missing where no answer token does",
+      true, fromOutputs("loss_first_content", (o) => o.contentLoss ?? Number.NaN),
+    );
+  }
   def("gold_prob", "builtin", "probability of the gold answer", true, fromOutputs("gold_prob", (o) => o.goldProb));
+  if (hasContent) {
+    def(
+      "confidence", "builtin",
+      "top token probability at the first answer token that carries content (not a lone word-boundary piece): how sure the model is of " +
+        "its answer where the answer starts to differ; missing where no answer token carries content",
+      true, fromOutputs("confidence", (o) => o.contentConfidence ?? Number.NaN),
+    );
+  }
   def(
-    "confidence", "builtin",
-    "top token probability at the first answer position; when the answer starts with a word-boundary token that position is nearly certain, so the value is nearly constant",
-    true, fromOutputs("confidence", (o) => o.confidence),
+    "confidence_first_position", "builtin",
+    "top token probability at the first answer position, whatever token is there; when the answer starts with a word-boundary token " +
+      "that position is nearly certain, so the value is nearly constant (runs stored before content-token outputs have only this one)",
+    true, fromOutputs("confidence_first_position", (o) => o.confidence),
   );
   def("correct", "builtin", "1 when the prediction is correct, else 0", true, fromOutputs("correct", (o) => (o.correct ? 1 : 0)));
   def("answer_length", "builtin", "gold answer length in characters", false, () => Float64Array.from(rows, (r) => answerLength(r, ctx.verbalizer)));

@@ -4,8 +4,16 @@ export interface SampleOutput {
   readonly loss: number;
   /** Probability of the whole gold answer (product over its tokens). */
   readonly goldProb: number;
-  /** Max token probability (of the first answer position). */
+  /** Max token probability at the first answer position (nearly 1 when that is a lone word-boundary token). */
   readonly confidence: number;
+  /**
+   * At the first answer token that carries content (its text is not only whitespace or a word-boundary
+   * piece): its index in the answer (-1: none does), the gold token's cross-entropy and the max token
+   * probability there (NaN: none does). Undefined for outputs of runners that predate them.
+   */
+  readonly contentToken?: number;
+  readonly contentLoss?: number;
+  readonly contentConfidence?: number;
   /** Predicted answer text. */
   readonly prediction: string;
   readonly correct: boolean;

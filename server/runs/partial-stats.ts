@@ -12,7 +12,9 @@ import type { RunStorage } from "./run-options.js";
 import type { MetricRow } from "./samples.js";
 
 /** Per-sample outputs of several batches, concatenated (the `samples` event's arrays). */
-export type SampleBatch = Pick<SamplesEvent, "sampleIdx" | "loss" | "goldProb" | "confidence" | "prediction" | "correct">;
+export type SampleBatch = Pick<
+  SamplesEvent, "sampleIdx" | "loss" | "goldProb" | "confidence" | "contentToken" | "contentLoss" | "contentConfidence" | "prediction" | "correct"
+>;
 
 /** What a shard runner hands back: everything the server needs to score, nothing per activation. */
 export interface ShardPartial {
@@ -56,6 +58,9 @@ export class PartialStats {
     const rows = Array.from(ev.sampleIdx, (i) => this.ctx.rows[i]);
     const outs: SampleOutput[] = Array.from(ev.sampleIdx, (_, r) => ({
       loss: ev.loss[r], goldProb: ev.goldProb[r], confidence: ev.confidence[r], prediction: ev.prediction[r], correct: ev.correct[r] === 1,
+      ...(ev.contentToken && ev.contentLoss && ev.contentConfidence
+        ? { contentToken: ev.contentToken[r], contentLoss: ev.contentLoss[r], contentConfidence: ev.contentConfidence[r] }
+        : {}),
     }));
     ev.sampleIdx.forEach((i, r) => this.outputs.set(i, outs[r]));
     // output metrics are per-sample functions, so a batch-sized context gives the same values
@@ -96,6 +101,14 @@ export class PartialStats {
       loss: Float64Array.from(order, (i) => o(i).loss),
       goldProb: Float64Array.from(order, (i) => o(i).goldProb),
       confidence: Float64Array.from(order, (i) => o(i).confidence),
+      // content scores only when every sample has them (an older runner's shard has none)
+      ...(order.every((i) => o(i).contentToken !== undefined)
+        ? {
+          contentToken: Int32Array.from(order, (i) => o(i).contentToken!),
+          contentLoss: Float64Array.from(order, (i) => o(i).contentLoss!),
+          contentConfidence: Float64Array.from(order, (i) => o(i).contentConfidence!),
+        }
+        : {}),
       prediction: order.map((i) => o(i).prediction),
       correct: Uint8Array.from(order, (i) => (o(i).correct ? 1 : 0)),
     };

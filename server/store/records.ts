@@ -48,7 +48,15 @@ export interface SampleOutputs {
   sampleId: string[];
   loss: Float64Array;
   goldProb: Float64Array;
+  /** Top token probability at the first answer position. */
   confidence: Float64Array;
+  /**
+   * The first answer token that carries content (-1: none) and the gold token's cross-entropy and the
+   * top probability there (NaN: none). Absent for outputs a runner reported without them (older runners).
+   */
+  contentToken?: Int32Array;
+  contentLoss?: Float64Array;
+  contentConfidence?: Float64Array;
   prediction: string[];
   correct: Uint8Array; // 0/1
 }
@@ -219,9 +227,17 @@ function toSample(r: Row): StoredSampleRow {
 
 // ---- per-sample outputs and metrics ----
 
+/** content_token written for rows reported without content scores, then set NULL (the appender writes no NULL integers). */
+const NOT_REPORTED = -2;
+
 export async function writeSampleOutputs(db: Db, runId: number, o: SampleOutputs): Promise<void> {
   const n = o.sampleIdx.length;
-  checkLengths(`sample outputs of run ${runId}`, n, { sampleId: o.sampleId, loss: o.loss, goldProb: o.goldProb, confidence: o.confidence, prediction: o.prediction, correct: o.correct });
+  const content = o.contentToken && o.contentLoss && o.contentConfidence
+    ? { contentToken: o.contentToken, contentLoss: o.contentLoss, contentConfidence: o.contentConfidence }
+    : undefined;
+  checkLengths(`sample outputs of run ${runId}`, n, {
+    sampleId: o.sampleId, loss: o.loss, goldProb: o.goldProb, confidence: o.confidence, prediction: o.prediction, correct: o.correct, ...content,
+  });
   return db.tx(`writing sample outputs of run ${runId}`, async (conn) => {
     await appendColumns(conn, "sample_outputs", n, [
       { kind: "int", values: runId },
@@ -232,7 +248,17 @@ export async function writeSampleOutputs(db: Db, runId: number, o: SampleOutputs
       { kind: "double", values: o.confidence },
       { kind: "text", values: o.prediction },
       { kind: "bool", values: o.correct },
+      // NOT_REPORTED marks the rows whose runner reported no content scores; they become NULL below
+      { kind: "int", values: content?.contentToken ?? NOT_REPORTED },
+      { kind: "double", values: content?.contentLoss ?? new Float64Array(n).fill(Number.NaN) },
+      { kind: "double", values: content?.contentConfidence ?? new Float64Array(n).fill(Number.NaN) },
     ]);
+    if (!content) {
+      await conn.run(
+        "UPDATE sample_outputs SET content_token = NULL, content_loss = NULL, content_confidence = NULL WHERE run_id = $1 AND content_token = $2",
+        [runId, NOT_REPORTED],
+      );
+    }
   });
 }
 
@@ -247,6 +273,14 @@ export async function readSampleOutputs(db: Db, runId: number): Promise<SampleOu
       loss: Float64Array.from(rows, (r) => num(r.loss)),
       goldProb: Float64Array.from(rows, (r) => num(r.gold_prob)),
       confidence: Float64Array.from(rows, (r) => num(r.confidence)),
+      // content scores when the runner reported them (NULL: migrated rows, or an older runner's)
+      ...(rows.length > 0 && rows.every((r) => r.content_token !== null)
+        ? {
+          contentToken: Int32Array.from(rows, (r) => r.content_token as number),
+          contentLoss: Float64Array.from(rows, (r) => num(r.content_loss)),
+          contentConfidence: Float64Array.from(rows, (r) => num(r.content_confidence)),
+        }
+        : {}),
       prediction: rows.map((r) => (r.prediction as string | null) ?? ""),
       correct: Uint8Array.from(rows, (r) => (r.correct ? 1 : 0)),
     };

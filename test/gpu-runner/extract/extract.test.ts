@@ -106,3 +106,40 @@ test("cancel, startBatch and bad config", async () => {
   await assert.rejects(collect({ layers: [5] }), /extract.layers: 5 is outside 0..1/);
   await assert.rejects(collect({ batchSize: 0 }), /extract.batchSize/);
 });
+
+test("content scores: the first token whose text is not a word boundary; loss and top probability there match float64 single-sample forwards", async () => {
+  // token 4 decodes to a lone Metaspace boundary; half of the answers start with it
+  const BOUNDARY = 4;
+  const decodeText = (ids: readonly number[]) => ids.map((id) => (id === BOUNDARY ? "\u2581" : String(id))).join("");
+  const base = toySamples(toyRows(6, 8, "c", " 5 7"));
+  const mixed = base.map((s, i) => (i % 2 === 0 ? { ...s, answerIds: [BOUNDARY, ...Array.from(s.answerIds)] } : s));
+  const outs: SampleOutputBatch[] = [];
+  await extract(model, mixed, layout, prompt, { batchSize: 4 }, { decode: decodeText, onSamples: (s) => outs.push(s) });
+  // oracle: answer token c's cross-entropy is (c+1) L(answer[0..c]) - c L(answer[0..c-1]), L the float64 mean loss of one sample
+  const meanLoss = (i: number, answerIds: number[]) =>
+    model.lossAndGrad64(buildBatch([{ instructionIds: mixed[i].instructionIds, answerIds }], [0], layout), prompt).loss;
+  const tokenCe = (i: number, prefix: number[], next: number) =>
+    (prefix.length + 1) * meanLoss(i, [...prefix, next]) - (prefix.length ? prefix.length * meanLoss(i, prefix) : 0);
+  let checked = 0;
+  for (const s of outs) {
+    for (let r = 0; r < s.sampleIdx.length; r++) {
+      const i = s.sampleIdx[r];
+      const answer = Array.from(mixed[i].answerIds);
+      const c = i % 2 === 0 ? 1 : 0;
+      assert.equal(s.contentToken[r], c, `content token of sample ${i}`);
+      const prefix = answer.slice(0, c);
+      assert.ok(Math.abs(s.contentLoss[r] - tokenCe(i, prefix, answer[c])) < 1e-5, `content loss of sample ${i}`);
+      let top = 0;
+      for (let v = 0; v < TOY.vocabSize; v++) top = Math.max(top, Math.exp(-tokenCe(i, prefix, v)));
+      assert.ok(Math.abs(s.contentConfidence[r] - top) < 1e-5, `content confidence of sample ${i}`);
+      if (c === 0) assert.equal(s.contentConfidence[r], s.confidence[r]);
+      checked++;
+    }
+  }
+  assert.equal(checked, 6);
+  // an answer of boundary pieces only has no content token
+  const empty: SampleOutputBatch[] = [];
+  await extract(model, [{ ...mixed[0], answerIds: [BOUNDARY, BOUNDARY] }], layout, prompt, {}, { decode: decodeText, onSamples: (s) => empty.push(s) });
+  assert.equal(empty[0].contentToken[0], -1);
+  assert.ok(Number.isNaN(empty[0].contentLoss[0]) && Number.isNaN(empty[0].contentConfidence[0]));
+});
