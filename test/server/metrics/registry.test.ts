@@ -16,10 +16,10 @@ const nliRows = parseInlineRows([
 ], { split: SPLIT, verbalizer: nliVerbalizer });
 
 const outputs: SampleOutput[] = [
-  { loss: 0.5, goldProb: 0.6, confidence: 0.7, prediction: "no", correct: true, answerTokens: 1 },
-  { loss: 1.5, goldProb: 0.2, confidence: 0.8, prediction: "no", correct: false, answerTokens: 1 },
-  { loss: 0.1, goldProb: 0.9, confidence: 0.9, prediction: "no", correct: true },
-  { loss: 2.5, goldProb: 0.1, confidence: 0.6, prediction: "yes", correct: false, answerTokens: 2 },
+  { loss: 0.5, goldProb: 0.6, confidence: 0.7, contentToken: 1, contentLoss: 0.9, contentConfidence: 0.4, prediction: "no", correct: true, answerTokens: 1 },
+  { loss: 1.5, goldProb: 0.2, confidence: 0.8, contentToken: 0, contentLoss: 1.6, contentConfidence: 0.8, prediction: "no", correct: false, answerTokens: 1 },
+  { loss: 0.1, goldProb: 0.9, confidence: 0.9, contentToken: -1, contentLoss: Number.NaN, contentConfidence: Number.NaN, prediction: "no", correct: true },
+  { loss: 2.5, goldProb: 0.1, confidence: 0.6, contentToken: 1, contentLoss: 3.5, contentConfidence: 0.3, prediction: "yes", correct: false, answerTokens: 2 },
 ];
 
 const values = (v: Float64Array) => [...v];
@@ -31,7 +31,8 @@ describe("NLI task", () => {
     const kinds = Object.fromEntries(listMetrics(ctx).map((m) => [m.name, m.kind]));
     assert.deepEqual(kinds, {
       label: "builtin", "label=entailment": "builtin", "label=non-entailment": "builtin",
-      loss: "builtin", gold_prob: "builtin", confidence: "builtin", correct: "builtin", answer_length: "builtin",
+      loss: "builtin", loss_first_content: "builtin", gold_prob: "builtin", confidence: "builtin", confidence_first_position: "builtin",
+      correct: "builtin", answer_length: "builtin",
       lexical_overlap: "heuristic", subsequence: "heuristic", "column:loss": "column",
     });
     assert.equal(listMetrics(ctx).find((m) => m.name === "loss")!.needsOutputs, true);
@@ -56,10 +57,22 @@ describe("NLI task", () => {
     const withOut: MetricContext = { ...ctx, outputs };
     assert.deepEqual(values(computeMetric(withOut, "loss")), [0.5, 1.5, 0.1, 2.5]);
     assert.deepEqual(values(computeMetric(withOut, "gold_prob")), [0.6, 0.2, 0.9, 0.1]);
-    assert.deepEqual(values(computeMetric(withOut, "confidence")), [0.7, 0.8, 0.9, 0.6]);
+    assert.deepEqual(values(computeMetric(withOut, "confidence")), [0.4, 0.8, Number.NaN, 0.3], "at the first content token; none: missing");
+    assert.deepEqual(values(computeMetric(withOut, "confidence_first_position")), [0.7, 0.8, 0.9, 0.6]);
+    assert.deepEqual(values(computeMetric(withOut, "loss_first_content")), [0.9, 1.6, Number.NaN, 3.5]);
     assert.deepEqual(values(computeMetric(withOut, "correct")), [1, 0, 1, 0]);
     assert.deepEqual(values(computeMetric(withOut, "answer_tokens")), [1, 1, Number.NaN, 2]);
     assert.equal(computeAvailableMetrics(withOut).size, listMetrics(withOut).length);
+  });
+
+  test("outputs stored before content tokens existed offer only the first-position confidence", () => {
+    const old: MetricContext = { ...ctx, outputs: outputs.map(({ contentToken: _t, contentLoss: _l, contentConfidence: _c, ...o }) => o) };
+    const names = listMetrics(old).map((m) => m.name);
+    assert.equal(names.includes("confidence"), false);
+    assert.equal(names.includes("loss_first_content"), false);
+    assert.deepEqual(values(computeMetric(old, "confidence_first_position")), [0.7, 0.8, 0.9, 0.6]);
+    // before extraction a run will have them
+    assert.ok(listMetrics(ctx).some((m) => m.name === "confidence") && listMetrics(ctx).some((m) => m.name === "loss_first_content"));
   });
 
   test("outputs must match the samples one to one", () => {
@@ -163,7 +176,10 @@ describe("label metrics that mean what they say", () => {
     const described = (ctx: MetricContext, name: string) => listMetrics(ctx).find((m) => m.name === name)!.description;
     const ctx: MetricContext = { rows: nliRows, verbalizer: nliVerbalizer };
     assert.match(described(ctx, "loss"), /word-boundary token/);
-    assert.match(described(ctx, "confidence"), /first answer position.*nearly constant/);
+    assert.match(described(ctx, "loss"), /loss_first_content/);
+    assert.match(described(ctx, "loss_first_content"), /first answer token that carries content/);
+    assert.match(described(ctx, "confidence"), /first answer token that carries content/);
+    assert.match(described(ctx, "confidence_first_position"), /first answer position.*nearly constant/);
     const arith = parseInlineRows([{ a: 12, b: 35, answer: "47" }, { a: 3, b: 4, answer: "7" }], { split: SPLIT });
     assert.match(described({ rows: arith, heuristics: { arithmetic: { a: "a", b: "b", op: "+" } } }, "last_digit_shortcut"), /cannot tell a shortcut from arithmetic/);
   });
