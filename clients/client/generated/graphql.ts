@@ -337,7 +337,7 @@ export type ProbeQueryVariables = Exact<{
 }>;
 
 
-export type ProbeQuery = { probe: { runId: string, metric: string, seconds: number, neurons: Array<{ id: string, layer: number, index: number, bestPosition: number, r: number | null }>, samples: Array<{ id: string, instruction: string, answer: string | null, prediction: string, goldProb: number | null, loss: number | null, correct: boolean | null, confidence: number, readings: Array<{ neuronId: string, activations: Array<number>, atBest: number, percentile: number }> }> } };
+export type ProbeQuery = { probe: { runId: string, metric: string, seconds: number, neurons: Array<{ id: string, layer: number, index: number, bestPosition: number, r: number | null }>, samples: Array<{ id: string, instruction: string, answer: string | null, prediction: string, goldProb: number | null, loss: number | null, correct: boolean | null, confidence: number | null, readings: Array<{ neuronId: string, activations: Array<number>, atBest: number, percentile: number }> }> } };
 
 export type NeuronExplanationFieldsFragment = { neuronId: string, runId: string, layer: number, index: number, metric: string, position: number, source: string, rank: number, featureId: string, kind: string, description: string, words: Array<string>, selectionR: number | null, heldOutR: number | null, heldOutAuc: number | null, effectSize: number | null, heldOutSamples: number, missCount: number | null, equivalents: Array<string>, dashboardPath: string, misses: Array<{ sampleId: string, activation: number, feature: number, predicted: string }> };
 
