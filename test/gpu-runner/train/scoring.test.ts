@@ -42,7 +42,8 @@ test("content scores read the answer token each row names: its gold cross-entrop
     Math.log(1), Math.log(1), Math.log(2), // row2 pos0: p = [.25, .25, .5]
     0, 0, 0, // past row2's answer
   );
-  const s = scoreAnswers(batch, logits, 3, Int32Array.of(1, 0, -1));
+  const tokens = tokenScoresFromLogits(batch, logits, 3);
+  const s = scoreAnswers(batch, tokens, Int32Array.of(1, 0, -1));
   const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-6, `${a} vs ${b}`);
   close(s.confidence[0], 0.98); // the first position: the boundary token
   close(s.contentLoss[0], -Math.log(0.5));
@@ -51,6 +52,6 @@ test("content scores read the answer token each row names: its gold cross-entrop
   close(s.contentConfidence[1], 0.7);
   assert.ok(Number.isNaN(s.contentLoss[2]) && Number.isNaN(s.contentConfidence[2]));
   // without content indices nothing is read
-  assert.ok(scoreAnswers(batch, logits, 3).contentLoss.every(Number.isNaN));
-  assert.throws(() => scoreAnswers(batch, logits, 3, Int32Array.of(2, 0, 0)), /past the row's 2 answer tokens/);
+  assert.ok(scoreAnswers(batch, tokens).contentLoss.every(Number.isNaN));
+  assert.throws(() => scoreAnswers(batch, tokens, Int32Array.of(2, 0, 0)), /past the row's 2 answer tokens/);
 });
