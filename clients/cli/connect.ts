@@ -7,6 +7,7 @@ import { dirname, join, resolve } from "node:path";
 import { createClient, type GraphQLTransport } from "../client/client.js";
 import { CliError } from "./errors.js";
 import type { LlmConfig } from "../../server/explain/llm.js";
+import type { LakeTarget } from "../../server/store/index.js";
 
 /** Options every data command accepts. */
 export interface ConnectionOptions {
@@ -28,6 +29,8 @@ export interface EmbeddedScope {
   exportRoot?: string;
   /** Local runners that extract each run's shards at once (absent: one runner, the whole run). */
   runners?: number;
+  /** With runners: where they write activations instead of the database (the activation lake). */
+  lake?: LakeTarget;
   /** An OpenAI-compatible LLM for explanations (explain --llm-url). */
   llm?: LlmConfig;
 }
@@ -68,6 +71,7 @@ export async function connect(options: ConnectionOptions, scope: EmbeddedScope =
     taskRoots: scope.taskRoots,
     exportRoot: resolve(scope.exportRoot ?? join(options.dataDir, "exports")),
     runners: scope.runners,
+    lake: scope.lake,
     llm: scope.llm,
     version: packageVersion(),
   });

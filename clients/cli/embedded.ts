@@ -23,6 +23,7 @@ import { admitOperation } from "../../server/graphql/gate.js";
 import { DEFAULT_LIMITS } from "../../server/graphql/limits.js";
 import { RunManager } from "../../server/runs/run-manager.js";
 import { localShardPool } from "../../server/runs/shard-pool.js";
+import type { LakeTarget } from "../../server/store/index.js";
 import { Store } from "../../server/store/store.js";
 import { GraphQLRequestError, type GraphQLTransport } from "../client/client.js";
 import { mapAsyncIterator } from "../client/map-iterator.js";
@@ -39,6 +40,8 @@ export interface EmbeddedOptions {
   version: string;
   /** Local runners per run (absent: one runner runs the whole run). */
   runners?: number;
+  /** With runners: the activation lake they write to. */
+  lake?: LakeTarget;
   /** The LLM `explain --llm-url` configured. */
   llm?: LlmConfig;
 }
@@ -50,7 +53,7 @@ export interface EmbeddedOptions {
  */
 export async function openEmbedded(options: EmbeddedOptions): Promise<GraphQLTransport> {
   const store = await Store.open(options.dbPath);
-  const runs = new RunManager(store, options.runners === undefined ? {} : { shards: localShardPool(options.runners) });
+  const runs = new RunManager(store, options.runners === undefined ? {} : { shards: localShardPool(options.runners), lake: options.lake });
   const close = async (api?: { unbridge(): void }) => {
     // Work still running (a `run` interrupted by Ctrl-C) stops and is marked resumable first.
     await runs.close();

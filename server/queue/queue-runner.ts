@@ -24,6 +24,8 @@ export interface QueueRunnerOptions {
   readonly device?: "cpu" | "cuda";
   /** The job lease in ms (default 30000): a dead runner's job is redone after about this long. */
   readonly leaseMs?: number;
+  /** This machine's path of the server's activation lake: replaces the location in every job that has one. */
+  readonly lakeLocation?: string;
   readonly prefix?: string;
   /** A line per job taken, done, failed or cancelled (default: none). */
   readonly log?: (line: string) => void;
@@ -58,9 +60,10 @@ export async function startQueueRunner(url: string, options: QueueRunnerOptions 
     if (await redis.exists(cancelledKey(prefix, jobId))) throw new UnrecoverableError(`CANCELLED: shard job ${jobId} was cancelled`);
     const frame = Buffer.from(job.data.frame, "base64");
     const shard = decodeFrame<ShardJob>(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
-    const local: ShardJob = options.modelDir === undefined
+    const withModel: ShardJob = options.modelDir === undefined
       ? shard
       : { ...shard, start: { ...shard.start, model: { kind: "onnx", dir: options.modelDir, threads: options.threads, device: options.device } } };
+    const local: ShardJob = shard.lake && options.lakeLocation !== undefined ? { ...withModel, lake: { ...shard.lake, location: options.lakeLocation } } : withModel;
     log(`${name} took shard job ${jobId}`);
     let lastProgress = 0;
     const handle = startRunInWorker(local, (ev: RunnerEvent) => {

@@ -3,14 +3,15 @@
  * them through the store, keeps the streaming statistics (live correlations) and, on `done`,
  * writes outputs, metrics and scores. Activation batches are idempotent by (shard, batch, layer),
  * so an attempt that replays batches a previous attempt stored neither loses nor duplicates them.
- * With storage "topk" no activation is stored: per-layer reservoirs of each neuron's k highest and
+ * With a shard pool and an activation lake, shards write activations to Parquet and only their files
+ * are cataloged here. With storage "topk" no activation is stored: per-layer reservoirs of each neuron's k highest and
  * lowest activations are kept instead and written at the end; scores come from the statistics alone.
  */
 import { encodeFrame } from "../../gpu-runner/runner/codec.js";
 import type { ActivationsEvent, CheckpointEvent, RunnerEvent, RunSummary, StatusEvent } from "../../gpu-runner/runner/protocol.js";
 import { maxAbsOverPositions, topKByAbs } from "../analysis/index.js";
 import type { MetricContext } from "../metrics/index.js";
-import type { RunStatus, Store } from "../store/index.js";
+import type { LakeFile, RunStatus, Store } from "../store/index.js";
 import { PartialStats, type ShardPartial } from "./partial-stats.js";
 import { encodeReservoirs, layerSnapshot } from "./reservoir-codec.js";
 import type { RunStorage } from "./run-options.js";
@@ -157,10 +158,22 @@ export class RunIngest {
     });
   }
 
-  /** Merges a finished shard's statistics, reservoirs and outputs (each shard exactly once). */
-  mergeShard(p: ShardPartial): void {
+  /**
+   * Merges a finished shard's statistics, reservoirs and outputs (each shard exactly once), after
+   * cataloging the activation-lake files it wrote (if any) in place of sending activations.
+   */
+  async mergeShard(p: ShardPartial, shard: number, lake: { location: string; files: readonly LakeFile[] } | null): Promise<void> {
+    if (lake && lake.files.length > 0) {
+      if (!p.shape) throw new Error(`run ${this.runId} shard ${shard}: lake files without a shape`);
+      await this.store.catalogLakeShard(this.runId, shard, lake.location, lake.files, p.shape);
+    }
     this.partial.merge(p);
     this.hooks.activations();
+  }
+
+  /** Forgets the lake files of an earlier extraction of this run. */
+  clearLake(): Promise<void> {
+    return this.store.clearLakeCatalog(this.runId);
   }
 
   /** Writes outputs, metrics and scores: the attempt's `done` (one runner) or the merged shards' end. */

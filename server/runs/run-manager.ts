@@ -9,7 +9,8 @@ import { startRunInWorker, type HostOptions, type RunHandle } from "../../gpu-ru
 import type { DoneEvent, RunnerEvent, RunSummary, StartMessage, TerminalEvent } from "../../gpu-runner/runner/protocol.js";
 import type { TrainCheckpoint } from "../../gpu-runner/train/train.js";
 import { parseVerbalizer, runSplits } from "../tasks/index.js";
-import type { RunRecord, RunStatus, Store } from "../store/index.js";
+import type { LakeTarget, RunRecord, RunStatus, Store } from "../store/index.js";
+import { clearLakeRun } from "../store/lake-writer.js";
 import { RunIngest, type LiveLeaderboard } from "./run-ingest.js";
 import { runnerConfig, runStorage, validateRunOptions, type RunOptions } from "./run-options.js";
 import { toMetricRow, toRunnerRow, type MetricRow } from "./samples.js";
@@ -39,6 +40,11 @@ export interface RunManagerOptions {
    * into shards that the pool's runners extract at once, each keeping its own partial statistics.
    */
   shards?: ShardPool;
+  /**
+   * With shards: runs with storage "full" have their runners write activations to this lake
+   * (Parquet, store/lake-writer.ts) and send the server only statistics and the files' list.
+   */
+  lake?: LakeTarget;
 }
 
 /** One executing run: the runner jobs in flight (one, or one per shard) and whether it was cancelled. */
@@ -347,11 +353,17 @@ export class RunManager {
     const t0 = performance.now();
     // the training job's `done` is not the run's end: it carries the prompt every shard extracts with
     const storage = runStorage(rows.options);
-    if (storage.mode === "full" && !pool.carriesActivations) {
-      return { type: "error", runId: start.runId, seq: -1, code: "BAD_INPUT", message: 'runners behind a queue cannot send activations back: start the run with storage "topk"' };
+    const lake = storage.mode === "full" ? this.options.lake ?? null : null;
+    if (storage.mode === "full" && !lake && !pool.carriesActivations) {
+      return { type: "error", runId: start.runId, seq: -1, code: "BAD_INPUT", message: 'runners behind a queue cannot send activations back: start the server with an activation lake (--lake DIR) or the run with storage "topk"' };
     }
     const trained = await this.drive(slot, { ...start, extract: { ...start.extract, enabled: false } }, this.executor, (ev) => (ev.type === "done" ? undefined : ingest.handle(ev)));
     if (trained.type !== "done") return trained;
+    if (lake) {
+      // a new extraction: what an earlier attempt wrote (maybe with other shard bounds) is not this one's
+      await ingest.clearLake();
+      clearLakeRun(lake.location, Number(start.runId));
+    }
     const ranges = planShards(start.rows.val.length, rows.options.shards ?? pool.runners);
     const jobs: ShardJob[] = ranges.map((r) => ({
       type: "shard",
@@ -361,7 +373,8 @@ export class RunManager {
       verbalizer: rows.verbalizer,
       metrics: rows.options.metrics,
       storage,
-      sendActivations: storage.mode === "full",
+      sendActivations: storage.mode === "full" && !lake,
+      lake,
     }));
     // shards' events interleave; one queue keeps the store's writes and the progress numbering in order
     let serial = Promise.resolve();
@@ -371,8 +384,9 @@ export class RunManager {
     let next = 0;
     const runner = async () => {
       while (next < jobs.length && !stop && !slot.cancelled) {
-        const t = await this.drive(slot, jobs[next++], (j, sink) => pool.run(j, sink), (ev) => {
-          if (isShardDone(ev)) return inOrder(() => ingest.mergeShard(ev.partial));
+        const job = jobs[next++];
+        const t = await this.drive(slot, job, (j, sink) => pool.run(j, sink), (ev) => {
+          if (isShardDone(ev)) return inOrder(() => ingest.mergeShard(ev.partial, job.start.shard!.index, lake && { location: lake.location, files: ev.lake }));
           if (ev.type === "activations") return inOrder(() => ingest.storeActivations(ev));
           if (ev.type === "progress") return inOrder(() => ingest.handle(ev));
           return undefined; // status and error: the shard's terminal event decides

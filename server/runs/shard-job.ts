@@ -3,9 +3,13 @@
  * with the trained prompt, keep the shard's partial statistics (co-moments, reservoirs, outputs) and
  * end with a `done` event that carries them. The same code runs in a local worker thread and in a
  * queue runner process; the server merges the partials (PartialStats.merge) exactly once per shard.
+ * With the activation lake, the shard's activations go to Parquet files (store/lake-writer.ts) and
+ * the `done` lists those files instead of the activations passing through the server.
  */
 import { runJob } from "../../gpu-runner/runner/job.js";
 import type { DoneEvent, RunnerEvent, StartMessage } from "../../gpu-runner/runner/protocol.js";
+import type { LakeFile, LakeTarget } from "../store/index.js";
+import { LakeShardWriter } from "../store/lake-writer.js";
 import { parseVerbalizer } from "../tasks/index.js";
 import { PartialStats, type ShardPartial } from "./partial-stats.js";
 import type { RunStorage } from "./run-options.js";
@@ -23,10 +27,12 @@ export interface ShardJob {
   readonly storage: RunStorage;
   /** true: activation batches also go back as events (the server stores them); false: only the partial. */
   readonly sendActivations: boolean;
+  /** Storage "full" without sendActivations: where the shard writes its activations (null: nowhere). */
+  readonly lake: LakeTarget | null;
 }
 
-/** The terminal event of a shard job: a `done` whose `partial` holds the shard's statistics. */
-export type ShardDoneEvent = DoneEvent & { readonly partial: ShardPartial };
+/** The terminal event of a shard job: a `done` whose `partial` holds the shard's statistics, `lake` the files it wrote. */
+export type ShardDoneEvent = DoneEvent & { readonly partial: ShardPartial; readonly lake: readonly LakeFile[] };
 
 export function isShardDone(ev: RunnerEvent): ev is ShardDoneEvent {
   return ev.type === "done" && "partial" in ev;
@@ -41,6 +47,16 @@ export async function runShardJob(job: ShardJob, send: (ev: RunnerEvent) => void
     send({ type: "error", runId: job.runId, seq: 0, code: "BAD_INPUT", message: (e as Error).message });
     return;
   }
+  let lake: LakeShardWriter | null = null;
+  try {
+    if (job.lake) lake = await LakeShardWriter.open(job.lake, job.runId, job.start.shard?.index ?? 0);
+  } catch (e) {
+    send({ type: "error", runId: job.runId, seq: 0, code: "BAD_INPUT", message: (e as Error).message });
+    return;
+  }
+  // lake writes are asynchronous: they run one after another behind the extraction, and the shard is
+  // done only once they all are (a failed write fails the shard)
+  let writes = Promise.resolve();
   let nLayers = 0;
   // an exception thrown here (a bad batch) ends runJob with an error event, as any runner failure does
   await runJob(job.start, (ev) => {
@@ -53,14 +69,28 @@ export async function runShardJob(job: ShardJob, send: (ev: RunnerEvent) => void
       case "activations":
         partial.observeActivations(ev, nLayers);
         if (job.sendActivations) send(ev);
+        else if (lake) {
+          const writer = lake;
+          writes = writes.then(() => writer.write(ev));
+        }
         return;
-      case "done":
-        {
-        const shardDone: ShardDoneEvent = { ...ev, partial: partial.toPartial() };
-        return send(shardDone);
+      case "done": {
+        const stats = partial.toPartial();
+        const writer = lake;
+        lake = null;
+        writes = writes
+          .then(async () => {
+            const shardDone: ShardDoneEvent = { ...ev, partial: stats, lake: writer ? await writer.finish() : [] };
+            send(shardDone);
+          })
+          .catch((e: Error) => send({ type: "error", runId: job.runId, seq: ev.seq, code: "INTERNAL", message: `writing shard ${job.start.shard?.index ?? 0} to the activation lake: ${e.message}` }));
+        return;
       }
       default:
         return send(ev);
     }
   }, signal);
+  await writes.catch(() => undefined);
+  // a shard that ended without its done (cancelled, failed) drops what it staged
+  await lake?.close();
 }

@@ -3,6 +3,7 @@ import { blobValue, DuckDBBlobType, DuckDBDataChunk, DuckDBIntegerType, type Duc
 import { neuronId } from "../../gpu-runner/neuron-id.js";
 import type { Db } from "./db.js";
 import { StoreError } from "./errors.js";
+import { lakeRows } from "./lake-catalog.js";
 import { copyFloatRow, readFloatScalar, typedItems } from "./vectors.js";
 
 // Stored BLOBs are the raw bytes of a Float32Array: little-endian only where the host is.
@@ -165,12 +166,22 @@ export async function ingestActivations(db: Db, runId: number, b: ActivationBatc
   });
 }
 
+/** Where (run, layer)'s activation rows are: SQL after SELECT ... (`FROM ... [WHERE ...]`), its parameters and data layout. */
+export interface ActivationSource {
+  from: string;
+  params: number[];
+  layout: ActivationLayout;
+}
+
+/** The run's lake files for that layer when it has any (FLOAT[] lists), else the activations table. */
+export async function activationSource(conn: DuckDBConnection, runId: number, layer: number, layout: ActivationLayout): Promise<ActivationSource> {
+  const lake = await lakeRows(conn, runId, layer);
+  return lake ? { from: `FROM ${lake}`, params: [], layout: "list" } : { from: "FROM activations WHERE run_id = $1 AND layer = $2", params: [runId, layer], layout };
+}
+
 /** Distinct sample indices of (run, layer), ascending, with the row count check every read relies on. */
-async function layerSamples(conn: DuckDBConnection, runId: number, layer: number, positions: number): Promise<Int32Array> {
-  const reader = await conn.runAndReadAll(
-    "SELECT sample_idx::INTEGER, count(*)::INTEGER FROM activations WHERE run_id = $1 AND layer = $2 GROUP BY sample_idx ORDER BY sample_idx",
-    [runId, layer],
-  );
+async function layerSamples(conn: DuckDBConnection, src: ActivationSource, runId: number, layer: number, positions: number): Promise<Int32Array> {
+  const reader = await conn.runAndReadAll(`SELECT sample_idx::INTEGER, count(*)::INTEGER ${src.from} GROUP BY sample_idx ORDER BY sample_idx`, src.params);
   const rows = reader.getRows();
   const out = new Int32Array(rows.length);
   rows.forEach((row, i) => {
@@ -194,18 +205,16 @@ function rankOf(sampleIdx: Int32Array): Map<number, number> {
 }
 
 /** All activations of (run, layer) as one [N, P, F] array, copied chunk by chunk (no sort in SQL). */
-export async function readActivations(db: Db, runId: number, layer: number): Promise<LayerActivations> {
+export async function readActivations(db: Db, layout: ActivationLayout, runId: number, layer: number): Promise<LayerActivations> {
   return db.read(`reading activations of run ${runId} layer ${layer}`, async (conn) => {
     const shape = await readShape(conn, runId);
     if (!shape) return { sampleIdx: new Int32Array(0), positions: 0, dFF: 0, data: new Float32Array(0) };
     const { positions: P, dFF: F } = shape;
-    const sampleIdx = await layerSamples(conn, runId, layer, P);
+    const src = await activationSource(conn, runId, layer, layout);
+    const sampleIdx = await layerSamples(conn, src, runId, layer, P);
     const rank = rankOf(sampleIdx);
     const data = new Float32Array(sampleIdx.length * P * F);
-    const result = await conn.stream(
-      "SELECT sample_idx::INTEGER, position::INTEGER, data FROM activations WHERE run_id = $1 AND layer = $2",
-      [runId, layer],
-    );
+    const result = await conn.stream(`SELECT sample_idx::INTEGER, position::INTEGER, data ${src.from}`, src.params);
     for await (const chunk of result) {
       const s = typedItems(chunk.getColumnVector(0), Int32Array);
       const p = typedItems(chunk.getColumnVector(1), Int32Array);
@@ -227,14 +236,12 @@ export async function readNeuron(db: Db, layout: ActivationLayout, runId: number
       throw new StoreError("INVALID_INPUT", `neuron ${neuron} is out of range: run ${runId} has d_ff ${shape.dFF}`);
     }
     const P = shape.positions;
-    const sampleIdx = await layerSamples(conn, runId, layer, P);
+    const src = await activationSource(conn, runId, layer, layout);
+    const sampleIdx = await layerSamples(conn, src, runId, layer, P);
     const rank = rankOf(sampleIdx);
-    const value = layout === "blob" ? `data[${4 * neuron + 1}:${4 * neuron + 4}]` : `data[${neuron + 1}]`;
+    const value = src.layout === "blob" ? `data[${4 * neuron + 1}:${4 * neuron + 4}]` : `data[${neuron + 1}]`;
     const data = new Float32Array(sampleIdx.length * P);
-    const result = await conn.stream(
-      `SELECT sample_idx::INTEGER, position::INTEGER, ${value} FROM activations WHERE run_id = $1 AND layer = $2`,
-      [runId, layer],
-    );
+    const result = await conn.stream(`SELECT sample_idx::INTEGER, position::INTEGER, ${value} ${src.from}`, src.params);
     for await (const chunk of result) {
       const s = typedItems(chunk.getColumnVector(0), Int32Array);
       const p = typedItems(chunk.getColumnVector(1), Int32Array);

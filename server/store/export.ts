@@ -1,7 +1,9 @@
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
 import { DuckDBArrayType, DuckDBDataChunk, DuckDBFloatType, DuckDBIntegerType, type DuckDBConnection } from "@duckdb/node-api";
+import { activationSource } from "./activations.js";
 import type { Db } from "./db.js";
 import { StoreError } from "./errors.js";
+import { lakeLayers } from "./lake-catalog.js";
 import { migrate } from "./migrations.js";
 import { arrayChildFloats, copyFloatRow, floatItems, typedItems } from "./vectors.js";
 
@@ -39,7 +41,8 @@ async function exportLayer(db: Db, w: DuckDBConnection, runId: number, layer: nu
     staged = 0;
   };
   await db.read(`exporting run ${runId} layer ${layer}`, async (r) => {
-    const result = await r.stream("SELECT sample_idx::INTEGER, position::INTEGER, data FROM activations WHERE run_id = $1 AND layer = $2 ORDER BY sample_idx, position", [runId, layer]);
+    const src = await activationSource(r, runId, layer, "blob");
+    const result = await r.stream(`SELECT sample_idx::INTEGER, position::INTEGER, data ${src.from} ORDER BY sample_idx, position`, src.params);
     for await (const chunk of result) {
       const n = chunk.rowCount;
       const out = DuckDBDataChunk.create(types, n);
@@ -76,7 +79,9 @@ export async function exportRun(db: Db, runId: number, dir: string): Promise<voi
     const rows = (await r.runAndReadAll("SELECT d_ff FROM runs WHERE id = $1", [runId])).getRows();
     if (rows.length === 0) throw new StoreError("NOT_FOUND", `unknown run ${runId}`);
     const layers = (await r.runAndReadAll("SELECT DISTINCT layer::INTEGER FROM activations WHERE run_id = $1 ORDER BY 1", [runId])).getRows();
-    return { dFF: rows[0]![0] as number | null, layers: layers.map((l) => l[0] as number) };
+    // a run extracted into the activation lake has its activations there, not in the table
+    const lake = await lakeLayers(r, runId);
+    return { dFF: rows[0]![0] as number | null, layers: [...new Set([...layers.map((l) => l[0] as number), ...lake])].sort((a, b) => a - b) };
   });
   mkdirSync(dir, { recursive: true });
   // Export reads committed data and writes files only; it runs on the writer so its temp table is private.

@@ -7,3 +7,4 @@ export type { Checkpoint } from "./blobs.js";
 export type { ActivationBatch, IngestResult, LayerActivations, NeuronActivations } from "./activations.js";
 export type { ScoreAgg, ScoreBatch, ScoreQuery, RankedScore, ScorePage } from "./scores.js";
 export { StoreError, type StoreErrorCode } from "./errors.js";
+export type { LakeFile, LakeTarget } from "./lake-catalog.js";

@@ -52,6 +52,7 @@ const RUN_TABLES = [
   "explanations",
   "activations",
   "ingested_batches",
+  "lake_files",
   "scores",
   "reservoirs",
   "metrics",

@@ -15,6 +15,7 @@ import * as events from "./events.js";
 import type { RunEvent } from "./events.js";
 import { attachViews, exportRun } from "./export.js";
 import { replaceExplanations, searchExplanations, type ExplanationQuery, type StoredExplanation } from "./explanations.js";
+import { catalogShard, clearCatalog, type LakeFile } from "./lake-catalog.js";
 import { checkVersion, migrate } from "./migrations.js";
 import * as records from "./records.js";
 import type { AlignedMetric, MetricInfo, MetricKind, ModelRecord, SampleOutputs, SampleRow, StoredSampleRow, TaskRecord } from "./records.js";
@@ -31,7 +32,7 @@ export interface OpenOptions {
  * (files go through DuckDB's instance cache); a second process cannot open the same file.
  * Each group of methods is one module's job: run-state.ts (runs and their status machine),
  * records.ts (models, tasks, samples, outputs, metrics), events.ts (progress events),
- * blobs.ts (checkpoints, reservoirs), activations.ts, scores.ts, export.ts.
+ * blobs.ts (checkpoints, reservoirs), activations.ts, lake-catalog.ts, scores.ts, export.ts.
  */
 export class Store {
   /** Runs found active at open and marked interrupted (crash recovery). */
@@ -221,12 +222,25 @@ export class Store {
     return ingestActivations(this.db, runId, batch);
   }
 
+  /** Reads from the run's lake files when it was extracted into the activation lake, else from the table. */
   readActivations(runId: number, layer: number): Promise<LayerActivations> {
-    return readActivations(this.db, runId, layer);
+    return readActivations(this.db, this.layout, runId, layer);
   }
 
   readNeuron(runId: number, layer: number, neuron: number): Promise<NeuronActivations> {
     return readNeuron(this.db, this.layout, runId, layer, neuron);
+  }
+
+  // ---- the activation lake's catalog (lake-catalog.ts) ----
+
+  /** Records the Parquet files a finished shard wrote to the lake at `location` (replacing an earlier attempt's); sets the run's shape. */
+  catalogLakeShard(runId: number, shard: number, location: string, files: readonly LakeFile[], shape: { positions: number; dFF: number }): Promise<void> {
+    return catalogShard(this.db, runId, shard, location, files, shape);
+  }
+
+  /** Forgets every lake file of a run (its extraction starts again). */
+  clearLakeCatalog(runId: number): Promise<void> {
+    return clearCatalog(this.db, runId);
   }
 
   // ---- scores (scores.ts) ----

@@ -40,6 +40,8 @@ interface RunCommandOptions extends ConnectionOptions {
   top: number;
   json?: boolean;
   runners?: number;
+  lake?: string;
+  lakeF16?: boolean;
 }
 
 /** The `--json` result of `run`. */
@@ -74,6 +76,8 @@ export function registerRunCommand(program: Command): void {
     .option("--val-fraction <x>", "share of rows without a split that go to validation", positive)
     .option("--top <k>", "top neurons per metric in the summary", int(1), 5)
     .option("--runners <n>", "embedded mode: local runners that extract shards of the validation set at once (training stays on one)", int(1))
+    .option("--lake <dir>", "with --runners: the runners write activations as Parquet under this folder (or s3://bucket/prefix via DuckDB httpfs) instead of sending them to the database")
+    .option("--lake-f16", "with --lake: round activations to float16 precision (smaller files)")
     .option("--json", "print the result as JSON (progress still goes to stderr)");
   examples(
     connectionOptions(run),
@@ -91,7 +95,10 @@ export function registerRunCommand(program: Command): void {
       }
       const verbalizer = o.verbalizer === undefined ? null : parseVerbalizer(o.verbalizer);
       if (o.runners !== undefined && o.server !== undefined) throw new CliError("--runners applies to embedded runs; a server's runners are its queue's (skillscope serve --queue URL)");
-      const scope = { modelRoots: [modelDir], taskRoots: [dirname(taskFile)], runners: o.runners };
+      if (o.lake !== undefined && o.runners === undefined) throw new CliError("--lake applies with --runners N (the lake is where the runners write)");
+      if (o.lakeF16 && o.lake === undefined) throw new CliError("--lake-f16 applies with --lake DIR");
+      const lake = o.lake === undefined ? undefined : { location: /^[a-z0-9]+:\/\//.test(o.lake) ? o.lake : resolve(o.lake), f16: o.lakeF16 ?? false };
+      const scope = { modelRoots: [modelDir], taskRoots: [dirname(taskFile)], runners: o.runners, lake };
       const result = await withConnection(o, scope, async ({ transport, mode }) => {
         // A folder registered before is reused, so repeated runs do not pile up model records.
         const { models } = await transport.execute(ModelsDocument);

@@ -23,6 +23,8 @@ interface ServeOptions extends ListenOptions, LlmOptions {
   attach?: string;
   queue?: string;
   shards?: number;
+  lake?: string;
+  lakeF16?: boolean;
 }
 
 /** Adds --db, --host, --port, --data-dir, --allow-remote-reads and --json. */
@@ -63,13 +65,16 @@ export function registerServeCommand(program: Command): void {
       .option("--task-root <dir>", "folder task files may be imported from (repeatable)", collect)
       .option("--attach <dir>", "serve a run exported with `skillscope export` (a folder, or s3:// / https:// via DuckDB httpfs) read-only instead of --db")
       .option("--queue <url>", "extract runs in shards on the runners of this Redis work queue (redis://HOST:PORT or redis+unix:///path.sock; runners: skillscope runner --queue URL)")
-      .option("--shards <n>", "with --queue: shards per run unless the run sets its own (default 8)", int(1)),
+      .option("--shards <n>", "with --queue: shards per run unless the run sets its own (default 8)", int(1))
+      .option("--lake <dir>", "with --queue: runners write activations (storage full) as Parquet here, a folder they all see or s3://bucket/prefix (DuckDB httpfs), not through the server")
+      .option("--lake-f16", "with --lake: round activations to float16 precision (smaller files)"),
   );
   examples(
     serve,
     "skillscope serve --port 4000 --model-root ~/models --task-root ./tasks",
     "skillscope serve --attach ./exports/run-7 --port 4001",
     "skillscope serve --queue redis://10.0.0.2:6379 --shards 16 --model-root ~/models",
+    "skillscope serve --queue redis://10.0.0.2:6379 --lake s3://bucket/skillscope-lake --model-root ~/models",
   );
   llmOptions(serve);
   serve.action(
@@ -78,6 +83,9 @@ export function registerServeCommand(program: Command): void {
       const { startServer } = await import("../../../server/http/server.js");
       const { dataDir, dbPath } = listenPaths(o);
       if (o.shards !== undefined && o.queue === undefined) throw new CliError("--shards applies with --queue URL");
+      if (o.lake !== undefined && o.queue === undefined) throw new CliError("--lake applies with --queue URL (the lake is where the queue's runners write)");
+      if (o.lakeF16 && o.lake === undefined) throw new CliError("--lake-f16 applies with --lake DIR");
+      const lake = o.lake === undefined ? undefined : { location: /^[a-z0-9]+:\/\//.test(o.lake) ? o.lake : resolve(o.lake), f16: o.lakeF16 ?? false };
       const shards = o.queue === undefined ? undefined : await (await import("../../../server/queue/queue-pool.js")).QueueShardPool.open(o.queue, { shardsPerRun: o.shards });
       const server = await withOwnSignals(() =>
         startServer({
@@ -88,7 +96,7 @@ export function registerServeCommand(program: Command): void {
           modelRoots: (o.modelRoot ?? []).map((d) => resolve(d)),
           taskRoots: (o.taskRoot ?? []).map((d) => resolve(d)),
           allowRemoteReads: o.allowRemoteReads ?? false,
-          ...(shards ? { runner: { shards } } : {}),
+          ...(shards ? { runner: { shards, lake } } : {}),
           llm: llmConfig(o),
           ...(o.attach !== undefined ? { attach: /^[a-z0-9]+:\/\//.test(o.attach) ? o.attach : resolve(o.attach) } : {}),
         }),
