@@ -144,7 +144,7 @@ export class LakeShardWriter {
     if (!remote) mkdirSync(dir, { recursive: true });
     const precision: LakePrecision = this.target.f16 ? "f16" : "f32";
     await conn.run(
-      `COPY (SELECT * FROM ${stage.table} ORDER BY sample_idx, position) TO ${sqlString(written)}
+      `COPY ${stage.table} TO ${sqlString(written)}
        (FORMAT parquet, COMPRESSION zstd, KV_METADATA { skillscope_precision: '${precision}' })`,
     );
     if (!remote) {
