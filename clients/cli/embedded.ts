@@ -25,7 +25,8 @@ import { RunManager } from "../../server/runs/run-manager.js";
 import { localShardPool } from "../../server/runs/shard-pool.js";
 import type { LakeTarget } from "../../server/store/index.js";
 import { Store } from "../../server/store/store.js";
-import { GraphQLRequestError, type GraphQLTransport } from "../client/client.js";
+import type { GraphQLTransport } from "../client/client.js";
+import { GraphQLRequestError } from "../client/errors.js";
 import { mapAsyncIterator } from "../client/map-iterator.js";
 
 export interface EmbeddedOptions {

@@ -1,5 +1,5 @@
 /** CLI failures: one clear line on stderr and exit code 1; the stack only with --verbose. */
-import { ConnectionError, GraphQLRequestError } from "../client/client.js";
+import { ConnectionError, GraphQLRequestError } from "../client/errors.js";
 
 /** A user error the CLI reports as-is (bad flag value, unreadable file, failed run). */
 export class CliError extends Error {

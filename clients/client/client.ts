@@ -4,9 +4,11 @@
  * and variables are checked at compile time.
  */
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
-import { getOperationAST, print, type DocumentNode, type GraphQLFormattedError } from "graphql";
+import { print } from "graphql";
 import { createClient as createWsClient, type Client as WsClient } from "graphql-ws";
 import WebSocket from "ws";
+import { ConnectionError, GraphQLRequestError, subscriptionError } from "./errors.js";
+import { operationName, postGraphQL } from "./http.js";
 import { mapAsyncIterator } from "./map-iterator.js";
 
 /** Variables argument: optional when the operation has no required variables. */
@@ -20,22 +22,6 @@ export interface GraphQLTransport {
   subscribe<R, V>(document: TypedDocumentNode<R, V>, ...variables: VariablesArg<V>): AsyncIterableIterator<R>;
   /** Ends open subscriptions and connections. */
   close(): Promise<void>;
-}
-
-/** The server answered with GraphQL errors (the first one's message; code from `extensions.code`). */
-export class GraphQLRequestError extends Error {
-  override readonly name = "GraphQLRequestError";
-  readonly code: string | undefined;
-  constructor(readonly errors: readonly GraphQLFormattedError[], readonly operation: string) {
-    super(errors[0]?.message ?? "unknown GraphQL error");
-    const code = errors[0]?.extensions?.code;
-    this.code = typeof code === "string" ? code : undefined;
-  }
-}
-
-/** The server could not be reached or sent something that is not a GraphQL response. */
-export class ConnectionError extends Error {
-  override readonly name = "ConnectionError";
 }
 
 export interface ClientOptions {
@@ -76,30 +62,7 @@ export function createClient(options: ClientOptions): SkillscopeClient {
   let wsClient: WsClient | undefined;
   const open = new Set<AsyncIterableIterator<unknown>>();
 
-  const execute = async <R, V>(document: TypedDocumentNode<R, V>, variables?: V): Promise<R> => {
-    const operation = operationName(document);
-    let response: Response;
-    try {
-      response = await fetch(http, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...(authorization ? { authorization } : {}) },
-        body: JSON.stringify({ query: print(document), variables: variables ?? {}, operationName: operation }),
-      });
-    } catch (error) {
-      const cause = (error as { cause?: Error }).cause?.message ?? (error as Error).message;
-      throw new ConnectionError(`cannot reach ${http} (${cause}); is \`skillscope serve\` running there?`);
-    }
-    const text = await response.text();
-    let body: { data?: R | null; errors?: GraphQLFormattedError[] };
-    try {
-      body = JSON.parse(text) as typeof body;
-    } catch {
-      throw new ConnectionError(`${http} answered HTTP ${response.status} with something that is not GraphQL JSON: ${text.slice(0, 120)}`);
-    }
-    if (body.errors && body.errors.length > 0) throw new GraphQLRequestError(body.errors, operation);
-    if (body.data == null) throw new ConnectionError(`${http} answered HTTP ${response.status} without data`);
-    return body.data;
-  };
+  const execute = <R, V>(document: TypedDocumentNode<R, V>, variables?: V): Promise<R> => postGraphQL(http, document, variables, { authorization });
 
   const subscribe = <R, V>(document: TypedDocumentNode<R, V>, variables?: V): AsyncIterableIterator<R> => {
     wsClient ??= createWsClient({
@@ -141,20 +104,4 @@ export function createClient(options: ClientOptions): SkillscopeClient {
       wsClient = undefined;
     },
   };
-}
-
-function subscriptionError(error: unknown, operation: string, url: string): Error {
-  if (error instanceof Error) return error;
-  if (Array.isArray(error)) return new GraphQLRequestError(error as GraphQLFormattedError[], operation);
-  const close = error as { code?: number; reason?: string; message?: string };
-  if (typeof close?.code === "number") {
-    const hint = close.code === 4403 ? " (forbidden: pass the server's token)" : "";
-    return new ConnectionError(`subscription socket ${url} closed: ${close.code} ${close.reason || close.message || ""}${hint}`.trimEnd());
-  }
-  const cause = close?.message ?? String(error);
-  return new ConnectionError(`subscription socket ${url} failed: ${cause}`);
-}
-
-function operationName(document: DocumentNode): string {
-  return getOperationAST(document)?.name?.value ?? "anonymous";
 }

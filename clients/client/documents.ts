@@ -1,6 +1,7 @@
 /**
- * Every GraphQL operation the CLI and the examples send, as typed documents: the result and
- * variable types come from `npm run codegen` (clients/client/generated/) over the committed schema.
+ * Every GraphQL operation the CLI, the dashboard and the examples send, as typed documents: the
+ * result and variable types come from `npm run codegen` (clients/client/generated/) over the
+ * committed schema. The dashboard bundles this module too, so it imports nothing from Node.
  */
 import { graphql } from "./generated/gql.js";
 
@@ -81,6 +82,7 @@ export const TrainingProgressSubscription = graphql(`
       phase
       step
       totalSteps
+      epoch
       loss
       lr
       valLoss
@@ -94,6 +96,8 @@ export const TrainingProgressSubscription = graphql(`
 export const NeuronLeaderboardSubscription = graphql(`
   subscription NeuronLeaderboardUpdates($runId: ID!, $metric: String!, $k: Int!) {
     neuronLeaderboard(runId: $runId, metric: $metric, k: $k) {
+      runId
+      metric
       samplesSeen
       neurons {
         rank
@@ -108,8 +112,8 @@ export const NeuronLeaderboardSubscription = graphql(`
 `);
 
 export const TopNeuronsDocument = graphql(`
-  query TopNeurons($runId: ID!, $metric: String!, $layer: Int, $first: Int!, $after: String, $aggregate: NeuronAggregate!) {
-    neurons(runId: $runId, metric: $metric, layer: $layer, first: $first, after: $after, aggregate: $aggregate) {
+  query TopNeurons($runId: ID!, $metric: String!, $layer: Int, $first: Int!, $after: String, $aggregate: NeuronAggregate!, $minAbsR: Float) {
+    neurons(runId: $runId, metric: $metric, layer: $layer, first: $first, after: $after, aggregate: $aggregate, minAbsR: $minAbsR) {
       totalCount
       pageInfo {
         endCursor
@@ -193,10 +197,12 @@ export const RunsDocument = graphql(`
           id
           status
           createdAt
+          updatedAt
           error
           model {
             id
             path
+            family
           }
           task {
             id
@@ -541,6 +547,173 @@ export const SearchNeuronsDocument = graphql(`
   query SearchNeurons($runId: ID, $text: String, $kind: String, $word: String, $metric: String, $bestOnly: Boolean, $first: Int) {
     searchNeurons(runId: $runId, text: $text, kind: $kind, word: $word, metric: $metric, bestOnly: $bestOnly, first: $first) {
       ...NeuronExplanationFields
+    }
+  }
+`);
+
+// ---- the dashboard's reads (it also uses Runs, RunStatusChanges, TrainingProgressReports,
+// NeuronLeaderboardUpdates, TopNeurons, AblateNeurons and Probe above) ----
+
+export const RunDetailDocument = graphql(`
+  query RunDetail($id: ID!) {
+    run(id: $id) {
+      id
+      status
+      error
+      createdAt
+      updatedAt
+      neuronDefinition
+      layers
+      positions
+      dFF
+      model {
+        id
+        path
+        family
+      }
+      task {
+        id
+        name
+      }
+      metrics {
+        name
+        kind
+        description
+      }
+    }
+  }
+`);
+
+export const RunEventsDocument = graphql(`
+  query RunEvents($id: ID!, $afterSeq: Int!, $first: Int!) {
+    run(id: $id) {
+      id
+      events(afterSeq: $afterSeq, first: $first) {
+        seq
+        payload
+      }
+    }
+  }
+`);
+
+export const ServerLimitsDocument = graphql(`
+  query ServerLimits {
+    serverInfo {
+      limits {
+        maxPageSize
+      }
+    }
+  }
+`);
+
+/** One heat-map cell: the strongest neuron of a (layer, position); the dashboard aliases one per cell. */
+export const StrongestNeuronFragment = graphql(`
+  fragment StrongestNeuron on NeuronConnection {
+    edges {
+      node {
+        index
+        r
+      }
+    }
+  }
+`);
+
+/** One layer's histogram of r; the dashboard aliases one per layer. */
+export const CorrelationHistogramFragment = graphql(`
+  fragment CorrelationHistogram on HistogramData {
+    edges
+    counts
+    undefinedCount
+  }
+`);
+
+export const ExtremalSampleFieldsFragment = graphql(`
+  fragment ExtremalSampleFields on ExtremalSample {
+    rank
+    sampleIdx
+    sampleId
+    activation
+    reading
+    position
+    text
+    answer
+    label
+    prediction
+    correct
+    loss
+    metrics {
+      name
+      value
+    }
+  }
+`);
+
+export const NeuronDetailDocument = graphql(`
+  query NeuronDetail($runId: ID!, $layer: Int!, $index: Int!, $metric: String!, $k: Int!, $position: Int, $maxOverPositions: Boolean, $bins: Int!) {
+    neuron(runId: $runId, layer: $layer, index: $index) {
+      id
+      layer
+      index
+      correlations(metric: $metric) {
+        position
+        r
+        pAtPosition
+        samples
+      }
+      high: extremalSamples(direction: HIGH, k: $k, metric: $metric, position: $position, maxOverPositions: $maxOverPositions) {
+        ...ExtremalSampleFields
+      }
+      low: extremalSamples(direction: LOW, k: $k, metric: $metric, position: $position, maxOverPositions: $maxOverPositions) {
+        ...ExtremalSampleFields
+      }
+      activationHistogram(bins: $bins, metric: $metric, position: $position, maxOverPositions: $maxOverPositions) {
+        edges
+        counts
+        undefinedCount
+        reading
+        position
+      }
+    }
+  }
+`);
+
+export const NeuronActivationsByMetricDocument = graphql(`
+  query NeuronActivationsByMetric($runId: ID!, $layer: Int!, $index: Int!, $metric: String!, $k: Int!, $position: Int, $maxOverPositions: Boolean) {
+    neuron(runId: $runId, layer: $layer, index: $index) {
+      id
+      samples: extremalSamples(direction: HIGH, k: $k, metric: $metric, position: $position, maxOverPositions: $maxOverPositions) {
+        sampleId
+        activation
+        reading
+        position
+        metrics(names: [$metric]) {
+          value
+        }
+      }
+    }
+  }
+`);
+
+export const SignificanceDocument = graphql(`
+  query Significance($runId: ID!, $metric: String!, $bins: Int!) {
+    significance(runId: $runId, metric: $metric, bins: $bins) {
+      metric
+      permutations
+      samples
+      tests
+      maxAbsR999
+      bhAbsRThreshold
+      q
+      discoveries
+      neuronTests
+      neuronDiscoveries
+      neuronPCorrectedThreshold
+      layers {
+        layer
+        edges
+        observed
+        expectedNull
+      }
     }
   }
 `);

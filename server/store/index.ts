@@ -1,5 +1,6 @@
 export { Store, type OpenOptions } from "./store.js";
-export { ACTIVE_STATUSES, type RunStatus, type RunRecord, type RunPatch } from "./run-state.js";
+export { ACTIVE_STATUSES, LIVE_STATUSES, type RunStatus } from "./run-status.js";
+export type { RunRecord, RunPatch } from "./run-state.js";
 export type { ModelRecord, TaskRecord, MetricKind, MetricInfo, AlignedMetric, SampleRow, StoredSampleRow, SampleOutputs } from "./records.js";
 export { ANALYSIS_SPLIT } from "./records.js";
 export type { RunEvent } from "./events.js";

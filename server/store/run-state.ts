@@ -1,25 +1,9 @@
-/** Runs: their rows and the status state machine (which status may follow which). */
+/** Runs: their rows, and status changes checked against the status machine (run-status.ts). */
 import { listValue } from "@duckdb/node-api";
 import { json, parseJson, rowObjects, type Row } from "./columns.js";
 import type { Db } from "./db.js";
 import { StoreError } from "./errors.js";
-
-export type RunStatus = "queued" | "running" | "training" | "extracting" | "scoring" | "done" | "failed" | "cancelled" | "interrupted";
-/** The statuses of a run that is working now (a crash leaves these behind; open() marks them interrupted). */
-export const ACTIVE_STATUSES: readonly RunStatus[] = ["running", "training", "extracting", "scoring"];
-
-/** Allowed status changes. done is final; failed/cancelled/interrupted runs may be queued again. */
-const TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
-  queued: ["running", "training", "extracting", "scoring", "failed", "cancelled"],
-  running: ["training", "extracting", "scoring", "done", "failed", "cancelled", "interrupted"],
-  training: ["running", "extracting", "scoring", "done", "failed", "cancelled", "interrupted"],
-  extracting: ["running", "training", "scoring", "done", "failed", "cancelled", "interrupted"],
-  scoring: ["running", "training", "extracting", "done", "failed", "cancelled", "interrupted"],
-  done: [],
-  failed: ["queued"],
-  cancelled: ["queued"],
-  interrupted: ["queued", "running", "training", "extracting", "scoring", "failed", "cancelled"],
-};
+import { ACTIVE_STATUSES, TRANSITIONS, type RunStatus } from "./run-status.js";
 
 export interface RunRecord {
   id: number;

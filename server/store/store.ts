@@ -20,7 +20,8 @@ import { checkVersion, migrate } from "./migrations.js";
 import * as records from "./records.js";
 import type { AlignedMetric, MetricInfo, MetricKind, ModelRecord, SampleOutputs, SampleRow, StoredSampleRow, TaskRecord } from "./records.js";
 import * as runs from "./run-state.js";
-import type { RunPatch, RunRecord, RunStatus } from "./run-state.js";
+import type { RunPatch, RunRecord } from "./run-state.js";
+import type { RunStatus } from "./run-status.js";
 import { deleteScores, neuronPositionScores, queryScores, writeScores, type ScoreBatch, type ScorePage, type ScoreQuery } from "./scores.js";
 
 export interface OpenOptions {

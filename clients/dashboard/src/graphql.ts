@@ -1,89 +1,63 @@
+/**
+ * The dashboard's connection to the server that served the page: the typed client's documents over
+ * its shared HTTP transport (clients/client/http.ts) and errors, plus one graphql-ws connection that
+ * reconnects for the live panels.
+ */
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { print, type DocumentNode } from "graphql";
 import { createClient, type Client } from "graphql-ws";
+import { GraphQLRequestError, subscriptionError } from "../../client/errors.js";
+import { operationName, postGraphQL } from "../../client/http.js";
 
 /** The GraphQL endpoint of the server that served this page. */
 export const GRAPHQL_URL = new URL("graphql", document.baseURI).href;
 
-/** A GraphQL request as sent; figures keep theirs so users can refetch the data themselves. */
-export interface GraphQLRequest {
-  query: string;
-  variables: Record<string, unknown>;
+/** A typed request as sent; figures keep theirs so users can refetch the data themselves. */
+export interface GraphQLRequest<R = unknown, V = Record<string, unknown>> {
+  readonly document: TypedDocumentNode<R, V>;
+  readonly variables: V;
 }
 
-/** The server answered with errors (or not at all). `code` is the first error's `extensions.code`. */
-export class GraphQLRequestError extends Error {
-  constructor(
-    message: string,
-    readonly code: string | undefined,
-  ) {
-    super(message);
-    this.name = "GraphQLRequestError";
-  }
+/** Any request, as a figure keeps it (to show and download). */
+export interface SentRequest {
+  readonly document: DocumentNode;
+  readonly variables: unknown;
 }
 
-interface GraphQLResponse<T> {
-  data?: T | null;
-  errors?: { message: string; extensions?: { code?: string } }[];
+/** The request's query text (what the server receives). */
+export function queryText(request: SentRequest): string {
+  return print(request.document);
 }
 
 /**
- * Runs a query (or, with the bearer `token`, a mutation) over HTTP POST; throws
- * GraphQLRequestError on transport or GraphQL errors. Aborting `signal` closes the request (the
- * server then cancels a job the request started).
+ * Runs a query (or, with the bearer `token`, a mutation); throws the client's GraphQLRequestError or
+ * ConnectionError. Aborting `signal` closes the request (the server then cancels a job it started).
  */
-export async function query<T>(request: GraphQLRequest, token?: string, signal?: AbortSignal): Promise<T> {
-  let response: Response;
-  try {
-    response = await fetch(GRAPHQL_URL, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
-      body: JSON.stringify(request),
-      signal,
-    });
-  } catch (error) {
-    throw new GraphQLRequestError(`cannot reach ${GRAPHQL_URL} (${(error as Error).message}); is the server running?`, "NETWORK");
-  }
-  let body: GraphQLResponse<T>;
-  try {
-    body = (await response.json()) as GraphQLResponse<T>;
-  } catch {
-    throw new GraphQLRequestError(`${GRAPHQL_URL} answered HTTP ${response.status} without a GraphQL body`, "BAD_RESPONSE");
-  }
-  if (body.errors?.length) {
-    const first = body.errors[0]!;
-    throw new GraphQLRequestError(body.errors.map((e) => e.message).join("; "), first.extensions?.code);
-  }
-  if (!body.data) throw new GraphQLRequestError(`${GRAPHQL_URL} answered HTTP ${response.status} without data`, "BAD_RESPONSE");
-  return body.data;
+export function query<R, V>(request: GraphQLRequest<R, V>, token?: string, signal?: AbortSignal): Promise<R> {
+  return postGraphQL(GRAPHQL_URL, request.document, request.variables, { authorization: token ? `Bearer ${token}` : undefined, signal });
 }
 
 let wsClient: Client | undefined;
+const WS_URL = GRAPHQL_URL.replace(/^http/, "ws");
 
-/** One graphql-ws connection for the whole page (browsers' native WebSocket), opened lazily. */
+/** One graphql-ws connection for the whole page (browsers' native WebSocket), opened lazily; it reconnects. */
 function subscriptions(): Client {
-  wsClient ??= createClient({
-    url: GRAPHQL_URL.replace(/^http/, "ws"),
-    lazy: true,
-    retryAttempts: Infinity,
-    shouldRetry: () => true,
-  });
+  wsClient ??= createClient({ url: WS_URL, lazy: true, retryAttempts: Infinity, shouldRetry: () => true });
   return wsClient;
 }
 
 /** Subscribes; `onData` gets each event's data. Returns the function that unsubscribes. */
-export function subscribe<T>(request: GraphQLRequest, onData: (data: T) => void, onError: (error: GraphQLRequestError) => void): () => void {
-  return subscriptions().subscribe<T>(request, {
-    next: (result) => {
-      if (result.errors?.length) onError(new GraphQLRequestError(result.errors.map((e) => e.message).join("; "), undefined));
-      else if (result.data) onData(result.data as T);
+export function subscribe<R, V>(request: GraphQLRequest<R, V>, onData: (data: R) => void, onError: (error: Error) => void): () => void {
+  const operation = operationName(request.document);
+  return subscriptions().subscribe<R>(
+    { query: print(request.document), variables: request.variables as Record<string, unknown>, operationName: operation },
+    {
+      next: (result) => {
+        if (result.errors?.length) onError(new GraphQLRequestError(result.errors, operation));
+        else if (result.data) onData(result.data);
+      },
+      error: (error) => onError(subscriptionError(error, operation, WS_URL)),
+      complete: () => undefined,
     },
-    error: (error) => onError(new GraphQLRequestError(describeSocketError(error), "SUBSCRIPTION")),
-    complete: () => undefined,
-  });
-}
-
-function describeSocketError(error: unknown): string {
-  if (Array.isArray(error)) return error.map((e: { message?: string }) => e.message ?? String(e)).join("; ");
-  if (error instanceof Error) return error.message;
-  if (typeof CloseEvent !== "undefined" && error instanceof CloseEvent) return `the subscription socket closed (${error.code} ${error.reason})`;
-  return String(error);
+  );
 }

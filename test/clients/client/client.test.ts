@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ConnectionError, createClient, graphqlEndpoints, GraphQLRequestError } from "../../../clients/client/client.js";
+import { createClient, graphqlEndpoints } from "../../../clients/client/client.js";
+import { ConnectionError, GraphQLRequestError } from "../../../clients/client/errors.js";
 import { RegisterModelDocument, RunStatusSubscription, ServerInfoDocument } from "../../../clients/client/documents.js";
 import { startServer, type RunningServer } from "../../../server/http/server.js";
 

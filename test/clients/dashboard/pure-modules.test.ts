@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
-import { parse, validate, type GraphQLSchema } from "graphql";
+import { print, validate, type DocumentNode, type GraphQLSchema } from "graphql";
 import { histogram, Prng } from "../../../server/analysis/index.js";
 import { assertWithinLimits, DEFAULT_LIMITS } from "../../../server/graphql/limits.js";
 import { LiveEvents } from "../../../server/graphql/live-events.js";
@@ -34,8 +34,9 @@ interface RouterModule {
   neuronHref(runId: string, layer: number, index: number, metric?: string): string;
 }
 
+/** A request as queries.ts builds it: a document of the typed client and its variables. */
 interface Request {
-  query: string;
+  document: DocumentNode;
   variables: Record<string, unknown>;
 }
 type QueriesModule = Record<string, unknown> & {
@@ -53,6 +54,7 @@ type QueriesModule = Record<string, unknown> & {
   ablateRequest(runId: string, metric: string, k: number, mode: string, randomDraws: number, seed: number): Request;
   leaderboardRequest(runId: string, metric: string, k: number): Request;
   serverLimitsRequest(): Request;
+  probeRequest(runId: string, neuronId: string, metric: string, texts: readonly string[], raw: boolean, answer: string | null): Request;
 };
 
 describe("dashboard pure modules", () => {
@@ -134,15 +136,17 @@ describe("dashboard pure modules", () => {
       significance: queries.significanceRequest("1", "label", 200),
       // the largest the panel offers (its k field stops at 100)
       ablate: queries.ablateRequest("1", "label", 100, "NOISE", 200, 0),
+      probe: queries.probeRequest("1", "L3.N11007", "label", ["one input", "another"], false, null),
     };
     const builders = Object.keys(queries).filter((name) => name.endsWith("Request"));
     assert.equal(builders.length, Object.keys(requests).length, `every request builder is checked (${builders.join(", ")})`);
     for (const [name, request] of Object.entries(requests)) {
-      const document = parse(request.query);
+      const { document, variables } = request;
+      const query = print(document);
       const errors = validate(schema, document);
-      assert.deepEqual(errors.map((e) => e.message), [], `${name}: ${request.query}`);
-      assert.doesNotThrow(() => assertWithinLimits({ schema, document, variables: request.variables, limits: DEFAULT_LIMITS }), `${name} exceeds the server's limits`);
-      assert.ok(Buffer.byteLength(JSON.stringify(request)) < DEFAULT_LIMITS.maxBodyBytes, `${name} is too large a body`);
+      assert.deepEqual(errors.map((e) => e.message), [], `${name}: ${query}`);
+      assert.doesNotThrow(() => assertWithinLimits({ schema, document, variables, limits: DEFAULT_LIMITS }), `${name} exceeds the server's limits`);
+      assert.ok(Buffer.byteLength(JSON.stringify({ query, variables })) < DEFAULT_LIMITS.maxBodyBytes, `${name} is too large a body`);
     }
   });
 

@@ -1,9 +1,7 @@
 import { formatNumber } from "../format.js";
-import type { LayerNullHistogram, SignificanceData } from "../queries.js";
+import type { LayerNullHistogram, Significance } from "../queries.js";
 import { histogramChart, type HistogramChart, type HistogramMarker } from "./histogram-chart.js";
 import { COLORS } from "./palette.js";
-
-type Significance = SignificanceData["significance"];
 
 /**
  * One layer's observed r histogram against the permutation null: the expected count per bin

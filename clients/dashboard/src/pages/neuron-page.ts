@@ -13,12 +13,9 @@ import {
   neuronRequest,
   runRequest,
   serverLimitsRequest,
-  type ActivationsWithMetricData,
   type ExtremalSample,
-  type NeuronData,
+  type NeuronDetail,
   type ReadingChoice,
-  type RunData,
-  type ServerLimitsData,
 } from "../queries.js";
 import { neuronHref, runHref } from "../router.js";
 import { probePanel } from "./neuron-probe.js";
@@ -85,7 +82,7 @@ export function neuronPage(
     destroyCharts();
     for (const f of figures) f.showMessage("info", "loading…");
     const request = neuronRequest(runId, layer, index, state.metric, EXTREMAL_K, state.reading, ACTIVATION_BINS);
-    query<NeuronData>(request)
+    query(request)
       .then((data) => {
         if (stale()) return;
         const n = data.neuron;
@@ -105,7 +102,7 @@ export function neuronPage(
       .catch(failAll);
   };
 
-  const renderPositions = (correlations: NeuronData["neuron"]["correlations"], metric: string): void => {
+  const renderPositions = (correlations: NeuronDetail["correlations"], metric: string): void => {
     const count = correlations.length;
     const defined = correlations.filter((c) => c.r !== null);
     if (defined.length === 0) return positions.showMessage("info", `r is undefined at every position (constant activation or ${metric}).`);
@@ -125,7 +122,7 @@ export function neuronPage(
   };
 
   /** Splits the server's histogram by metric value when every sample fits in one page; else shows it whole. */
-  const renderHistogram = (whole: NeuronData["neuron"]["activationHistogram"], state: NeuronState, maxPageSize: number, stale: () => boolean): void => {
+  const renderHistogram = (whole: NeuronDetail["activationHistogram"], state: NeuronState, maxPageSize: number, stale: () => boolean): void => {
     const total = whole.counts.reduce((a, b) => a + b, 0) + whole.undefinedCount;
     const xLabel = `activation of ${id}, ${readingText(whole, state.metric)}`;
     const draw = (series: HistogramSeries[], note: string): void => {
@@ -143,7 +140,7 @@ export function neuronPage(
       return;
     }
     const request = activationsWithMetricRequest(runId, layer, index, state.metric, total, state.reading);
-    query<ActivationsWithMetricData>(request)
+    query(request)
       .then((data) => {
         if (stale()) return;
         const samples = data.neuron.samples.map((s) => ({ activation: s.activation, value: s.metrics[0]?.value ?? null }));
@@ -162,7 +159,7 @@ export function neuronPage(
       .catch((error: Error) => !stale() && histogram.showMessage("error", error.message));
   };
 
-  Promise.all([query<RunData>(runRequest(runId)), query<ServerLimitsData>(serverLimitsRequest())])
+  Promise.all([query(runRequest(runId)), query(serverLimitsRequest())])
     .then(([{ run }, limits]) => {
       if (disposed) return;
       if (run.metrics.length === 0) {

@@ -2,33 +2,10 @@ import { figure } from "../components/figure.js";
 import { sortableTable } from "../components/sortable-table.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatNumber } from "../format.js";
-import { query, type GraphQLRequest } from "../graphql.js";
+import { query } from "../graphql.js";
+import { probeRequest, type ProbeResult } from "../queries.js";
 
-/** The probe query's fields this panel shows (schema: Query.probe). */
-interface ProbeData {
-  probe: {
-    neurons: { id: string; bestPosition: number; r: number | null }[];
-    samples: {
-      id: string;
-      instruction: string;
-      prediction: string;
-      goldProb: number | null;
-      correct: boolean | null;
-      readings: { activations: number[]; atBest: number; percentile: number }[];
-    }[];
-    seconds: number;
-  };
-}
-
-type ProbeSample = ProbeData["probe"]["samples"][number];
-
-const PROBE_QUERY = `query Probe($runId: ID!, $texts: [String!], $raw: Boolean, $answer: String, $neuronIds: [ID!], $metric: String) {
-  probe(runId: $runId, texts: $texts, raw: $raw, answer: $answer, neuronIds: $neuronIds, metric: $metric) {
-    neurons { id bestPosition r }
-    samples { id instruction prediction goldProb correct readings { activations atBest percentile } }
-    seconds
-  }
-}`;
+type ProbeSample = ProbeResult["samples"][number];
 
 /**
  * The neuron page's test box: type inputs (one per line), run the run's trained prompt on them in a
@@ -80,12 +57,9 @@ export function probePanel(target: { runId: string; neuronId: string }, metric: 
     inFlight = mine;
     run.disabled = true;
     stop.disabled = false;
-    const request: GraphQLRequest = {
-      query: PROBE_QUERY,
-      variables: { runId: target.runId, texts: lines, raw: raw.checked, answer: answer.value.trim() || null, neuronIds: [target.neuronId], metric: metric() },
-    };
+    const request = probeRequest(target.runId, target.neuronId, metric(), lines, raw.checked, answer.value.trim() || null);
     panel.showMessage("info", `Probing ${lines.length} input${lines.length > 1 ? "s" : ""}…`);
-    query<ProbeData>(request, undefined, mine.signal)
+    query(request, undefined, mine.signal)
       .then((data) => {
         if (inFlight !== mine) return;
         finish();

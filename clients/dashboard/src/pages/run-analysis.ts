@@ -17,13 +17,9 @@ import {
   significanceRequest,
   strongestPerCellRequest,
   type Aggregate,
-  type CorrelationHistogramsData,
   type HistogramData,
-  type NeuronsData,
   type RankedNeuron,
   type RunDetail,
-  type SignificanceData,
-  type StrongestPerCellData,
 } from "../queries.js";
 import { neuronHref } from "../router.js";
 
@@ -122,13 +118,13 @@ export function analysisSection(root: HTMLElement, run: RunDetail): () => void {
   const charts = new Map<Slot, { destroy(): void }>();
   const generation: Record<Slot, number> = { histograms: 0, chance: 0, heatmap: 0, table: 0 };
   let disposed = false;
-  const load = <T>(slot: Slot, panel: Figure, request: GraphQLRequest, render: (data: T) => { destroy(): void } | undefined): void => {
+  const load = <T, V>(slot: Slot, panel: Figure, request: GraphQLRequest<T, V>, render: (data: T) => { destroy(): void } | undefined): void => {
     const token = ++generation[slot];
     charts.get(slot)?.destroy();
     charts.delete(slot);
     panel.showMessage("info", "loading…");
     const current = (): boolean => !disposed && token === generation[slot];
-    query<T>(request)
+    query(request)
       .then((data) => {
         if (!current()) return;
         panel.setData(request, data);
@@ -139,7 +135,7 @@ export function analysisSection(root: HTMLElement, run: RunDetail): () => void {
   };
 
   const refreshHistograms = (): void =>
-    load<CorrelationHistogramsData>("histograms", histograms, correlationHistogramsRequest(run.id, state.metric, state.aggregate, layers, HISTOGRAM_BINS), (data) => {
+    load("histograms", histograms, correlationHistogramsRequest(run.id, state.metric, state.aggregate, layers, HISTOGRAM_BINS), (data) => {
       const list = layers.map((layer) => ({ layer, histogram: data[layerAlias(layer)]! }));
       if (list.every((x) => x.histogram.counts.every((c) => c === 0))) {
         histograms.showMessage("info", `No scores for ${state.metric} yet.`);
@@ -163,7 +159,7 @@ export function analysisSection(root: HTMLElement, run: RunDetail): () => void {
     });
 
   const refreshChance = (): void =>
-    load<SignificanceData>("chance", chance, significanceRequest(run.id, state.metric, HISTOGRAM_BINS), (data) => {
+    load("chance", chance, significanceRequest(run.id, state.metric, HISTOGRAM_BINS), (data) => {
       const box = h("div", { class: "chart", "data-chart": "r-null" });
       const summary = h("p", { class: "muted", "data-role": "null-summary" });
       replaceChildren(chance.body, summary, box);
@@ -172,7 +168,7 @@ export function analysisSection(root: HTMLElement, run: RunDetail): () => void {
 
   const positions = Array.from({ length: run.positions ?? 0 }, (_, p) => p);
   const refreshHeatmap = (): void =>
-    load<StrongestPerCellData>("heatmap", heat, strongestPerCellRequest(run.id, state.metric, layers, positions.length), (data) => {
+    load("heatmap", heat, strongestPerCellRequest(run.id, state.metric, layers, positions.length), (data) => {
       const cells: HeatCell[] = layers.flatMap((layer) =>
         positions.map((p) => {
           const node = data[cellAlias(layer, p)]?.edges[0]?.node;
@@ -185,7 +181,7 @@ export function analysisSection(root: HTMLElement, run: RunDetail): () => void {
     });
 
   const refreshTable = (): void =>
-    load<NeuronsData>(
+    load(
       "table",
       table,
       neuronsRequest({ runId: run.id, metric: state.metric, aggregate: state.aggregate, layer: state.layer === "" ? null : Number(state.layer), first: TABLE_SIZE }),

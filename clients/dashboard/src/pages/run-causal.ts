@@ -4,8 +4,9 @@ import { selectControl } from "../components/controls.js";
 import { figure } from "../components/figure.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatNumber } from "../format.js";
-import { GraphQLRequestError, query } from "../graphql.js";
-import { ablateRequest, type AblationData, type AblationMode, type CausalEffect, type RunDetail } from "../queries.js";
+import { GraphQLRequestError } from "../../../client/errors.js";
+import { query } from "../graphql.js";
+import { ablateRequest, type Ablation, type AblationMode, type CausalEffect, type RunDetail } from "../queries.js";
 import { defaultMetric } from "./run-analysis.js";
 
 const MODES: { value: AblationMode; text: string }[] = [
@@ -58,7 +59,7 @@ export function causalPanel(root: HTMLElement, run: RunDetail): () => void {
     const mine = ++generation;
     button.disabled = true;
     panel.showMessage("info", `Ablating the top ${k.value} neurons for ${metric} and ${draws.value} random sets: ${Number(draws.value) + 2} forwards of the validation set…`);
-    query<AblationData>(request, token.value.trim())
+    query(request, token.value.trim())
       .then((data) => {
         if (disposed || mine !== generation) return;
         panel.setData(request, data);
@@ -78,7 +79,7 @@ export function causalPanel(root: HTMLElement, run: RunDetail): () => void {
   };
 }
 
-function render(body: HTMLElement, a: AblationData["ablateNeurons"]): void {
+function render(body: HTMLElement, a: Ablation): void {
   const chart = h("div", { class: "chart", "data-chart": "causal-effects" });
   const pct = (v: number) => `${v >= 0 ? "+" : "−"}${Math.abs(100 * v).toFixed(1)} pts`;
   const nats = (v: number) => `${v >= 0 ? "+" : "−"}${Math.abs(v).toFixed(3)}`;

@@ -4,7 +4,7 @@ import { sortableTable } from "../components/sortable-table.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatR } from "../format.js";
 import { subscribe } from "../graphql.js";
-import { leaderboardRequest, type LeaderboardData, type LeaderboardEntry, type RunDetail } from "../queries.js";
+import { leaderboardRequest, type LeaderboardEntry, type RunDetail } from "../queries.js";
 import { neuronHref } from "../router.js";
 import { defaultMetric } from "./run-analysis.js";
 
@@ -40,7 +40,7 @@ export function leaderboardFigure(root: HTMLElement, run: RunDetail): () => void
     stop();
     panel.showMessage("info", "waiting for the first leaderboard…");
     const request = leaderboardRequest(run.id, metric, LEADERBOARD_K);
-    stop = subscribe<LeaderboardData>(
+    stop = subscribe(
       request,
       (data) => {
         const board = data.neuronLeaderboard;

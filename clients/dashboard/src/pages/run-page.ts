@@ -3,7 +3,7 @@ import { statusBadge } from "../components/status-badge.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatDate } from "../format.js";
 import { query, subscribe } from "../graphql.js";
-import { ACTIVE_STATUSES, runRequest, runStatusRequest, type RunData, type RunDetail, type RunStatus, type RunStatusData } from "../queries.js";
+import { isLive, runRequest, runStatusRequest, type RunDetail, type RunStatus } from "../queries.js";
 import { runHref } from "../router.js";
 import type { Crumbs, Page } from "./page.js";
 import { analysisSection } from "./run-analysis.js";
@@ -52,7 +52,7 @@ export function runPage(root: HTMLElement, runId: string, setCrumbs: (crumbs: Cr
     disposeSections();
     sections.replaceChildren();
     const disposers = [
-      ...(ACTIVE_STATUSES.includes(run.status) && run.metrics.length > 0 ? [leaderboardFigure(sections, run)] : []),
+      ...(isLive(run.status) && run.metrics.length > 0 ? [leaderboardFigure(sections, run)] : []),
       analysisSection(sections, run),
       // causal jobs forward the validation set with the trained prompt: only for finished runs
       ...(run.status === "DONE" && run.metrics.length > 0 && (run.layers?.length ?? 0) > 0 ? [causalPanel(sections, run)] : []),
@@ -60,7 +60,7 @@ export function runPage(root: HTMLElement, runId: string, setCrumbs: (crumbs: Cr
     disposeSections = () => disposers.forEach((dispose) => dispose());
   };
   const load = (): Promise<void> =>
-    query<RunData>(runRequest(runId)).then((data) => {
+    query(runRequest(runId)).then((data) => {
       if (!disposed) show(data.run);
     });
 
@@ -68,7 +68,7 @@ export function runPage(root: HTMLElement, runId: string, setCrumbs: (crumbs: Cr
     .then(() => {
       if (disposed) return;
       stopTraining = trainingFigure(training, runId);
-      stopStatus = subscribe<RunStatusData>(
+      stopStatus = subscribe(
         runStatusRequest(runId),
         ({ runStatus }) => {
           live = { status: runStatus.status, error: runStatus.error, at: Date.parse(runStatus.at) };

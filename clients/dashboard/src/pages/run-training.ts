@@ -1,8 +1,8 @@
 import { TrainingCurve, type CurvePoint } from "../charts/training-curve.js";
 import type { Figure } from "../components/figure.js";
 import { h, replaceChildren } from "../dom.js";
-import { query, subscribe } from "../graphql.js";
-import { runEventsRequest, trainingProgressRequest, type RunEventsData, type TrainingProgressData } from "../queries.js";
+import { query, queryText, subscribe } from "../graphql.js";
+import { runEventsRequest, trainingProgressRequest } from "../queries.js";
 
 /** Stored events per request (the server's page limit is at least this). */
 const EVENTS_PAGE = 1000;
@@ -28,7 +28,7 @@ export function trainingFigure(panel: Figure, runId: string): () => void {
 
   const show = (): void => {
     chartBox.dataset.points = String(curve.size);
-    panel.setData(request, { ...curve.data(), liveSubscription: subscription });
+    panel.setData(request, { ...curve.data(), liveSubscription: { query: queryText(subscription), variables: subscription.variables } });
     if (curve.size === 0) {
       status.textContent = "No progress reports yet; new ones appear here as the run trains.";
       return;
@@ -51,7 +51,7 @@ export function trainingFigure(panel: Figure, runId: string): () => void {
   // Pages of stored events until a short page; the first page's request is the figure's data link.
   const loadHistory = async (): Promise<void> => {
     for (let afterSeq = 0, req = request; ; ) {
-      const events = (await query<RunEventsData>(req)).run.events;
+      const events = (await query(req)).run.events;
       if (disposed) return;
       const reports = events.map((e) => e.payload as Partial<Report>).filter((p): p is Report => typeof p.step === "number" && typeof p.loss === "number");
       add(reports);
@@ -65,7 +65,7 @@ export function trainingFigure(panel: Figure, runId: string): () => void {
     .catch((error: Error) => (status.textContent = `Stored progress unavailable: ${error.message}`))
     .finally(() => {
       if (disposed) return;
-      stop = subscribe<TrainingProgressData>(subscription, (data) => add([data.trainingProgress]), (error) => (status.textContent = `Live updates stopped: ${error.message}`));
+      stop = subscribe(subscription, (data) => add([data.trainingProgress]), (error) => (status.textContent = `Live updates stopped: ${error.message}`));
     });
   return () => {
     disposed = true;

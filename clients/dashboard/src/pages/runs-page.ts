@@ -4,7 +4,7 @@ import { statusBadge } from "../components/status-badge.js";
 import { h, replaceChildren } from "../dom.js";
 import { formatDate } from "../format.js";
 import { query, subscribe } from "../graphql.js";
-import { ACTIVE_STATUSES, runsRequest, runStatusRequest, type RunsData, type RunStatusData, type RunSummary } from "../queries.js";
+import { isLive, runsRequest, runStatusRequest, type RunSummary } from "../queries.js";
 import { runHref } from "../router.js";
 import type { Page } from "./page.js";
 
@@ -16,7 +16,7 @@ export function runsPage(root: HTMLElement): Page {
   let disposed = false;
 
   const request = runsRequest();
-  query<RunsData>(request)
+  query(request)
     .then((data) => {
       if (disposed) return;
       panel.setData(request, data);
@@ -50,10 +50,10 @@ export function runsPage(root: HTMLElement): Page {
       const total = data.runs.totalCount;
       const count = runs.length < total ? `the newest ${runs.length} of ${total} runs` : `${total} run${total === 1 ? "" : "s"}`;
       replaceChildren(panel.body, h("p", { class: "muted" }, count), table);
-      // One subscription per active run only: finished runs do not change state.
-      for (const run of runs.filter((r) => ACTIVE_STATUSES.includes(r.status))) {
+      // One subscription per live run only: other runs change state only when someone acts.
+      for (const run of runs.filter((r) => isLive(r.status))) {
         stops.push(
-          subscribe<RunStatusData>(
+          subscribe(
             runStatusRequest(run.id),
             (event) => badges.get(run.id)?.update(event.runStatus.status),
             () => undefined, // a lost status feed leaves the last known state on screen
