@@ -10,7 +10,7 @@ import type { RedisOptions } from "bullmq";
 /** The BullMQ queue of shard jobs. */
 export const SHARD_QUEUE = "shards";
 
-/** Default key prefix; one server per prefix (it drains stale waiting jobs when it opens the queue). */
+/** Default key prefix; one server per prefix (when it opens the queue it clears the jobs and results a previous server left). */
 export const DEFAULT_PREFIX = "skillscope";
 
 /** Result keys live this long: a result no server reads (its server died) does not stay forever. */

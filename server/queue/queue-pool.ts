@@ -13,7 +13,7 @@ import type { ErrorEvent, RunnerEvent, TerminalEvent } from "../../gpu-runner/ru
 import type { RunnerErrorCode } from "../../gpu-runner/train/errors.js";
 import type { ShardJob } from "../runs/shard-job.js";
 import type { ShardPool } from "../runs/shard-pool.js";
-import { cancelChannel, cancelledKey, DEFAULT_PREFIX, redisOptions, resultKey, SHARD_QUEUE } from "./broker.js";
+import { cancelChannel, cancelledKey, DEFAULT_PREFIX, redisOptions, RESULT_TTL_S, resultKey, SHARD_QUEUE } from "./broker.js";
 
 export interface QueuePoolOptions {
   /** Shards per run when its options give none (default 8). */
@@ -60,7 +60,7 @@ export class QueueShardPool implements ShardPool {
     });
   }
 
-  /** Connects to the broker (failing fast when it is unreachable) and drops waiting jobs a previous server left. */
+  /** Connects to the broker (failing fast when it is unreachable) and clears the jobs and results a previous server left. */
   static async open(url: string, options: QueuePoolOptions = {}): Promise<QueueShardPool> {
     const prefix = options.prefix ?? DEFAULT_PREFIX;
     const connection = redisOptions(url);
@@ -75,8 +75,7 @@ export class QueueShardPool implements ShardPool {
     const queue = new Queue<ShardJobData>(SHARD_QUEUE, { connection, prefix });
     const events = new QueueEvents(SHARD_QUEUE, { connection, prefix });
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
-    // a job of a run this server no longer drives would only cost a runner's time
-    await queue.drain(true);
+    await dropOrphans(queue, redis, prefix);
     return new QueueShardPool(options.shardsPerRun ?? 8, prefix, queue, events, redis);
   }
 
@@ -103,7 +102,7 @@ export class QueueShardPool implements ShardPool {
     // a runner that died holding the job cannot confirm; the run must still stop
     setTimeout(() => this.end(jobId, "CANCELLED", `shard job ${jobId} was cancelled; its runner did not confirm within ${CANCEL_GRACE_MS} ms`), CANCEL_GRACE_MS).unref();
     try {
-      await this.redis.set(cancelledKey(this.prefix, jobId), "1", "EX", 24 * 3600);
+      await this.redis.set(cancelledKey(this.prefix, jobId), "1", "EX", RESULT_TTL_S);
       await this.redis.publish(cancelChannel(this.prefix), jobId);
       const job = await this.queue.getJob(jobId);
       if (job && (await job.isWaiting())) {
@@ -117,7 +116,8 @@ export class QueueShardPool implements ShardPool {
 
   private async completed(jobId: string, returnvalue: unknown): Promise<void> {
     const p = this.pending.get(jobId);
-    if (!p) return;
+    // a job of a previous server (killed mid-run) that its runner finished anyway: nobody will read it
+    if (!p) return void this.redis.del(resultKey(this.prefix, jobId)).catch(() => undefined);
     try {
       const bytes = await this.redis.getBuffer(resultKey(this.prefix, jobId));
       if (!bytes) throw new Error("its result key is missing");
@@ -140,5 +140,22 @@ export class QueueShardPool implements ShardPool {
     const ev: ErrorEvent = { type: "error", runId: p.runId, seq: p.seq++, code, message };
     p.sink(ev);
     p.finish(ev);
+  }
+}
+
+/**
+ * Clears what a previous server on this prefix left (it may have been killed mid-run; its runs are
+ * interrupted and resume with new job ids): waiting jobs are dropped, active ones cancelled so their
+ * runners stop at the next batch, and results nobody will read deleted (a 7B partial is ~310 MiB of Redis memory).
+ */
+async function dropOrphans(queue: Queue<ShardJobData>, redis: Redis, prefix: string): Promise<void> {
+  await queue.drain(true);
+  for (const job of await queue.getActive()) {
+    if (!job.id) continue;
+    await redis.set(cancelledKey(prefix, job.id), "1", "EX", RESULT_TTL_S);
+    await redis.publish(cancelChannel(prefix), job.id);
+  }
+  for await (const keys of redis.scanStream({ match: resultKey(prefix, "*"), count: 100 })) {
+    if ((keys as string[]).length > 0) await redis.del(...(keys as string[]));
   }
 }

@@ -1,20 +1,18 @@
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { QueueEvents } from "bullmq";
-import { ReservoirSet } from "../../../server/analysis/index.js";
 import { DEFAULT_PREFIX, redisOptions, SHARD_QUEUE } from "../../../server/queue/broker.js";
 import { QueueShardPool } from "../../../server/queue/queue-pool.js";
-import { decodeReservoirs } from "../../../server/runs/reservoir-codec.js";
 import { RunManager } from "../../../server/runs/run-manager.js";
 import type { RunOptions } from "../../../server/runs/run-options.js";
-import type { ScoreAgg } from "../../../server/store/scores.js";
 import { Store } from "../../../server/store/store.js";
 import { startRedis, type RedisBroker } from "./redis-broker.js";
+import { assertSameResults, startRunner, stopAll, type RunnerProcess } from "./runner-process.js";
 
 /**
  * The work queue against a real broker (redis-server started here) with runners in separate
@@ -23,7 +21,6 @@ import { startRedis, type RedisBroker } from "./redis-broker.js";
  * 1e-9); a cancel reaches every runner and empties the queue.
  */
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
-const CLI = fileURLToPath(new URL("../../../clients/cli/main.js", import.meta.url));
 const planted = join(root, "test/fixtures/planted");
 const OPTIONS: RunOptions = { promptLength: 4, steps: 6, batchSize: 8, evalEvery: 3, seed: 1, threads: 1, storage: "topk", reservoirK: 8 };
 const LEASE_MS = 1500;
@@ -55,45 +52,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface RunnerProcess {
-  readonly child: ChildProcess;
-  log(): string;
-  /** Resolves when the runner's stderr matches. */
-  until(pattern: RegExp): Promise<void>;
-}
-
-function startRunner(name: string): Promise<RunnerProcess> {
-  const child = spawn(process.execPath, [CLI, "runner", "--queue", broker.url, "--model", join(planted, "model"), "--threads", "1", "--lease-ms", String(LEASE_MS)], { stdio: ["ignore", "ignore", "pipe"] });
-  children.add(child);
-  child.once("exit", () => children.delete(child));
-  let err = "";
-  const waiters: { pattern: RegExp; resolve: () => void }[] = [];
-  child.stderr!.on("data", (d: Buffer) => {
-    err += String(d);
-    for (const w of [...waiters]) if (w.pattern.test(err)) w.resolve();
-  });
-  const proc: RunnerProcess = {
-    child,
-    log: () => err,
-    until: (pattern) => new Promise((resolve, reject) => {
-      if (pattern.test(err)) return resolve();
-      waiters.push({ pattern, resolve });
-      child.once("exit", (code) => reject(new Error(`runner ${name} exited (${code}) before ${pattern}: ${err}`)));
-    }),
-  };
-  return proc.until(/taking shard jobs/).then(() => proc);
-}
-
-async function allScores(runId: number): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (const m of await store.listMetrics(runId)) {
-    for (const agg of ["position", "max_abs_r", "max_act"] as ScoreAgg[]) {
-      const page = await store.queryScores(runId, { metric: m.name, agg, first: 1000 });
-      assert.equal(page.hasNextPage, false);
-      for (const s of page.rows) out.set(`${m.name}/${agg}/L${s.layer}.N${s.neuron}@${s.position}`, s.r);
-    }
-  }
-  return out;
+function runner(name: string): Promise<RunnerProcess> {
+  return startRunner(broker.url, name, LEASE_MS, children);
 }
 
 async function runToEnd(manager: RunManager, options: RunOptions): Promise<number> {
@@ -107,7 +67,7 @@ test("a runner killed with kill -9 mid-shard has its shard redone by a late runn
   const reference = await runToEnd(single, OPTIONS);
   await single.close();
 
-  const a = await startRunner("A");
+  const a = await runner("A");
   const pool = await QueueShardPool.open(broker.url);
   const manager = new RunManager(store, { shards: pool });
   const events = new QueueEvents(SHARD_QUEUE, { connection: redisOptions(broker.url), prefix: DEFAULT_PREFIX });
@@ -117,7 +77,7 @@ test("a runner killed with kill -9 mid-shard has its shard redone by a late runn
   events.once("active", ({ jobId }) => {
     killedJob = jobId;
     a.child.kill("SIGKILL");
-    late = startRunner("B");
+    late = runner("B");
   });
   try {
     const id = await runToEnd(manager, { ...OPTIONS, shards: 3 });
@@ -128,28 +88,16 @@ test("a runner killed with kill -9 mid-shard has its shard redone by a late runn
     assert.match(b.log(), new RegExp(`finished shard job ${killedJob.replace(/\./g, "\\.")}`), "the late runner redid the killed shard");
     assert.equal((b.log().match(/finished shard job/g) ?? []).length, 3, "the late runner took every shard");
 
-    const [ref, got] = [await allScores(reference), await allScores(id)];
-    assert.equal(got.size, ref.size);
-    let worst = 0;
-    for (const [k, r] of ref) worst = Math.max(worst, Math.abs(got.get(k)! - r));
-    assert.ok(worst < 1e-9, `largest |r| difference ${worst}`);
-    const refOut = await store.readSampleOutputs(reference);
-    const out = await store.readSampleOutputs(id);
-    assert.deepEqual(Array.from(out.sampleIdx), Array.from(refOut.sampleIdx), "each sample counted once");
-    const [ra, rb] = await Promise.all([reference, id].map(async (r) => ReservoirSet.fromSnapshot(decodeReservoirs((await store.getReservoir(r, 0))!))));
-    for (let neuron = 0; neuron < 64; neuron++) assert.deepEqual(rb.extremes(0, "max", neuron), ra.extremes(0, "max", neuron));
+    await assertSameResults(store, id, reference);
   } finally {
     await events.close();
     await manager.close();
-    await Promise.all([...children].map((c) => new Promise((resolve) => {
-      c.once("exit", resolve);
-      c.kill("SIGTERM");
-    })));
+    await stopAll(children);
   }
 });
 
 test("cancel reaches every runner: both stop their shard, the waiting shards leave the queue, the runners stay up", { timeout: 90000 }, async () => {
-  const [r1, r2] = await Promise.all([startRunner("C"), startRunner("D")]);
+  const [r1, r2] = await Promise.all([runner("C"), runner("D")]);
   const pool = await QueueShardPool.open(broker.url);
   const manager = new RunManager(store, { shards: pool });
   try {

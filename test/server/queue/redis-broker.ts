@@ -26,6 +26,7 @@ export async function startRedis(dir: string): Promise<RedisBroker> {
   const deadline = Date.now() + 10000;
   for (;;) {
     const client = new Redis({ path: socket, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    client.on("error", () => undefined); // connect() rejects with it until the socket is up
     try {
       await client.connect();
       await client.ping();
