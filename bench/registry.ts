@@ -1,4 +1,5 @@
 /** The benchmarks `npm run bench` runs, by name (`npm run bench -- NAME` runs one). */
+import { benchBroker } from "./broker.js";
 import { benchCorrelation } from "./correlation.js";
 import { benchEngine } from "./engine.js";
 import { benchGraphql } from "./graphql.js";
@@ -16,4 +17,5 @@ export const BENCHES: Record<string, () => Promise<BenchResult>> = {
   load: benchLoad,
   graphql: benchGraphql,
   scaleout: benchScaleout,
+  broker: benchBroker,
 };

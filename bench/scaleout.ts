@@ -9,13 +9,14 @@
  * SKILLSCOPE_BENCH_SHARDS (default 64) and SKILLSCOPE_BENCH_SHARD_SAMPLES (default 2) size part 3.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { encodeFrame } from "../gpu-runner/runner/codec.js";
 import { StreamingStats } from "../server/analysis/index.js";
 import { Rng } from "../gpu-runner/train/rng.js";
+import { RUN_DEFAULTS } from "../server/runs/run-options.js";
 import type { BenchResult } from "./result.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -48,7 +49,8 @@ async function demoRunners(notes: string[]): Promise<BenchResult["figures"]> {
     const two = await runCli(args("two.duckdb", ["--runners", "2"]));
     const dr = Math.max(...two.summary.top.map((t, i) => Math.abs(t.r - one.summary.top[i]!.r)));
     if (two.summary.samples !== one.summary.samples || !(dr < 1e-9)) throw new Error(`the 2-runner run disagrees with the 1-runner run (max |dr| ${dr})`);
-    notes.push(`demo sentiment, 20 training steps (on one runner either way), ${one.summary.samples} val samples x 4 layers x 2048 neurons x 20 positions, full storage; top-r agree within ${dr.toExponential(1)}`);
+    const { layers, positions, neurons } = demoShape();
+    notes.push(`demo sentiment, 20 training steps (on one runner either way), ${one.summary.samples} val samples x ${layers} layers x ${neurons} neurons x ${positions} positions, full storage; top-r agree within ${dr.toExponential(1)}`);
     return [{ label: "demo run wall time, 2 local runners", ours: two.seconds, peer: "1 runner", peerValue: one.seconds, unit: "s", ratio: one.seconds / two.seconds }];
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -68,22 +70,47 @@ function shardStats(layers: number, positions: number, neurons: number, metrics:
   return stats;
 }
 
+/** A 7B model's FFN (Llama-2-7b: 32 layers x 11008) at 20 soft-prompt positions, and the metrics its bench partials carry. */
+const SEVEN_B = [32, 20, 11008] as const;
+const SEVEN_B_METRICS = ["label", "loss", "confidence"];
+
+/** The demo model's shape (read from its config, so a retrained demo is measured as it is) at the default prompt length. */
+function demoShape(): { layers: number; positions: number; neurons: number } {
+  const config = JSON.parse(readFileSync(join(ROOT, "demo/model/config.json"), "utf8")) as { n_layer: number; n_inner: number };
+  return { layers: config.n_layer, positions: RUN_DEFAULTS.promptLength, neurons: config.n_inner };
+}
+
+/** The sentiment task's metrics, as a demo shard's partial carries them. */
+const DEMO_METRICS = ["label", "label=positive", "label=negative", "negated", "loss", "confidence", "correct"];
+
+/** A demo shard's encoded `done` with its partial statistics (its size does not depend on the shard's samples). */
+export function demoPartialFrame(): { frame: Uint8Array; shape: string } {
+  const { layers, positions, neurons } = demoShape();
+  const stats = shardStats(layers, positions, neurons, DEMO_METRICS, 2, Rng.fromSeed(3));
+  return { frame: encodeFrame({ type: "done", partial: { stats: stats.toSnapshot() } }), shape: `${layers} layers x ${neurons} neurons x ${positions} positions x ${DEMO_METRICS.length} metrics` };
+}
+
+/** A 7B-shaped shard's encoded `done` (32 x 11008 x 20, 3 metrics): about 310 MiB. */
+export function sevenBPartialFrame(): Uint8Array {
+  const [layers, positions, neurons] = SEVEN_B;
+  return encodeFrame({ type: "done", partial: { stats: shardStats(layers, positions, neurons, SEVEN_B_METRICS, 2, Rng.fromSeed(11)).toSnapshot() } });
+}
+
 function demoBytes(notes: string[]): BenchResult["figures"] {
-  const [layers, positions, neurons, shardSize] = [4, 20, 2048, 150];
-  const metrics = ["label", "label=positive", "label=negative", "negated", "loss", "confidence", "correct"];
-  const stats = shardStats(layers, positions, neurons, metrics, 2, Rng.fromSeed(3));
-  const bytes = encodeFrame({ type: "done", partial: { stats: stats.toSnapshot() } }).byteLength;
-  const perSample = bytes / shardSize;
+  const shardSize = 150;
+  const { layers, positions, neurons } = demoShape();
+  const { frame, shape } = demoPartialFrame();
+  const perSample = frame.byteLength / shardSize;
   const activations = layers * positions * neurons * 4;
-  notes.push(`a shard's partial is ${(bytes / 2 ** 20).toFixed(1)} MiB whatever its size (O(layers x positions x neurons x metrics), ${metrics.length} metrics); per sample for a ${shardSize}-sample shard`);
+  notes.push(`a demo shard's partial is ${(frame.byteLength / 2 ** 20).toFixed(1)} MiB whatever its size (O(layers x positions x neurons x metrics): ${shape}); per sample for a ${shardSize}-sample shard`);
   return [{ label: "bytes to the server per sample (partials)", ours: perSample, peer: "activations through the server", peerValue: activations, unit: "B", ratio: activations / perSample }];
 }
 
 async function sevenB(notes: string[]): Promise<BenchResult["figures"]> {
   const shards = Number(process.env.SKILLSCOPE_BENCH_SHARDS ?? 64);
   const perShard = Number(process.env.SKILLSCOPE_BENCH_SHARD_SAMPLES ?? 2);
-  const [layers, positions, neurons] = [32, 20, 11008];
-  const metrics = ["label", "loss", "confidence"];
+  const [layers, positions, neurons] = SEVEN_B;
+  const metrics = SEVEN_B_METRICS;
   const rng = Rng.fromSeed(11);
   const rss0 = process.memoryUsage().rss;
   let peak = rss0;

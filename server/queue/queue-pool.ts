@@ -12,7 +12,7 @@ import type { RunHandle } from "../../gpu-runner/runner/host.js";
 import type { ErrorEvent, RunnerEvent, TerminalEvent } from "../../gpu-runner/runner/protocol.js";
 import type { RunnerErrorCode } from "../../gpu-runner/train/errors.js";
 import type { ShardJob } from "../runs/shard-job.js";
-import type { ShardPool } from "../runs/shard-pool.js";
+import type { EventSink, ShardPool } from "../runs/shard-pool.js";
 import { cancelChannel, cancelledKey, DEFAULT_PREFIX, redisOptions, RESULT_TTL_S, resultKey, SHARD_QUEUE } from "./broker.js";
 
 export interface QueuePoolOptions {
@@ -32,7 +32,7 @@ const CANCEL_GRACE_MS = 10000;
 
 interface Pending {
   readonly runId: string;
-  readonly sink: (ev: RunnerEvent) => void;
+  readonly sink: EventSink;
   readonly finish: (ev: TerminalEvent) => void;
   seq: number;
 }
@@ -41,6 +41,8 @@ export class QueueShardPool implements ShardPool {
   readonly concurrency = Number.POSITIVE_INFINITY;
   readonly carriesActivations = false;
   private readonly pending = new Map<string, Pending>();
+  /** Results are fetched one at a time, each once the previous is merged: the server holds one partial, not one per finished shard. */
+  private results: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly runners: number,
@@ -53,7 +55,7 @@ export class QueueShardPool implements ShardPool {
       const p = this.pending.get(jobId);
       if (p && data && typeof data === "object") p.sink({ ...(data as object), type: "progress", runId: p.runId, seq: p.seq++ } as RunnerEvent);
     });
-    events.on("completed", ({ jobId, returnvalue }) => void this.completed(jobId, returnvalue));
+    events.on("completed", ({ jobId, returnvalue }) => (this.results = this.results.then(() => this.completed(jobId, returnvalue)).catch(() => undefined)));
     events.on("failed", ({ jobId, failedReason }) => {
       const [, code, message] = /^([A-Z_]+): ([\s\S]*)$/.exec(failedReason) ?? [null, "INTERNAL", failedReason];
       this.end(jobId, code as RunnerErrorCode, message);
@@ -79,7 +81,7 @@ export class QueueShardPool implements ShardPool {
     return new QueueShardPool(options.shardsPerRun ?? 8, prefix, queue, events, redis);
   }
 
-  run(job: ShardJob, sink: (ev: RunnerEvent) => void): RunHandle {
+  run(job: ShardJob, sink: EventSink): RunHandle {
     const jobId = `${job.runId}.${job.start.shard?.index ?? 0}.${randomUUID().slice(0, 8)}`;
     let finish!: (ev: TerminalEvent) => void;
     const done = new Promise<TerminalEvent>((resolve) => (finish = resolve));
@@ -117,20 +119,27 @@ export class QueueShardPool implements ShardPool {
   private async completed(jobId: string, returnvalue: unknown): Promise<void> {
     const p = this.pending.get(jobId);
     // a job of a previous server (killed mid-run) that its runner finished anyway: nobody will read it
-    if (!p) return void this.redis.del(resultKey(this.prefix, jobId)).catch(() => undefined);
+    if (!p) return void (await this.redis.del(resultKey(this.prefix, jobId)).catch(() => undefined));
+    let terminal: RunnerEvent;
     try {
-      const bytes = await this.redis.getBuffer(resultKey(this.prefix, jobId));
-      if (!bytes) throw new Error("its result key is missing");
-      const ev = decodeFrame<RunnerEvent>(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      if (ev.type !== "done") throw new Error(`its result is a ${ev.type} event`);
-      await this.redis.del(resultKey(this.prefix, jobId));
-      this.pending.delete(jobId);
-      const terminal = { ...ev, seq: p.seq++ };
-      p.sink(terminal);
-      p.finish(terminal);
+      terminal = { ...(await this.readResult(jobId)), seq: p.seq++ };
     } catch (e) {
-      this.end(jobId, "INTERNAL", `shard job ${jobId} completed (${JSON.stringify(returnvalue)}) but ${(e as Error).message}`);
+      return this.end(jobId, "INTERNAL", `shard job ${jobId} completed (${JSON.stringify(returnvalue)}) but ${(e as Error).message}`);
     }
+    this.pending.delete(jobId);
+    const merged = p.sink(terminal);
+    p.finish(terminal as TerminalEvent);
+    await merged;
+  }
+
+  /** The job's `done`, decoded, its key deleted (the encoded bytes are not kept past this call). */
+  private async readResult(jobId: string): Promise<RunnerEvent> {
+    const bytes = await this.redis.getBuffer(resultKey(this.prefix, jobId));
+    if (!bytes) throw new Error("its result key is missing");
+    const ev = decodeFrame<RunnerEvent>(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    if (ev.type !== "done") throw new Error(`its result is a ${ev.type} event`);
+    await this.redis.del(resultKey(this.prefix, jobId));
+    return ev;
   }
 
   private end(jobId: string, code: RunnerErrorCode, message: string): void {

@@ -6,7 +6,7 @@
  */
 import { decodeFrame } from "../../gpu-runner/runner/codec.js";
 import { startRunInWorker, type HostOptions, type RunHandle } from "../../gpu-runner/runner/host.js";
-import type { DoneEvent, RunnerEvent, RunSummary, StartMessage, TerminalEvent } from "../../gpu-runner/runner/protocol.js";
+import type { RunnerEvent, RunSummary, StartMessage, TerminalEvent } from "../../gpu-runner/runner/protocol.js";
 import type { TrainCheckpoint } from "../../gpu-runner/train/train.js";
 import { parseVerbalizer, runSplits } from "../tasks/index.js";
 import type { LakeTarget, RunRecord, RunStatus, Store } from "../store/index.js";
@@ -16,7 +16,7 @@ import { runnerConfig, runStorage, validateRunOptions, type RunOptions } from ".
 import { toMetricRow, toRunnerRow, type MetricRow } from "./samples.js";
 import { ServiceError } from "../errors.js";
 import { isShardDone, type ShardJob } from "./shard-job.js";
-import { planShards, type ShardPool } from "./shard-pool.js";
+import { planShards, type EventSink, type ShardPool } from "./shard-pool.js";
 
 /** Starts a runner for a start message; events go to the sink in order. */
 export type Executor = (start: StartMessage, sink: (ev: RunnerEvent) => void) => RunHandle;
@@ -321,7 +321,7 @@ export class RunManager {
    * Runs one runner job, handing its events to `handle` strictly in order; a failure to persist one
    * cancels the job and is rethrown once it has stopped.
    */
-  private async drive<J extends { runId: string }>(slot: Slot, job: J, executor: (job: J, sink: (ev: RunnerEvent) => void) => RunHandle, handle: (ev: RunnerEvent) => unknown): Promise<TerminalEvent> {
+  private async drive<J extends { runId: string }>(slot: Slot, job: J, executor: (job: J, sink: EventSink) => RunHandle, handle: (ev: RunnerEvent) => unknown): Promise<TerminalEvent> {
     let chain = Promise.resolve();
     let sinkError: Error | null = null;
     let handleOf: RunHandle | undefined;
@@ -330,6 +330,7 @@ export class RunManager {
         sinkError ??= e;
         handleOf?.cancel();
       });
+      return chain;
     });
     handleOf = h;
     slot.handles.add(h);
@@ -379,7 +380,8 @@ export class RunManager {
     // shards' events interleave; one queue keeps the store's writes and the progress numbering in order
     let serial = Promise.resolve();
     const inOrder = (f: () => unknown) => (serial = serial.then(async () => void (await f())));
-    const done: DoneEvent[] = [];
+    // summaries only: a shard's `done` also holds its partial (hundreds of MiB for a 7B model), freed once merged
+    const summaries: RunSummary[] = [];
     let stop: TerminalEvent | null = null;
     let next = 0;
     const runner = async () => {
@@ -391,7 +393,7 @@ export class RunManager {
           if (ev.type === "progress") return inOrder(() => ingest.handle(ev));
           return undefined; // status and error: the shard's terminal event decides
         });
-        if (t.type === "done") done.push(t);
+        if (t.type === "done") summaries.push(t.summary);
         else if (!stop) {
           stop = t;
           for (const h of slot.handles) h.cancel();
@@ -400,8 +402,8 @@ export class RunManager {
     };
     await Promise.all(Array.from({ length: Math.min(pool.concurrency, jobs.length) }, runner));
     if (stop) return stop;
-    if (done.length < jobs.length) return { type: "error", runId: start.runId, seq: -1, code: "CANCELLED", message: `run ${start.runId} was cancelled during extraction` };
-    const summary = mergedSummary(trained.summary, done.map((d) => d.summary), (performance.now() - t0) / 1000);
+    if (summaries.length < jobs.length) return { type: "error", runId: start.runId, seq: -1, code: "CANCELLED", message: `run ${start.runId} was cancelled during extraction` };
+    const summary = mergedSummary(trained.summary, summaries, (performance.now() - t0) / 1000);
     await ingest.finish(summary);
     return { type: "done", runId: start.runId, seq: -1, summary };
   }

@@ -6,6 +6,9 @@ import { startRunInWorker, type HostOptions, type RunHandle } from "../../gpu-ru
 import type { RunnerEvent } from "../../gpu-runner/runner/protocol.js";
 import type { ShardJob } from "./shard-job.js";
 
+/** Takes a job's events in order; the promise it returns settles once the event has been consumed (a shard's partial merged). */
+export type EventSink = (ev: RunnerEvent) => void | Promise<void>;
+
 export interface ShardPool {
   /** Runners that take shards: a run is split into this many shards unless its options say otherwise. */
   readonly runners: number;
@@ -15,9 +18,10 @@ export interface ShardPool {
   readonly carriesActivations: boolean;
   /**
    * Runs one shard job; events reach the sink in order, and `done` settles with the shard's
-   * terminal event (a ShardDoneEvent, or an error once the pool gives the shard up).
+   * terminal event (a ShardDoneEvent, or an error once the pool gives the shard up). A pool that
+   * fetches partials may wait on the sink's promise so that the server holds one at a time.
    */
-  run(job: ShardJob, sink: (ev: RunnerEvent) => void): RunHandle;
+  run(job: ShardJob, sink: EventSink): RunHandle;
   /** Releases the pool's connections (the run manager calls it when it closes). */
   close?(): Promise<void>;
 }
