@@ -5,7 +5,7 @@
  *    enqueue -> the server learns it finished, one job at a time;
  * 2. throughput: 2000 jobs queued at once, two runners taking them;
  * 3. moving a shard's partial statistics back (the demo's, and SKILLSCOPE_BENCH_BROKER_7B=1 adds the
- *    7B-shaped 310 MiB one): BullMQ as server/queue does it (one binary key + the completed event),
+ *    7B-shaped 310 MiB one): BullMQ as server/queue does it (binary keys of 64 MiB + the completed event),
  *    JetStream through its object store (a message is capped by max_payload: 1 MiB by default, 64 MiB at most).
  * Both brokers keep their data in memory (Redis without snapshots, JetStream memory storage), each
  * runner has its own connections; producer and runners share this process, the same for both.
@@ -22,10 +22,11 @@ import { Objm, type ObjectStore } from "@nats-io/obj";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Queue, QueueEvents, Worker } from "bullmq";
 import { Redis } from "ioredis";
+import { takeResult, writeResult, type ResultRef } from "../server/queue/broker.js";
 import { encodeFrame } from "../gpu-runner/runner/codec.js";
 import { Rng } from "../gpu-runner/train/rng.js";
 import type { BenchResult } from "./result.js";
-import { demoPartialFrame, sevenBPartialFrame } from "./scaleout.js";
+import { demoPartialFrame, sevenBPartial } from "./scaleout.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const LATENCY_JOBS = 200;
@@ -103,16 +104,11 @@ async function bullmqQueue(port: number, prefix: string): Promise<WorkQueue> {
   const workers: Worker[] = [];
   const runnerRedis: Redis[] = [];
   const listeners: ((id: string, result: Uint8Array | null) => void)[] = [];
-  // as server/queue/queue-pool does: the result is a binary key the completed event points at
+  // as server/queue does: the result is binary keys (writeResult) the completed event points at
   events.on("completed", ({ jobId, returnvalue }) => {
     void (async () => {
-      const key = (returnvalue as unknown as { result: string | null }).result;
-      let bytes: Uint8Array | null = null;
-      if (key) {
-        const b = await redis.getBuffer(key);
-        await redis.del(key);
-        bytes = b && new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-      }
+      const ref = returnvalue as unknown as ResultRef | null;
+      const bytes = ref ? await takeResult(redis, ref) : null;
       for (const l of listeners) l(jobId, bytes);
     })();
   });
@@ -127,10 +123,7 @@ async function bullmqQueue(port: number, prefix: string): Promise<WorkQueue> {
         runnerRedis.push(own);
         const w = new Worker(prefix, async (job) => {
           const result = await work(job.id!, Buffer.from(job.data.frame as string, "base64"));
-          if (!result) return { result: null };
-          const key = `${prefix}:result:${job.id}`;
-          await own.set(key, Buffer.from(result.buffer, result.byteOffset, result.byteLength), "EX", 3600);
-          return { result: key };
+          return result ? writeResult(own, prefix, job.id!, result) : null;
         }, { connection, prefix, concurrency: 1, lockDuration: 30000 });
         workers.push(w);
         await w.waitUntilReady();
@@ -308,7 +301,7 @@ export async function benchBroker(): Promise<BenchResult> {
     const job = demoJobFrame();
     const demo = demoPartialFrame();
     const results = [{ label: "demo", bytes: demo.frame, repeats: RESULT_REPEATS }];
-    if (process.env.SKILLSCOPE_BENCH_BROKER_7B === "1") results.push({ label: "7B", bytes: sevenBPartialFrame(), repeats: 1 });
+    if (process.env.SKILLSCOPE_BENCH_BROKER_7B === "1") results.push({ label: "7B", bytes: sevenBPartial().frame, repeats: 1 });
     notes.push(`job: a demo ShardJob frame of ${(job.byteLength / 1024).toFixed(0)} KiB; results: the demo shard partial (${demo.shape}) ${(demo.frame.byteLength / 2 ** 20).toFixed(1)} MiB${results.length > 1 ? `, the 7B-shaped one ${(results[1]!.bytes.byteLength / 2 ** 20).toFixed(0)} MiB` : " (SKILLSCOPE_BENCH_BROKER_7B=1 adds the 7B-shaped 310 MiB one)"}`);
 
     const redisServer = await startBroker("redis-server", (port) => ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], async (port) => {

@@ -5,7 +5,7 @@
  * 2. bytes a shard runner sends the server per sample (its encoded partial) against the activation
  *    bytes one runner streams through the server, for the demo's shape;
  * 3. a 7B-shaped run (32 layers x 11008 neurons x 20 positions) in 64 shards: the server's merge time
- *    and peak RSS against streaming the same samples through one StreamingStats.
+ *    against streaming a shard's samples, and the server process's peak RSS against its merged statistics.
  * SKILLSCOPE_BENCH_SHARDS (default 64) and SKILLSCOPE_BENCH_SHARD_SAMPLES (default 2) size part 3.
  */
 import { execFile } from "node:child_process";
@@ -13,14 +13,15 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { encodeFrame } from "../gpu-runner/runner/codec.js";
-import { StreamingStats } from "../server/analysis/index.js";
+import { decodeFrame, encodeFrame } from "../gpu-runner/runner/codec.js";
+import { StreamingStats, type StatsSnapshot } from "../server/analysis/index.js";
 import { Rng } from "../gpu-runner/train/rng.js";
 import { RUN_DEFAULTS } from "../server/runs/run-options.js";
 import type { BenchResult } from "./result.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const CLI = fileURLToPath(new URL("../clients/cli/main.js", import.meta.url));
+const SEVEN_B_CHILD = fileURLToPath(new URL("./seven-b.js", import.meta.url));
 
 interface RunSummary {
   samples: number;
@@ -90,10 +91,31 @@ export function demoPartialFrame(): { frame: Uint8Array; shape: string } {
   return { frame: encodeFrame({ type: "done", partial: { stats: stats.toSnapshot() } }), shape: `${layers} layers x ${neurons} neurons x ${positions} positions x ${DEMO_METRICS.length} metrics` };
 }
 
-/** A 7B-shaped shard's encoded `done` (32 x 11008 x 20, 3 metrics): about 310 MiB. */
-export function sevenBPartialFrame(): Uint8Array {
+/** A 7B-shaped shard's encoded `done` (32 x 11008 x 20, 3 metrics; about 310 MiB) from `samples` random samples, and the seconds streaming them took. */
+export function sevenBPartial(samples = 2): { frame: Uint8Array; streamSeconds: number } {
   const [layers, positions, neurons] = SEVEN_B;
-  return encodeFrame({ type: "done", partial: { stats: shardStats(layers, positions, neurons, SEVEN_B_METRICS, 2, Rng.fromSeed(11)).toSnapshot() } });
+  const t0 = performance.now();
+  const stats = shardStats(layers, positions, neurons, SEVEN_B_METRICS, samples, Rng.fromSeed(11));
+  const streamSeconds = (performance.now() - t0) / 1000;
+  return { frame: encodeFrame({ type: "done", partial: { stats: stats.toSnapshot() } }), streamSeconds };
+}
+
+/** What the server does with a 7B shard's arrival, `shards` times: the encoded result (read from a file, as it would come from the broker), decoded and merged. */
+export function mergeSevenB(frameFile: string, shards: number): { decodeSeconds: number; mergeSeconds: number; count: number } {
+  const [layers, positions, neurons] = SEVEN_B;
+  const server = new StreamingStats({ layers, positions, neurons, metrics: SEVEN_B_METRICS });
+  let decodeSeconds = 0;
+  let mergeSeconds = 0;
+  for (let s = 0; s < shards; s++) {
+    const t0 = performance.now();
+    const bytes = readFileSync(frameFile);
+    const done = decodeFrame<{ type: "done"; partial: { stats: StatsSnapshot } }>(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    const t1 = performance.now();
+    server.merge(done.partial.stats);
+    mergeSeconds += (performance.now() - t1) / 1000;
+    decodeSeconds += (t1 - t0) / 1000;
+  }
+  return { decodeSeconds, mergeSeconds, count: server.count(0) };
 }
 
 function demoBytes(notes: string[]): BenchResult["figures"] {
@@ -106,36 +128,43 @@ function demoBytes(notes: string[]): BenchResult["figures"] {
   return [{ label: "bytes to the server per sample (partials)", ours: perSample, peer: "activations through the server", peerValue: activations, unit: "B", ratio: activations / perSample }];
 }
 
+/** Runs bench/seven-b.js in a fresh node process (so its peak RSS is its own); resolves with its JSON answer. */
+function sevenBChild(args: string[]): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [SEVEN_B_CHILD, ...args], { maxBuffer: 1 << 20 }, (error, stdout, stderr) => {
+      if (error) return reject(new Error(`seven-b ${args.join(" ")} failed: ${stderr}`));
+      resolve(JSON.parse(stdout) as Record<string, number>);
+    });
+  });
+}
+
+/**
+ * The server's side of a 7B-shaped run in `shards` shards: one runner process builds a shard's
+ * partial (2 samples by default) and writes its encoded `done`; a fresh server process receives it
+ * `shards` times, decoding and merging each before the next (as server/queue's pool does: one result
+ * at a time), and reports its peak RSS.
+ */
 async function sevenB(notes: string[]): Promise<BenchResult["figures"]> {
   const shards = Number(process.env.SKILLSCOPE_BENCH_SHARDS ?? 64);
   const perShard = Number(process.env.SKILLSCOPE_BENCH_SHARD_SAMPLES ?? 2);
-  const [layers, positions, neurons] = SEVEN_B;
-  const metrics = SEVEN_B_METRICS;
-  const rng = Rng.fromSeed(11);
-  const rss0 = process.memoryUsage().rss;
-  let peak = rss0;
-  const server = new StreamingStats({ layers, positions, neurons, metrics });
-  let mergeSeconds = 0;
-  let streamSeconds = 0;
-  let frameBytes = 0;
-  for (let s = 0; s < shards; s++) {
-    // the shard's own work (what a runner does): stream its samples; the same cost one runner would pay on the server
+  const dir = mkdtempSync(join(tmpdir(), "skillscope-bench-7b-"));
+  try {
+    const frameFile = join(dir, "partial.skr");
+    const shard = await sevenBChild(["shard", frameFile, String(perShard)]);
     const t0 = performance.now();
-    const partial = shardStats(layers, positions, neurons, metrics, perShard, rng);
-    streamSeconds += (performance.now() - t0) / 1000;
-    const snap = partial.toSnapshot();
-    if (s === 0) frameBytes = encodeFrame({ type: "done", partial: { stats: snap } }).byteLength;
-    const t1 = performance.now();
-    server.merge(snap);
-    mergeSeconds += (performance.now() - t1) / 1000;
-    peak = Math.max(peak, process.memoryUsage().rss);
+    const server = await sevenBChild(["server", frameFile, String(shards)]);
+    const wall = (performance.now() - t0) / 1000;
+    if (server.count !== shards * perShard) throw new Error(`merged count ${server.count}, expected ${shards * perShard}`);
+    const gib = (b: number) => (b / 2 ** 30).toFixed(2);
+    notes.push(`7B shape 32 x 11008 x 20, ${SEVEN_B_METRICS.length} metrics, ${shards} shards of ${perShard} samples: one partial is ${(shard.frameBytes / 2 ** 20).toFixed(0)} MiB encoded (the merged statistics have the same shape); the server process (fresh, merging one result at a time) peaked at ${gib(server.peakRss)} GiB RSS over ${shards} merges (${wall.toFixed(0)} s wall, decode ${(server.decodeSeconds / shards).toFixed(2)} s/shard incl. reading the file)`);
+    notes.push(`merging is O(neurons x metrics) per shard whatever the shard's size; streaming is O(samples x neurons x metrics), so the ratio grows with the samples per shard (${perShard} here)`);
+    return [
+      { label: `7B merge, ${shards} shards`, ours: server.mergeSeconds / shards, peer: `streaming ${perShard} samples/shard`, peerValue: shard.streamSeconds, unit: "s/shard", ratio: shard.streamSeconds / (server.mergeSeconds / shards) },
+      { label: `7B server peak RSS, ${shards} shards`, ours: server.peakRss / 2 ** 30, peer: "one partial's bytes", peerValue: shard.frameBytes / 2 ** 30, unit: "GiB", ratio: shard.frameBytes / server.peakRss },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  if (server.count(0) !== shards * perShard) throw new Error(`merged count ${server.count(0)}, expected ${shards * perShard}`);
-  notes.push(`7B shape 32 x 11008 x 20, ${metrics.length} metrics, ${shards} shards of ${perShard} samples: one partial is ${(frameBytes / 2 ** 20).toFixed(0)} MiB on the wire; server peak RSS ${((peak) / 2 ** 30).toFixed(2)} GiB (${((peak - rss0) / 2 ** 30).toFixed(2)} GiB above start) holding its statistics plus one incoming partial`);
-  notes.push(`merging is O(neurons x metrics) per shard whatever the shard's size; streaming is O(samples x neurons x metrics), so the ratio grows with the samples per shard (${perShard} here)`);
-  return [
-    { label: `7B merge, ${shards} shards`, ours: mergeSeconds / shards, peer: `streaming ${perShard} samples/shard`, peerValue: streamSeconds / shards, unit: "s/shard", ratio: streamSeconds / mergeSeconds },
-  ];
 }
 
 export async function benchScaleout(): Promise<BenchResult> {

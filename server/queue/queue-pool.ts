@@ -2,7 +2,7 @@
  * The server's side of the work queue (`skillscope serve --queue URL`): a ShardPool whose shard jobs
  * go to BullMQ on Redis for any runner (`skillscope runner --queue URL`) to take. Each job id is
  * unique per dispatch, so a shard is merged once by the run manager whatever the broker redelivers;
- * progress comes back as job progress, the partial as one binary result key.
+ * progress comes back as job progress, the partial as binary result keys (chunks).
  */
 import { randomUUID } from "node:crypto";
 import { Queue, QueueEvents } from "bullmq";
@@ -13,7 +13,7 @@ import type { ErrorEvent, RunnerEvent, TerminalEvent } from "../../gpu-runner/ru
 import type { RunnerErrorCode } from "../../gpu-runner/train/errors.js";
 import type { ShardJob } from "../runs/shard-job.js";
 import type { EventSink, ShardPool } from "../runs/shard-pool.js";
-import { cancelChannel, cancelledKey, DEFAULT_PREFIX, redisOptions, RESULT_TTL_S, resultKey, SHARD_QUEUE } from "./broker.js";
+import { cancelChannel, cancelledKey, DEFAULT_PREFIX, dropResult, redisOptions, RESULT_TTL_S, resultKey, SHARD_QUEUE, takeResult, type ResultRef } from "./broker.js";
 
 export interface QueuePoolOptions {
   /** Shards per run when its options give none (default 8). */
@@ -119,10 +119,10 @@ export class QueueShardPool implements ShardPool {
   private async completed(jobId: string, returnvalue: unknown): Promise<void> {
     const p = this.pending.get(jobId);
     // a job of a previous server (killed mid-run) that its runner finished anyway: nobody will read it
-    if (!p) return void (await this.redis.del(resultKey(this.prefix, jobId)).catch(() => undefined));
+    if (!p) return void (await dropResult(this.redis, returnvalue as ResultRef).catch(() => undefined));
     let terminal: RunnerEvent;
     try {
-      terminal = { ...(await this.readResult(jobId)), seq: p.seq++ };
+      terminal = { ...(await this.readResult(returnvalue as ResultRef)), seq: p.seq++ };
     } catch (e) {
       return this.end(jobId, "INTERNAL", `shard job ${jobId} completed (${JSON.stringify(returnvalue)}) but ${(e as Error).message}`);
     }
@@ -132,13 +132,11 @@ export class QueueShardPool implements ShardPool {
     await merged;
   }
 
-  /** The job's `done`, decoded, its key deleted (the encoded bytes are not kept past this call). */
-  private async readResult(jobId: string): Promise<RunnerEvent> {
-    const bytes = await this.redis.getBuffer(resultKey(this.prefix, jobId));
-    if (!bytes) throw new Error("its result key is missing");
-    const ev = decodeFrame<RunnerEvent>(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  /** The job's `done`, decoded, its keys deleted (the encoded bytes are not kept past this call). */
+  private async readResult(ref: ResultRef): Promise<RunnerEvent> {
+    if (!ref || typeof ref.result !== "string" || !Number.isInteger(ref.chunks) || !Number.isInteger(ref.bytes)) throw new Error("it returned no result reference");
+    const ev = decodeFrame<RunnerEvent>(await takeResult(this.redis, ref));
     if (ev.type !== "done") throw new Error(`its result is a ${ev.type} event`);
-    await this.redis.del(resultKey(this.prefix, jobId));
     return ev;
   }
 

@@ -2,7 +2,7 @@
  * A runner serving the work queue (`skillscope runner --queue URL --model DIR`): takes one shard
  * job at a time from BullMQ, runs it in a worker thread (server/runs/shard-worker), reports its
  * progress as job progress and stores its `done` (with the shard's partial statistics) under the
- * job's result key. While the job runs, BullMQ renews its lease; if this process dies the lease
+ * job's result keys. While the job runs, BullMQ renews its lease; if this process dies the lease
  * lapses and another runner takes the job. A cancel on the broker's channel stops the job at its
  * next batch.
  */
@@ -14,7 +14,7 @@ import { startRunInWorker, type RunHandle } from "../../gpu-runner/runner/host.j
 import type { RunnerEvent } from "../../gpu-runner/runner/protocol.js";
 import { isShardDone, type ShardJob } from "../runs/shard-job.js";
 import { SHARD_WORKER_URL } from "../runs/shard-pool.js";
-import { cancelChannel, cancelledKey, DEFAULT_PREFIX, redisOptions, RESULT_TTL_S, resultKey, SHARD_QUEUE } from "./broker.js";
+import { cancelChannel, cancelledKey, DEFAULT_PREFIX, redisOptions, SHARD_QUEUE, writeResult, type ResultRef } from "./broker.js";
 import type { ShardJobData } from "./queue-pool.js";
 
 export interface QueueRunnerOptions {
@@ -55,7 +55,7 @@ export async function startQueueRunner(url: string, options: QueueRunnerOptions 
   await subscriber.subscribe(cancelChannel(prefix));
   subscriber.on("message", (_channel: string, jobId: string) => inFlight.get(jobId)?.cancel());
 
-  const processJob = async (job: Job<ShardJobData>): Promise<{ result: string }> => {
+  const processJob = async (job: Job<ShardJobData>): Promise<ResultRef> => {
     const jobId = job.id!;
     if (await redis.exists(cancelledKey(prefix, jobId))) throw new UnrecoverableError(`CANCELLED: shard job ${jobId} was cancelled`);
     const frame = Buffer.from(job.data.frame, "base64");
@@ -83,16 +83,16 @@ export async function startQueueRunner(url: string, options: QueueRunnerOptions 
         log(`${name} shard job ${jobId} ended ${terminal.type === "error" ? terminal.code : terminal.type}`);
         throw new UnrecoverableError(terminal.type === "error" ? `${terminal.code}: ${terminal.message}` : `INTERNAL: shard job ended without its partial`);
       }
-      await redis.set(resultKey(prefix, jobId), Buffer.from(encodeFrame(terminal)), "EX", RESULT_TTL_S);
+      const ref = await writeResult(redis, prefix, jobId, encodeFrame(terminal));
       log(`${name} finished shard job ${jobId}`);
-      return { result: resultKey(prefix, jobId) };
+      return ref;
     } finally {
       inFlight.delete(jobId);
     }
   };
 
   const lease = options.leaseMs ?? 30000;
-  const worker = new Worker<ShardJobData, { result: string }>(SHARD_QUEUE, processJob, {
+  const worker = new Worker<ShardJobData, ResultRef>(SHARD_QUEUE, processJob, {
     connection, prefix, concurrency: 1, name,
     lockDuration: lease,
     stalledInterval: Math.max(500, Math.floor(lease / 2)),

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { QueueEvents } from "bullmq";
-import { DEFAULT_PREFIX, redisOptions, SHARD_QUEUE } from "../../../server/queue/broker.js";
+import { DEFAULT_PREFIX, dropResult, redisOptions, resultKey, SHARD_QUEUE, takeResult, writeResult } from "../../../server/queue/broker.js";
 import { QueueShardPool } from "../../../server/queue/queue-pool.js";
 import { RunManager } from "../../../server/runs/run-manager.js";
 import type { RunOptions } from "../../../server/runs/run-options.js";
@@ -121,5 +121,25 @@ test("cancel reaches every runner: both stop their shard, the waiting shards lea
     assert.equal(r2.child.exitCode, null);
   } finally {
     await manager.close();
+  }
+});
+
+test("a result larger than a chunk travels as several keys and comes back whole; a missing chunk is an error, not a short result", async () => {
+  const { Redis } = await import("ioredis");
+  const redis = new Redis(redisOptions(broker.url));
+  try {
+    const bytes = new Uint8Array(1000).map((_, i) => (i * 7919) % 251);
+    const ref = await writeResult(redis, "chunks", "job-1", bytes, 64);
+    assert.deepEqual(ref, { result: resultKey("chunks", "job-1"), chunks: 16, bytes: 1000 });
+    assert.deepEqual(await takeResult(redis, ref), bytes);
+    assert.deepEqual(await redis.keys("chunks:*"), [], "taken results leave no key behind");
+
+    const broken = await writeResult(redis, "chunks", "job-2", bytes, 64);
+    await redis.del(`${broken.result}:7`);
+    await assert.rejects(takeResult(redis, broken), /chunk 7 of 16 is missing/);
+    await dropResult(redis, broken);
+    assert.deepEqual(await redis.keys("chunks:*"), []);
+  } finally {
+    redis.disconnect();
   }
 });
