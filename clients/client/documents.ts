@@ -432,17 +432,19 @@ export const CounterexamplesDocument = graphql(`
 `);
 
 export const AlternativeScoresDocument = graphql(`
-  query AlternativeScores($runId: ID!, $metric: String!, $layer: Int!, $k: Int, $bins: Int, $position: Int) {
-    alternativeScores(runId: $runId, metric: $metric, layer: $layer, k: $k, bins: $bins, position: $position) {
+  query AlternativeScores($runId: ID!, $metric: String!, $layer: Int!, $k: Int, $bins: Int, $position: Int, $maxOverPositions: Boolean) {
+    alternativeScores(runId: $runId, metric: $metric, layer: $layer, k: $k, bins: $bins, position: $position, maxOverPositions: $maxOverPositions) {
       runId
       metric
       layer
       samples
+      reading
       topK {
         score
         neurons {
           id
           index
+          position
           pearson
           spearman
           mutualInformation

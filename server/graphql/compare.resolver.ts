@@ -14,7 +14,7 @@ import { badInput } from "./errors.js";
 import { nonNegativeInt, parseId } from "./ids.js";
 import { FIELD_COST, pageSize } from "./limits.js";
 import { neuronId } from "../../gpu-runner/neuron-id.js";
-import { NeuronAggregate } from "./neuron.type.js";
+import { ActivationReading, NeuronAggregate } from "./neuron.type.js";
 import { finiteOrNull } from "./finite.js";
 
 /** Most runs one comparison reads (every run's whole score table is loaded). */
@@ -104,7 +104,8 @@ export class CompareResolver {
     @Arg("layer", () => Int) layer: number,
     @Arg("k", () => Int, { defaultValue: 10, description: "Top-K size per score, 1..1000." }) k: number,
     @Arg("bins", () => Int, { defaultValue: 16, description: "Bins per variable for mutual information, 2..256." }) bins: number,
-    @Arg("position", () => Int, { nullable: true, description: "This soft position; default: each neuron's activation maximised over positions." }) position: number | null | undefined,
+    @Arg("position", () => Int, { nullable: true, description: "Read every neuron at this soft position; default: each neuron at its best position for the metric." }) position: number | null | undefined,
+    @Arg("maxOverPositions", () => Boolean, { nullable: true, description: "Read each sample's maximum over positions instead (explicit only)." }) maxOverPositions: boolean | null | undefined,
     @Ctx() { services }: GraphQLContext,
   ): Promise<AlternativeScores> {
     const runId = parseId(runIdArg, "runId");
@@ -112,10 +113,14 @@ export class CompareResolver {
     pageSize(k, "k", services.limits);
     const run = await services.store.getRun(runId);
     if (run.layers && !run.layers.includes(layer)) throw badInput("layer", `run ${runId} recorded layers ${run.layers.join(", ")}, not ${layer}`);
-    const a = await alternativeScores(services.store, runId, metric, layer, { k, bins, position: position == null ? undefined : nonNegativeInt(position, "position") });
+    if (position != null && maxOverPositions) throw badInput("position", "position and maxOverPositions exclude each other; give one");
+    const a = await alternativeScores(services.store, runId, metric, layer, {
+      k, bins, position: position == null ? undefined : nonNegativeInt(position, "position"), maxOverPositions: maxOverPositions ?? false,
+    });
     const valuesOf = (f: number) => ({
       id: neuronId(layer, f),
       index: f,
+      position: a.positions[f]! >= 0 ? a.positions[f]! : null,
       pearson: finiteOrNull(a.scores.pearson[f]),
       spearman: finiteOrNull(a.scores.spearman[f]),
       mutualInformation: finiteOrNull(a.scores.mutualInformation[f]),
@@ -126,6 +131,7 @@ export class CompareResolver {
       metric: a.metric,
       layer: a.layer,
       samples: a.samples,
+      reading: a.reading as ActivationReading,
       topK: (Object.entries(a.topK) as [ScoreKind, number[]][]).map(([score, neurons]) => ({ score: score as ScoreKindValue, neurons: neurons.map(valuesOf) })),
       overlap: a.overlap.map((o) => ({ a: o.a as ScoreKindValue, b: o.b as ScoreKindValue, jaccard: o.jaccard })),
     };

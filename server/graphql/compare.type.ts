@@ -1,4 +1,5 @@
 import { Field, Float, ID, Int, ObjectType, registerEnumType } from "type-graphql";
+import { ActivationReading } from "./neuron.type.js";
 
 /** Alternative neuron scores (server/compare/alternative-scores.ts ScoreKind). */
 export enum ScoreKindValue {
@@ -157,7 +158,10 @@ export class NeuronScores {
   @Field(() => Int)
   index!: number;
 
-  @Field(() => Float, { nullable: true })
+  @Field(() => Int, { nullable: true, description: "The position this neuron was read at (see AlternativeScores.reading); null for MAX_OVER_POSITIONS." })
+  position!: number | null;
+
+  @Field(() => Float, { nullable: true, description: "Null where undefined, and at BEST_POSITION for a neuron with no defined r at any position." })
   pearson!: number | null;
 
   @Field(() => Float, { nullable: true })
@@ -204,6 +208,14 @@ export class AlternativeScores {
 
   @Field(() => Int, { description: "Samples with a defined metric value." })
   samples!: number;
+
+  @Field(() => ActivationReading, {
+    description:
+      "What the scores read: BEST_POSITION (default) each neuron where its stored max |r| with the metric is, the position that ranked it, " +
+      "so `pearson` equals the ranked r; POSITION one named position for every neuron (no position chosen per neuron); " +
+      "MAX_OVER_POSITIONS each sample's maximum over positions, asked for explicitly.",
+  })
+  reading!: ActivationReading;
 
   @Field(() => [ScoreTopK])
   topK!: ScoreTopK[];

@@ -38,6 +38,7 @@ interface ScoresOptions extends ConnectionOptions {
   k: number;
   bins: number;
   position?: number;
+  maxOverPositions?: boolean;
   json?: boolean;
 }
 
@@ -138,25 +139,29 @@ export function registerCompareCommands(program: Command): void {
     .requiredOption("--layer <L>", "layer", int(0))
     .option("--k <n>", "top-K size per score", int(1), 10)
     .option("--bins <n>", "bins per variable for mutual information", int(2), 16)
-    .option("--position <p>", "soft position (default: each neuron's activation maximised over positions)", int(0))
+    .option("--position <p>", "read every neuron at this soft position (default: each neuron at its best position for the metric)", int(0))
+    .option("--max-over-positions", "read each sample's maximum over positions instead")
     .option("--json", "print JSON");
   examples(connectionOptions(scores), "skillscope scores --run 1 --metric label --layer 3", "skillscope scores --run 1 --metric label --layer 3 --k 20 --json");
   scores.action(
     action<ScoresOptions>(async (o) => {
       const { alternativeScores: a } = await withConnection(o, {}, ({ transport }) =>
-        transport.execute(AlternativeScoresDocument, { runId: o.run, metric: o.metric, layer: o.layer, k: o.k, bins: o.bins, position: o.position ?? null }),
+        transport.execute(AlternativeScoresDocument, {
+          runId: o.run, metric: o.metric, layer: o.layer, k: o.k, bins: o.bins, position: o.position ?? null, maxOverPositions: o.maxOverPositions ?? null,
+        }),
       );
       if (o.json) {
         printJson(a);
         return;
       }
-      process.stdout.write(`run ${a.runId}, metric ${a.metric}, layer ${a.layer}, ${a.samples} samples\n`);
+      const read = a.reading === "BEST_POSITION" ? "each neuron at its best position" : a.reading === "POSITION" ? `position ${o.position}` : "max over positions";
+      process.stdout.write(`run ${a.runId}, metric ${a.metric}, layer ${a.layer}, ${a.samples} samples, read at ${read}\n`);
       for (const t of a.topK) {
         process.stdout.write(`\ntop ${t.neurons.length} by ${t.score.toLowerCase().replace(/_/g, " ")}\n`);
         process.stdout.write(
           table(
-            ["neuron", "pearson", "spearman", "MI (nats)", "threshold acc"],
-            t.neurons.map((n) => [n.id, fmtR(n.pearson), fmtR(n.spearman), fixed(n.mutualInformation, 4), fixed(n.thresholdAccuracy, 3)]),
+            ["neuron", "position", "pearson", "spearman", "MI (nats)", "threshold acc"],
+            t.neurons.map((n) => [n.id, n.position ?? "-", fmtR(n.pearson), fmtR(n.spearman), fixed(n.mutualInformation, 4), fixed(n.thresholdAccuracy, 3)]),
           ),
         );
       }

@@ -158,14 +158,22 @@ describe("skillscope compare / stability / counterexamples / scores", () => {
   });
 
   it("scores: the planted neuron tops every score of layer 0", async () => {
-    const a = json<{ samples: number; topK: { score: string; neurons: { id: string }[] }[]; overlap: unknown[] }>(
+    const a = json<{ samples: number; reading: string; topK: { score: string; neurons: { id: string; position: number | null }[] }[]; overlap: unknown[] }>(
       await cli(["scores", "--run", runId, "--metric", "colors", "--layer", "0", "--k", "3", "--json", ...conn]),
     );
     assert.equal(a.samples, 40);
+    assert.equal(a.reading, "BEST_POSITION");
+    assert.ok(a.topK.every((t) => t.neurons.every((n) => Number.isInteger(n.position))));
+    const max = json<{ reading: string; topK: { neurons: { position: number | null }[] }[] }>(
+      await cli(["scores", "--run", runId, "--metric", "colors", "--layer", "0", "--k", "3", "--max-over-positions", "--json", ...conn]),
+    );
+    assert.equal(max.reading, "MAX_OVER_POSITIONS");
+    assert.ok(max.topK.every((t) => t.neurons.every((n) => n.position === null)));
     assert.deepEqual(a.topK.map((t) => [t.score, t.neurons[0]!.id]), [["PEARSON", "L0.N7"], ["SPEARMAN", "L0.N7"], ["MUTUAL_INFORMATION", "L0.N7"]]);
     assert.equal(a.overlap.length, 3);
     const human = await cli(["scores", "--run", runId, "--metric", "colors", "--layer", "0", "--k", "3", ...conn]);
     assert.equal(human.code, 0, human.stderr);
-    assert.match(human.stdout, /top 3 by pearson\nneuron +pearson +spearman +MI \(nats\) +threshold acc\nL0\.N7 /);
+    assert.match(human.stdout, /read at each neuron at its best position\n/);
+    assert.match(human.stdout, /top 3 by pearson\nneuron +position +pearson +spearman +MI \(nats\) +threshold acc\nL0\.N7 +\d+ /);
   });
 });

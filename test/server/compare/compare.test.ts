@@ -151,8 +151,10 @@ test("alternative scores per neuron from stored activations, with top-K overlap 
     confidence: new Float64Array(N), prediction: ids.map(() => ""), correct: new Uint8Array(N),
   });
   await store.writeMetric(run, { name: "label", kind: "builtin", sampleId: ids, value: Float64Array.from(y) });
-  const alt = await alternativeScores(store, run, "label", 0, { k: 1, bins: 4 });
+  const alt = await alternativeScores(store, run, "label", 0, { k: 1, bins: 4, maxOverPositions: true });
   assert.equal(alt.samples, N);
+  assert.equal(alt.reading, "max_over_positions");
+  assert.deepEqual([...alt.positions], [-1, -1, -1]);
   // two-pass Pearson of each neuron's max-over-positions activation with y
   const pearson = (x: number[]) => {
     const mx = x.reduce((a, b) => a + b, 0) / N, my = y.reduce((a, b) => a + b, 0) / N;
@@ -177,4 +179,17 @@ test("alternative scores per neuron from stored activations, with top-K overlap 
   assert.equal(pos0.scores.thresholdAccuracy, null);
   assert.equal(pos0.overlap.length, 3);
   await assert.rejects(alternativeScores(store, run, "idx", 0, { position: 5 }), (e: unknown) => e instanceof ServiceError && e.code === "BAD_INPUT");
+  await assert.rejects(alternativeScores(store, run, "idx", 0, { position: 0, maxOverPositions: true }), (e: unknown) => e instanceof ServiceError && e.code === "BAD_INPUT");
+
+  // default: each neuron at its best position for the metric, as the stored max |r| scores say (neuron 2's r undefined everywhere)
+  await assert.rejects(alternativeScores(store, run, "label", 0), (e: unknown) => e instanceof ServiceError && e.code === "BAD_STATE" && /no stored scores/.test(e.message));
+  await store.writeScores(run, [{ metric: "label", agg: "max_abs_r", layer: 0, position: Int32Array.of(1, 0, 0), neuron: Int32Array.of(0, 1, 2), r: Float64Array.of(0.9, 0.2, Number.NaN) }]);
+  const best = await alternativeScores(store, run, "label", 0, { k: 2, bins: 4 });
+  assert.equal(best.reading, "best_position");
+  assert.deepEqual([...best.positions], [1, 0, -1]);
+  const atPosition = (p: number, f: number) => y.map((_, s) => data[(s * P + p) * F + f]!);
+  assert.ok(Math.abs(best.scores.pearson[0]! - pearson(atPosition(1, 0))) < 1e-9);
+  assert.ok(Math.abs(best.scores.pearson[1]! - pearson(atPosition(0, 1))) < 1e-9);
+  assert.ok(Number.isNaN(best.scores.pearson[2]!) && Number.isNaN(best.scores.spearman[2]!) && Number.isNaN(best.scores.mutualInformation[2]!));
+  assert.deepEqual(best.topK.pearson, [0, 1]);
 });

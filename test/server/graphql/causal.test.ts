@@ -338,7 +338,7 @@ describe("comparison queries", () => {
 
   it("alternativeScores: Pearson of the max activation matches a two-pass reference; the planted neuron tops every score", async () => {
     const res = await gql<{ alternativeScores: { samples: number; topK: { score: string; neurons: { id: string; index: number; pearson: number; spearman: number; mutualInformation: number; thresholdAccuracy: number | null }[] }[]; overlap: { a: string; b: string; jaccard: number }[] } }>(
-      `{ alternativeScores(runId: "${runId}", metric: "colors", layer: 0, k: 5) { samples topK { score neurons { id index pearson spearman mutualInformation thresholdAccuracy } } overlap { a b jaccard } } }`,
+      `{ alternativeScores(runId: "${runId}", metric: "colors", layer: 0, k: 5, maxOverPositions: true) { samples topK { score neurons { id index pearson spearman mutualInformation thresholdAccuracy } } overlap { a b jaccard } } }`,
     );
     assertOk(res);
     const a = res.data!.alternativeScores;
@@ -366,5 +366,6 @@ describe("comparison queries", () => {
     assert.ok(thr && thr.neurons.every((n) => n.thresholdAccuracy! >= 0 && n.thresholdAccuracy! <= 1));
     assert.equal(errorCode(await gql(`{ alternativeScores(runId: "${runId}", metric: "colors", layer: 7) { samples } }`)), "BAD_USER_INPUT");
     assert.equal(errorCode(await gql(`{ alternativeScores(runId: "${runId}", metric: "colors", layer: 0, bins: 1) { samples } }`)), "BAD_USER_INPUT");
+    assert.equal(errorCode(await gql(`{ alternativeScores(runId: "${runId}", metric: "colors", layer: 0, position: 1, maxOverPositions: true) { samples } }`)), "BAD_USER_INPUT");
   });
 });

@@ -201,6 +201,31 @@ describe("1. samples and histograms read the neuron's best position", () => {
     );
     assert.deepEqual(at.neuron.activationHistogram, { reading: "POSITION", position: 1 });
   });
+
+  it("alternativeScores reads each neuron at its best position by default (its pearson is the ranked r); max over positions only when asked", async () => {
+    type A = { reading: string; topK: { score: string; neurons: { index: number; position: number | null; pearson: number }[] }[] };
+    const query = (args: string) => ok<{ alternativeScores: A }>(
+      `{ alternativeScores(runId: "${runId}", metric: "overlap", layer: 0, k: ${F}${args}) { reading topK { score neurons { index position pearson } } } }`,
+    );
+    const best = (await query("")).alternativeScores;
+    assert.equal(best.reading, "BEST_POSITION");
+    const byIndex = new Map(best.topK.find((t) => t.score === "PEARSON")!.neurons.map((n) => [n.index, n]));
+    const planted = byIndex.get(PLANTED)!;
+    assert.equal(planted.position, PLANTED_POSITION);
+    assert.ok(Math.abs(planted.pearson - pearson(column(PLANTED_POSITION, PLANTED), overlap)) < 1e-6 && planted.pearson < -0.9, `planted pearson ${planted.pearson}`);
+    // every neuron: read where its own |r| over positions peaks, recomputed here from the raw activations
+    for (const f of [1, 2, 50, 299]) {
+      const rs = Array.from({ length: P }, (_, p) => pearson(column(p, f), overlap));
+      const at = rs.map((r, p) => [Math.abs(r), p] as const).filter(([a]) => Number.isFinite(a)).sort((a, b) => b[0] - a[0])[0]![1];
+      assert.equal(byIndex.get(f)!.position, at, `L0.N${f} read at its best position`);
+      assert.ok(Math.abs(byIndex.get(f)!.pearson - rs[at]!) < 1e-6);
+    }
+    const max = (await query(", maxOverPositions: true")).alternativeScores;
+    assert.equal(max.reading, "MAX_OVER_POSITIONS");
+    const plantedMax = max.topK.find((t) => t.score === "PEARSON")!.neurons.find((n) => n.index === PLANTED)!;
+    assert.equal(plantedMax.position, null);
+    assert.ok(plantedMax.pearson > 0.3, `max over positions reverses the sign: ${plantedMax.pearson}`);
+  });
 });
 
 describe("2. position-corrected p-values", () => {
