@@ -7,7 +7,7 @@
  *    against the same measurement on the idle server.
  */
 import "reflect-metadata";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +15,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { DB_FILE, startServer, type RunningServer } from "../server/http/server.js";
 import { Store } from "../server/store/store.js";
 import type { ScoreBatch, ScorePage, ScoreQuery } from "../server/store/scores.js";
+import { gql, keepAliveAgent, type GraphQLEndpoint } from "./graphql-client.js";
 import type { BenchResult } from "./result.js";
 
 const METRICS = ["acc", "colors"] as const;
@@ -31,11 +32,6 @@ const TRAIN_STEPS = 100_000;
 const PLANTED = fileURLToPath(new URL("../../test/fixtures/planted/", import.meta.url));
 
 type Figure = BenchResult["figures"][number];
-
-interface Api {
-  url: string;
-  token: string;
-}
 
 interface Latency {
   medianMs: number;
@@ -108,29 +104,27 @@ async function buildScoredRun(dbPath: string): Promise<{ runId: number; rows: nu
   }
 }
 
-async function gql<T>(api: Api, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const res = await fetch(`${api.url}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${api.token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await res.json()) as { data?: T; errors?: { message: string }[] };
-  if (body.errors?.length || res.status !== 200) throw new Error(`GraphQL HTTP ${res.status}: ${body.errors?.[0]?.message ?? "no data"}`);
-  return body.data!;
-}
-
-/** WARMUP untimed calls, then REPEATS sequential timed calls. */
-async function time(call: () => Promise<unknown>): Promise<Latency> {
-  for (let i = 0; i < WARMUP; i++) await call();
-  const ms: number[] = [];
-  for (let i = 0; i < REPEATS; i++) {
-    const t0 = performance.now();
-    await call();
-    ms.push(performance.now() - t0);
-  }
+function latency(ms: number[]): Latency {
   ms.sort((a, b) => a - b);
   const at = (q: number) => ms[Math.min(ms.length - 1, Math.floor(q * ms.length))]!;
   return { medianMs: (ms[(ms.length - 1) >> 1]! + ms[ms.length >> 1]!) / 2, p95Ms: at(0.95) };
+}
+
+/**
+ * WARMUP untimed calls, then REPEATS timed calls of each of two calls taken in turns (a, b, a, b, ...), so that load from other processes
+ * falls on both alike. Each gets the call index (calls that must not repeat an argument use it).
+ */
+async function timeInTurns(a: (i: number) => Promise<unknown>, b: (i: number) => Promise<unknown>): Promise<[Latency, Latency]> {
+  for (let i = 0; i < WARMUP; i++) (await a(i), await b(i));
+  const ms: [number[], number[]] = [[], []];
+  for (let i = WARMUP; i < WARMUP + REPEATS; i++) {
+    for (const [k, call] of [a, b].entries()) {
+      const t0 = performance.now();
+      await call(i);
+      ms[k]!.push(performance.now() - t0);
+    }
+  }
+  return [latency(ms[0]), latency(ms[1])];
 }
 
 const NEURONS_QUERY = `query ($r: ID!, $m: String!, $first: Int!, $layer: Int, $min: Float, $after: String) {
@@ -148,6 +142,8 @@ interface NeuronsPage {
 interface Case {
   label: string;
   query: ScoreQuery;
+  /** Each call asks with a threshold no call asked before (so misses every cache). */
+  fresh?: boolean;
 }
 
 /** The GraphQL page must be the store's page, row for row, before its timing counts. */
@@ -171,53 +167,60 @@ function latencyFigures(c: Case, api: Latency, store: Latency): Figure[] {
   ];
 }
 
-async function benchNeuronsQuery(dir: string, notes: string[]): Promise<Figure[]> {
+export async function benchNeuronsQuery(dir: string, notes: string[]): Promise<Figure[]> {
   const dbPath = join(dir, DB_FILE);
   const built = await buildScoredRun(dbPath);
   notes.push(`scores: ${built.rows} rows (${METRICS.length} metrics x ${LAYERS} layers x (${POSITIONS} x ${NEURONS} + 2 x ${NEURONS})) written by writeScores in ${built.seconds.toFixed(1)} s`);
+  // The store peer reads its own copy of the file, so both paths are open at once and timed in turns.
+  const peerPath = join(dir, "peer.duckdb");
+  await copyFile(dbPath, peerPath);
   const metric = "colors";
+  const first50: ScoreQuery = { metric, agg: "max_abs_r", first: 50 };
   const cases: Case[] = [
-    { label: "neurons(first: 50)", query: { metric, agg: "max_abs_r", first: 50 } },
+    { label: "neurons(first: 50)", query: first50 },
     { label: "neurons(layer: 3, minAbsR: 0.5)", query: { metric, agg: "max_abs_r", layer: 3, minAbsR: 0.5, first: 50 } },
     { label: "neurons second page (after)", query: { metric, agg: "max_abs_r", first: 50 } },
+    // A threshold no call asked before, every call: nothing kept can answer (the store gets the same thresholds).
+    { label: "neurons(first: 50) uncached", query: first50, fresh: true },
   ];
   const variables = (q: ScoreQuery) => ({ r: String(built.runId), m: q.metric, first: q.first, layer: q.layer ?? null, min: q.minAbsR ?? null, after: q.after ?? null });
+  const queryAt = (c: Case, i: number): ScoreQuery => (c.fresh ? { ...c.query, minAbsR: (i + 1) * 1e-6 } : c.query);
 
   const server = await startServer({ dataDir: dir, dbPath, port: 0, dashboardDir: join(dir, "none") });
-  const viaApi: { page: NeuronsPage; latency: Latency; firstMs: number }[] = [];
-  try {
-    const api: Api = { url: server.url, token: (await readFile(join(dir, "token"), "utf8")).trim() };
-    for (const [i, c] of cases.entries()) {
-      if (i === 2) c.query.after = viaApi[0]!.page.neurons.pageInfo.endCursor;
-      const call = () => gql<NeuronsPage>(api, NEURONS_QUERY, variables(c.query));
-      const t0 = performance.now();
-      const page = await call();
-      const firstMs = performance.now() - t0;
-      viaApi.push({ page, latency: await time(call), firstMs });
-    }
-    const trivial = await time(() => gql(api, "{ __typename }"));
-    notes.push(`a trivial query ({ __typename }) takes ${trivial.medianMs.toFixed(2)} ms median over the same HTTP path (the fixed cost of fetch + server + Apollo)`);
-  } finally {
-    await server.close();
-  }
-
-  const store = await Store.open(dbPath);
+  const agent = keepAliveAgent();
+  const store = await Store.open(peerPath);
   const figures: Figure[] = [];
   try {
-    for (const [i, c] of cases.entries()) {
-      const call = () => store.queryScores(built.runId, c.query);
-      assertSamePage(c.label, viaApi[i]!.page, await call());
-      const direct = await time(call);
-      figures.push(...latencyFigures(c, viaApi[i]!.latency, direct));
-      notes.push(`${c.label}: the first GraphQL call (nothing of the run kept yet: DuckDB query + metric check + execution) took ${viaApi[i]!.firstMs.toFixed(2)} ms, ${(direct.medianMs / viaApi[i]!.firstMs).toFixed(2)}x the store's median`);
+    const api: GraphQLEndpoint = { url: server.url, token: (await readFile(join(dir, "token"), "utf8")).trim(), agent };
+    const viaApi = (q: ScoreQuery) => gql<NeuronsPage>(api, NEURONS_QUERY, variables(q));
+    const direct = (q: ScoreQuery) => store.queryScores(built.runId, q);
+    let firstPage: NeuronsPage | undefined;
+    for (const c of cases) {
+      if (c.label.includes("second page")) c.query.after = firstPage!.neurons.pageInfo.endCursor;
+      // The first call of each: nothing of it kept yet (for the first case: a just-started server vs a just-opened store).
+      const q0 = queryAt(c, -1);
+      const [apiFirst, storeFirst] = [await timed(() => viaApi(q0)), await timed(() => direct(q0))];
+      assertSamePage(c.label, apiFirst.value, storeFirst.value);
+      firstPage ??= apiFirst.value;
+      const [apiLatency, storeLatency] = await timeInTurns((i) => viaApi(queryAt(c, i)), (i) => direct(queryAt(c, i)));
+      figures.push(...latencyFigures(c, apiLatency, storeLatency));
+      notes.push(`${c.label}: first call ${apiFirst.ms.toFixed(1)} ms vs the store's first ${storeFirst.ms.toFixed(1)} ms (${(storeFirst.ms / apiFirst.ms).toFixed(2)}x)`);
     }
-    const listMetrics = await time(() => store.listMetrics(built.runId));
-    notes.push(`of the GraphQL overhead, the resolver's metric check (store.listMetrics) alone takes ${listMetrics.medianMs.toFixed(2)} ms median`);
-    notes.push(`neurons pages matched the store's pages row for row; totalCount ${viaApi[0]!.page.neurons.totalCount} (first page), ${viaApi[1]!.page.neurons.totalCount} (filtered)`);
+    const [trivial, listMetrics] = await timeInTurns(() => gql(api, "{ __typename }"), () => store.listMetrics(built.runId));
+    notes.push(`a trivial query ({ __typename }) takes ${trivial.medianMs.toFixed(2)} ms median over the same HTTP path (the fixed cost of fetch + server + Apollo); store.listMetrics (the resolver's metric check, kept after the first call) ${listMetrics.medianMs.toFixed(2)} ms`);
+    notes.push(`neurons pages matched the store's pages row for row; totalCount ${firstPage!.neurons.totalCount} (first page)`);
   } finally {
+    agent.destroy();
+    await server.close();
     await store.close();
   }
   return figures;
+}
+
+async function timed<T>(call: () => Promise<T>): Promise<{ value: T; ms: number }> {
+  const t0 = performance.now();
+  const value = await call();
+  return { value, ms: performance.now() - t0 };
 }
 
 interface Lag {
@@ -236,12 +239,12 @@ async function measureLag(ms: number): Promise<Lag> {
   return { p50Ms: lag(h.percentile(50)), p99Ms: lag(h.percentile(99)), maxMs: lag(h.max) };
 }
 
-async function runStatus(api: Api, id: string): Promise<{ status: string; error: string | null }> {
+async function runStatus(api: GraphQLEndpoint, id: string): Promise<{ status: string; error: string | null }> {
   return (await gql<{ run: { status: string; error: string | null } }>(api, `query ($id: ID!) { run(id: $id) { status error } }`, { id })).run;
 }
 
 /** Largest training step among the run's progress events (stored progress payloads carry phase and step). */
-async function lastTrainStep(api: Api, id: string): Promise<number> {
+async function lastTrainStep(api: GraphQLEndpoint, id: string): Promise<number> {
   let step = 0;
   let after = 0;
   for (;;) {
@@ -258,8 +261,9 @@ async function lastTrainStep(api: Api, id: string): Promise<number> {
 
 async function benchTrainingLag(dir: string, notes: string[]): Promise<Figure[]> {
   const server: RunningServer = await startServer({ dataDir: dir, port: 0, modelRoots: [PLANTED], taskRoots: [PLANTED], dashboardDir: join(dir, "none"), runner: {} });
+  const agent = keepAliveAgent();
   try {
-    const api: Api = { url: server.url, token: (await readFile(join(dir, "token"), "utf8")).trim() };
+    const api: GraphQLEndpoint = { url: server.url, token: (await readFile(join(dir, "token"), "utf8")).trim(), agent };
     const idle = await measureLag(LAG_MS);
     const model = await gql<{ registerModel: { id: string } }>(api, `mutation ($p: String!) { registerModel(path: $p) { id } }`, { p: join(PLANTED, "model") });
     const task = await gql<{ importTask: { id: string } }>(api, `mutation ($i: ImportTaskInput!) { importTask(input: $i) { id } }`, {
@@ -300,6 +304,7 @@ async function benchTrainingLag(dir: string, notes: string[]): Promise<Figure[]>
     });
     return [lagFigure("p50", "p50Ms"), lagFigure("p99", "p99Ms"), lagFigure("max", "maxMs")];
   } finally {
+    agent.destroy();
     await server.close();
   }
 }
@@ -319,6 +324,6 @@ export async function benchGraphql(): Promise<BenchResult> {
   } finally {
     await rm(trainDir, { recursive: true, force: true });
   }
-  notes.push(`latencies: ${REPEATS} sequential calls after ${WARMUP} warm-up calls, over HTTP to 127.0.0.1 with fetch; ratio = store / GraphQL; a finished run's pages are kept after the first call (the store call reads DuckDB every time)`);
+  notes.push(`latencies: ${REPEATS} sequential calls after ${WARMUP} warm-up calls, over HTTP to 127.0.0.1 (node:http keep-alive client in the same process); ratio = store / GraphQL; timed in turns with store.queryScores on a copy of the same database file; a finished run's pages are kept after the first call (the store call reads DuckDB every time), except in the uncached case`);
   return { name: "graphql", figures, notes };
 }

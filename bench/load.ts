@@ -7,13 +7,13 @@
  * answering the same queries with no run training and no subscribers, measured in the same run.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { Agent, request } from "node:http";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createClient, type Client } from "graphql-ws";
 import WebSocket from "ws";
+import { gql, keepAliveAgent, type GraphQLEndpoint } from "./graphql-client.js";
 import type { BenchResult } from "./result.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -58,16 +58,8 @@ export interface LoadReport {
   phases: { setup: number; idle: number; loaded: number; drain: number };
 }
 
-interface Server {
-  url: string;
-  token: string;
+interface Server extends GraphQLEndpoint {
   proc: ChildProcess;
-  /**
-   * Keep-alive connections, one per concurrent client. node:http rather than fetch: undici's pool
-   * left some requests queued for the whole phase under 200 concurrent clients (p99 = the phase
-   * length), which measured the load generator, not the server.
-   */
-  agent: Agent;
 }
 
 async function serve(dataDir: string): Promise<Server> {
@@ -83,7 +75,7 @@ async function serve(dataDir: string): Promise<Server> {
     });
     proc.once("exit", (code) => reject(new Error(`serve exited with ${code}: ${out}`)));
   });
-  return { url, token: readFileSync(join(dataDir, "token"), "utf8").trim(), proc, agent: new Agent({ keepAlive: true, maxSockets: 1024 }) };
+  return { url, token: readFileSync(join(dataDir, "token"), "utf8").trim(), proc, agent: keepAliveAgent() };
 }
 
 function memoryMb(pid: number, field: "VmHWM" | "VmRSS"): number {
@@ -93,35 +85,6 @@ function memoryMb(pid: number, field: "VmHWM" | "VmRSS"): number {
   } catch {
     return Number.NaN;
   }
-}
-
-async function gql<T>(s: Server, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const payload = JSON.stringify({ query, variables });
-  const url = new URL(`${s.url}/graphql`);
-  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-    const req = request(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: "POST",
-        agent: s.agent,
-        headers: { "content-type": "application/json", authorization: `Bearer ${s.token}`, "content-length": Buffer.byteLength(payload) },
-      },
-      (res) => {
-        let text = "";
-        res.setEncoding("utf8");
-        res.on("data", (chunk: string) => (text += chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
-  const body = JSON.parse(text) as { data?: T; errors?: { message: string }[] };
-  if (body.errors?.length || status !== 200) throw new Error(`HTTP ${status}: ${body.errors?.[0]?.message ?? "no data"}`);
-  return body.data!;
 }
 
 async function waitFor(s: Server, runId: string, statuses: string[]): Promise<string> {

@@ -96,7 +96,6 @@ export class NeuronResolver {
   async neurons(@Args() args: NeuronsArgs, @Ctx() { services }: GraphQLContext): Promise<NeuronConnection> {
     const runId = parseId(args.runId, "runId");
     const first = pageSize(args.first, "first", services.limits);
-    await assertMetric(services, runId, args.metric);
     const query: ScoreQuery = {
       metric: args.metric,
       agg: args.position == null ? (args.aggregate as ScoreAgg) : "position",
@@ -109,7 +108,11 @@ export class NeuronResolver {
       if (!(args.minAbsR >= 0 && args.minAbsR <= 1)) throw badInput("minAbsR", `must lie in [0, 1], got ${args.minAbsR}`);
       query.minAbsR = args.minAbsR;
     }
-    const page = await services.store.queryScores(runId, query);
+    // The metric check and the page are read at once; an unknown metric's error wins over the page's.
+    const pageRead = services.store.queryScores(runId, query);
+    pageRead.catch(() => undefined);
+    await assertMetric(services, runId, args.metric);
+    const page = await pageRead;
     return {
       edges: page.rows.map((s) => ({
         cursor: s.cursor,
