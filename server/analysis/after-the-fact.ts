@@ -44,17 +44,18 @@ export function scoreMetricFromActivations(
   if (!(Number.isInteger(from) && Number.isInteger(to) && from >= 0 && from < to && to <= neurons)) {
     throw new AnalysisError("BAD_ARGUMENT", `neuron range [${from}, ${to}) is not a non-empty part of [0, ${neurons})`);
   }
-  const width = to - from;
-  const stats = new StreamingStats({ layers: acts.length, positions, neurons: width, metrics: ["metric"] });
-  const batch = new Float32Array(Math.min(ROWS_PER_BATCH, Math.max(1, defined.length)) * positions * width);
+  const stats = new StreamingStats({ layers: acts.length, positions, neurons: to - from, metrics: ["metric"] });
+  // The range is read in place from whole rows; only rows around a missing value are copied together.
+  const window = { stride: neurons, offset: from };
+  const batch = new Float32Array(Math.min(ROWS_PER_BATCH, Math.max(1, defined.length)) * cols);
   for (let l = 0; l < acts.length; l++) {
     for (let i0 = 0; i0 < defined.length; i0 += ROWS_PER_BATCH) {
       const rows = defined.slice(i0, i0 + ROWS_PER_BATCH);
-      rows.forEach((s, i) => {
-        if (width === neurons) batch.set(acts[l].subarray(s * cols, (s + 1) * cols), i * cols);
-        else for (let p = 0; p < positions; p++) batch.set(acts[l].subarray(s * cols + p * neurons + from, s * cols + p * neurons + to), (i * positions + p) * width);
-      });
-      stats.update(l, batch.subarray(0, rows.length * positions * width), Float64Array.from(rows, (s) => metricValues[s]));
+      const first = rows[0]!;
+      const contiguous = rows[rows.length - 1] === first + rows.length - 1;
+      if (!contiguous) rows.forEach((s, i) => batch.set(acts[l].subarray(s * cols, (s + 1) * cols), i * cols));
+      const data = contiguous ? acts[l].subarray(first * cols, (first + rows.length) * cols) : batch.subarray(0, rows.length * cols);
+      stats.update(l, data, Float64Array.from(rows, (s) => metricValues[s]), window);
     }
   }
   return {

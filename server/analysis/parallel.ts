@@ -1,7 +1,8 @@
 /**
  * The engine's heavy calls on worker threads, off the caller's event loop:
  * - scoreMetricInWorkers: Pearson r of a metric with every (layer, position, neuron), the neurons
- *   split into one contiguous range per worker, all workers reading the same shared activations;
+ *   split into contiguous ranges (a few per worker, taken in turn by whichever worker is free), all
+ *   workers reading the same shared activations;
  * - permutationNullInWorker: the permutation null on one worker, layers handed over one at a time.
  * Each returns what the single-threaded function returns for the same input.
  */
@@ -11,8 +12,13 @@ import { AnalysisError } from "./errors.js";
 import type { PermutationNull, PermutationNullOptions } from "./permutation-null.js";
 import { analysisWorkers, type AnalysisWorkerPool } from "./worker-pool.js";
 
-/** A worker's share is at least this many neurons: smaller splits cost more in messages than they save. */
-const MIN_NEURONS_PER_WORKER = 64;
+/** A part is at least this many neurons: smaller parts cost more in messages than they save. */
+const MIN_NEURONS_PER_PART = 64;
+/**
+ * Parts per worker. More parts than workers balance the load: a worker that gets less CPU (other
+ * processes, a busy core) takes fewer parts, where one part per worker would wait for the slowest.
+ */
+const PARTS_PER_WORKER = 4;
 
 /** A copy in shared memory, unless it already is there (the workers read it without copying). */
 export function shared(values: Float32Array): Float32Array {
@@ -29,7 +35,7 @@ export function shared(values: Float32Array): Float32Array {
 export async function scoreMetricInWorkers(
   acts: Float32Array[], metricValues: Float64Array, positions: number, neurons: number, pool: AnalysisWorkerPool = analysisWorkers(),
 ): Promise<AfterTheFactScores> {
-  const parts = Math.max(1, Math.min(pool.size, Math.floor(neurons / MIN_NEURONS_PER_WORKER)));
+  const parts = Math.max(1, Math.min(pool.size * PARTS_PER_WORKER, Math.floor(neurons / MIN_NEURONS_PER_PART)));
   const ranges: NeuronRange[] = Array.from({ length: parts }, (_, i) => ({ from: Math.floor((i * neurons) / parts), to: Math.floor(((i + 1) * neurons) / parts) }));
   const sharedActs = acts.map(shared);
   const results = await Promise.all(

@@ -8,7 +8,9 @@
  * that streams one layer at a time holds only what it has seen.
  */
 import { AnalysisError, expectInt, expectLength } from "./errors.js";
-import { allocBatchSums, type BatchSums, type ColumnMoments, computeBatchSums, computeLayerBatchSums, mergeBatchSums, mergeMoments, NEURON_BLOCK } from "./moment-kernel.js";
+import {
+  allocBatchSums, type BatchSums, type ColumnMoments, computeBatchSums, computeLayerBatchSums, mergeBatchSums, mergeMoments, NEURON_BLOCK, type NeuronWindow,
+} from "./moment-kernel.js";
 
 /** Dimensions of one run's statistics. */
 export interface StatsShape {
@@ -121,18 +123,23 @@ export class StreamingStats {
 
   /**
    * Streams one batch of one layer.
-   * acts: [b, P, F] float32, sample-major. metricValues: [M, b] float64, metric-major, finite.
+   * acts: [b, P, F] float32, sample-major; with `window`, [b, P, window.stride] of which these
+   * statistics' F neurons are [offset, offset + F) (read in place, no copy).
+   * metricValues: [M, b] float64, metric-major, finite.
    * Throws (and changes nothing) on shape mismatch or non-finite values.
    */
-  update(layer: number, acts: Float32Array, metricValues: Float64Array): void {
+  update(layer: number, acts: Float32Array, metricValues: Float64Array, window: NeuronWindow = { stride: this.shape.neurons, offset: 0 }): void {
     this.checkLayer(layer);
     const { positions: p, neurons: f } = this.shape;
     const m = this.shape.metrics.length;
     const cols = p * f;
-    if (acts.length === 0 || acts.length % cols !== 0) {
-      throw new AnalysisError("SHAPE_MISMATCH", `activations for layer ${layer} have length ${acts.length}, not a multiple of P*F = ${cols}`);
+    expectInt("window.stride", window.stride, f);
+    expectInt("window.offset", window.offset, 0, window.stride - f);
+    const rowLength = p * window.stride;
+    if (acts.length === 0 || acts.length % rowLength !== 0) {
+      throw new AnalysisError("SHAPE_MISMATCH", `activations for layer ${layer} have length ${acts.length}, not a multiple of ${window.stride === f ? "P*F" : "P*stride"} = ${rowLength}`);
     }
-    const b = acts.length / cols;
+    const b = acts.length / rowLength;
     expectLength(`metric values for layer ${layer} ([M=${m}, b=${b}])`, metricValues.length, m * b);
     for (let i = 0; i < m * b; i++) {
       if (!Number.isFinite(metricValues[i])) {
@@ -152,7 +159,7 @@ export class StreamingStats {
       meanYB[k] = s / b;
       for (let i = 0; i < b; i++) yc[k * b + i] = (metricValues[k * b + i] - shiftY[k]) - meanYB[k];
     }
-    const finite = computeLayerBatchSums(acts, b, p, f, yc, m, fullSums, this.xmax, this.rowMax)
+    const finite = computeLayerBatchSums(acts, b, p, f, yc, m, fullSums, this.xmax, this.rowMax, window)
       && computeBatchSums(this.xmax, b, f, yc, m, maxSums);
     if (!finite) {
       throw new AnalysisError("NON_FINITE", `activations for layer ${layer} contain NaN or Infinity: the batch was rejected`);

@@ -15,8 +15,8 @@ function wideData(n: number, range: number, seed: number): Float32Array {
   return out;
 }
 
-function maxOverPositions(range: number): { got: Float32Array; want: Float32Array; largest: Float64Array } {
-  const [b, p, f] = [13, 7, NEURON_BLOCK + 37];
+function maxOverPositions(range: number, p = 7): { got: Float32Array; want: Float32Array; largest: Float64Array } {
+  const [b, f] = [13, NEURON_BLOCK + 37];
   const acts = wideData(b * p * f, range, range);
   const got = new Float32Array(b * f);
   computeLayerBatchSums(acts, b, p, f, new Float64Array(b), 1, allocBatchSums(p * f, 1), got, new Float64Array(NEURON_BLOCK));
@@ -34,9 +34,12 @@ function maxOverPositions(range: number): { got: Float32Array; want: Float32Arra
 }
 
 test("the fused max over positions is exact for magnitudes within 2^20 of each other", () => {
-  const { got, want } = maxOverPositions(20);
-  // === so that -0 and +0 count as equal
-  for (let i = 0; i < want.length; i++) assert.ok(got[i] === want[i], `entry ${i}: ${got[i]} vs ${want[i]}`);
+  // fewer positions than one sweep of four, exactly one, and one plus a remainder
+  for (const p of [2, 4, 7]) {
+    const { got, want } = maxOverPositions(20, p);
+    // === so that -0 and +0 count as equal
+    for (let i = 0; i < want.length; i++) assert.ok(got[i] === want[i], `P=${p}, entry ${i}: ${got[i]} vs ${want[i]}`);
+  }
 });
 
 test("on extreme ranges (2^80) the max is off by at most a few float64 ulps of the row's largest magnitude", () => {

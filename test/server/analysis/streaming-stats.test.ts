@@ -127,3 +127,22 @@ test("bad input is a typed error and changes nothing", () => {
   assert.throws(() => StreamingStats.fromSnapshot(snap), /snapshot.layers\[0\].m2X has length 5, expected 6/);
   assert.deepEqual(stats.toSnapshot(), before);
 });
+
+test("a window of neurons read in place from wider rows gives exactly the statistics of those neurons copied out", () => {
+  const [n, p, f, from, width] = [40, 3, 200, 70, 130];
+  const { acts, y: all } = makeData(n, p, f, 41, 0.5, 2);
+  const y = all.slice(0, 2);
+  const narrow = new Float32Array(n * p * width);
+  for (let s = 0; s < n; s++) for (let q = 0; q < p; q++) narrow.set(acts.subarray((s * p + q) * f + from, (s * p + q) * f + from + width), (s * p + q) * width);
+  const shape = { layers: 1, positions: p, neurons: width, metrics: ["a", "b"] };
+  const [inPlace, copied] = [new StreamingStats(shape), new StreamingStats(shape)];
+  for (let s0 = 0; s0 < n; s0 += 16) {
+    const s1 = Math.min(n, s0 + 16);
+    const values = gatherMetricValues(y, Array.from({ length: s1 - s0 }, (_, i) => s0 + i));
+    inPlace.update(0, acts.subarray(s0 * p * f, s1 * p * f), values, { stride: f, offset: from });
+    copied.update(0, narrow.subarray(s0 * p * width, s1 * p * width), values);
+  }
+  assert.deepEqual(inPlace.toSnapshot(), copied.toSnapshot());
+  assert.throws(() => inPlace.update(0, acts.subarray(0, p * f), gatherMetricValues(y, [0]), { stride: f, offset: f - width + 1 }), (e: unknown) => e instanceof AnalysisError && e.code === "BAD_ARGUMENT");
+  assert.equal(inPlace.count(0), n, "a refused window changes nothing");
+});
