@@ -27,7 +27,7 @@ import type { LakeTarget } from "../../server/store/index.js";
 import { Store } from "../../server/store/store.js";
 import type { GraphQLTransport } from "../client/client.js";
 import { GraphQLRequestError } from "../client/errors.js";
-import { mapAsyncIterator } from "../client/map-iterator.js";
+import { mapAsyncIterator, OpenIterators } from "../client/map-iterator.js";
 
 export interface EmbeddedOptions {
   /** The DuckDB file (created when missing). */
@@ -76,7 +76,7 @@ export async function openEmbedded(options: EmbeddedOptions): Promise<GraphQLTra
 export function embeddedTransport(schema: GraphQLSchema, services: Services, onClose: () => Promise<void>): GraphQLTransport {
   // The local user owns the database file: same powers as a holder of the server's token.
   const auth: RequestAuth = { canRead: true, canWrite: true };
-  const open = new Set<AsyncIterableIterator<unknown>>();
+  const open = new OpenIterators();
 
   const admit = (document: DocumentNode, variables: unknown): void => {
     const errors = validate(schema, document, specifiedRules);
@@ -107,20 +107,14 @@ export function embeddedTransport(schema: GraphQLSchema, services: Services, onC
       throw new GraphQLRequestError([{ message: "the subscription did not start" }], operationName(document));
     })();
     const results = mapAsyncIterator(source, (result) => unwrap(result as ExecutionResult<R>, document));
-    open.add(results);
-    const end = results.return!.bind(results);
-    results.return = () => {
-      open.delete(results);
-      return end();
-    };
-    return results;
+    return open.track(results);
   };
 
   return {
     execute: run as GraphQLTransport["execute"],
     subscribe: sub as GraphQLTransport["subscribe"],
     async close() {
-      await Promise.all([...open].map((it) => it.return?.()));
+      await open.closeAll();
       await onClose();
     },
   };

@@ -9,7 +9,7 @@ import { createClient as createWsClient, type Client as WsClient } from "graphql
 import WebSocket from "ws";
 import { ConnectionError, GraphQLRequestError, subscriptionError } from "./errors.js";
 import { operationName, postGraphQL } from "./http.js";
-import { mapAsyncIterator } from "./map-iterator.js";
+import { mapAsyncIterator, OpenIterators } from "./map-iterator.js";
 
 /** Variables argument: optional when the operation has no required variables. */
 export type VariablesArg<V> = Record<string, never> extends V ? [variables?: V] : [variables: V];
@@ -60,7 +60,7 @@ export function createClient(options: ClientOptions): SkillscopeClient {
   const { http, ws } = graphqlEndpoints(options.url);
   const authorization = options.token ? `Bearer ${options.token}` : undefined;
   let wsClient: WsClient | undefined;
-  const open = new Set<AsyncIterableIterator<unknown>>();
+  const open = new OpenIterators();
 
   const execute = <R, V>(document: TypedDocumentNode<R, V>, variables?: V): Promise<R> => postGraphQL(http, document, variables, { authorization });
 
@@ -83,13 +83,7 @@ export function createClient(options: ClientOptions): SkillscopeClient {
       },
       (error) => subscriptionError(error, operation, ws),
     );
-    open.add(results);
-    const end = results.return!.bind(results);
-    results.return = () => {
-      open.delete(results);
-      return end();
-    };
-    return results;
+    return open.track(results);
   };
 
   return {
@@ -99,7 +93,7 @@ export function createClient(options: ClientOptions): SkillscopeClient {
     mutate: execute as SkillscopeClient["mutate"],
     subscribe: subscribe as SkillscopeClient["subscribe"],
     async close() {
-      await Promise.all([...open].map((it) => it.return?.()));
+      await open.closeAll();
       await wsClient?.dispose();
       wsClient = undefined;
     },

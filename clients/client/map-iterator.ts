@@ -1,3 +1,24 @@
+/** The subscriptions a transport has open, so `close()` can end them all. */
+export class OpenIterators {
+  private readonly open = new Set<AsyncIterableIterator<unknown>>();
+
+  /** Tracks `it` until its `return()` (a `break` or closeAll) ends it; returns it. */
+  track<R>(it: AsyncIterableIterator<R>): AsyncIterableIterator<R> {
+    this.open.add(it);
+    const end = it.return!.bind(it);
+    it.return = () => {
+      this.open.delete(it);
+      return end();
+    };
+    return it;
+  }
+
+  /** Ends every tracked iterator. */
+  async closeAll(): Promise<void> {
+    await Promise.all([...this.open].map((it) => it.return?.()));
+  }
+}
+
 /**
  * Maps an async iterator without an async generator: a generator's `return()` waits for a pending
  * `next()`, so ending a quiet subscription would hang; here `return()` goes straight to the source.

@@ -1,3 +1,4 @@
+import { neuronId } from "../../gpu-runner/neuron-id.js";
 import { extremalSamples, histogram, ReservoirSet, type Histogram } from "../analysis/index.js";
 import { decodeReservoirs } from "../runs/reservoir-codec.js";
 import { requireFullActivations } from "../runs/run-options.js";
@@ -82,7 +83,7 @@ export async function resolveReading(store: Store, runId: number, neuron: { laye
   if (!best || best.position === null) {
     throw new ApiError(
       "BAD_USER_INPUT",
-      `L${neuron.layer}.N${neuron.index} has no defined r with "${req.metric}" at any position (constant activation or metric, or the metric is unscored): give a position or maxOverPositions: true`,
+      `${neuronId(neuron.layer, neuron.index)} has no defined r with "${req.metric}" at any position (constant activation or metric, or the metric is unscored): give a position or maxOverPositions: true`,
       { field: "metric" },
     );
   }

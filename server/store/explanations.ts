@@ -1,4 +1,5 @@
 /** Stored neuron explanations (table `explanations`, migration 003) and the search over them. */
+import { neuronId } from "../../gpu-runner/neuron-id.js";
 import type { Db } from "./db.js";
 import { StoreError } from "./errors.js";
 
@@ -47,7 +48,7 @@ const finite = (v: number | null): number | null => (v !== null && Number.isFini
 
 /** Replaces the explanations of (run, neuron, metric, source) with `rows` (ranks 1..n in order). */
 export async function replaceExplanations(db: Db, key: Pick<StoredExplanation, "runId" | "layer" | "neuron" | "metric" | "source">, rows: readonly Omit<StoredExplanation, "runId" | "layer" | "neuron" | "metric" | "source" | "rank">[]): Promise<void> {
-  return db.tx(`writing explanations of run ${key.runId} L${key.layer}.N${key.neuron}`, async (conn) => {
+  return db.tx(`writing explanations of run ${key.runId} ${neuronId(key.layer, key.neuron)}`, async (conn) => {
     await conn.run("DELETE FROM explanations WHERE run_id = $1 AND layer = $2 AND neuron = $3 AND metric = $4 AND source = $5", [key.runId, key.layer, key.neuron, key.metric, key.source]);
     for (const [i, e] of rows.entries()) {
       await conn.run(

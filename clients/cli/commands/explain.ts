@@ -12,6 +12,7 @@ import { action, collect, connectionOptions, examples, int, printJson, type Conn
 import { withConnection } from "../connect.js";
 import { CliError } from "../errors.js";
 import type { LlmConfig } from "../../../server/explain/llm.js";
+import { neuronId } from "../../../gpu-runner/neuron-id.js";
 import { clip, fmtR, parseNeuronId, table } from "../format.js";
 
 interface ProbeOptions extends ConnectionOptions {
@@ -171,7 +172,7 @@ interface FindOptions extends ConnectionOptions {
 function neuronList(list: string | undefined): string[] | null {
   return list === undefined ? null : list.split(",").map((id) => {
     const { layer, index } = parseNeuronId(id);
-    return `L${layer}.N${index}`;
+    return neuronId(layer, index);
   });
 }
 
