@@ -120,15 +120,23 @@ export async function attachViews(conn: DuckDBConnection, dir: string): Promise<
   }
   await migrate(conn);
   const file = (name: string) => `read_parquet(${q(`${dir}/${name}`)})`;
+  // An export from before migration 005 has no content-token outputs, and what it calls "confidence"
+  // was read at the first answer position: its views say so, as migrating its database would have.
+  const outputColumns = (await conn.runAndReadAll(`SELECT column_name FROM (DESCRIBE SELECT * FROM ${file("outputs.parquet")})`)).getRows().map((r) => r[0]);
+  const beforeContent = !outputColumns.includes("content_token");
+  const outputs = beforeContent
+    ? `SELECT *, NULL::INTEGER AS content_token, NULL::DOUBLE AS content_loss, NULL::DOUBLE AS content_confidence FROM ${file("outputs.parquet")}`
+    : `SELECT * FROM ${file("outputs.parquet")}`;
+  const metricName = (column: string) => (beforeContent ? `CASE WHEN ${column} = 'confidence' THEN 'confidence_first_position' ELSE ${column} END` : column);
   const views: [string, string][] = [
     ["runs", `SELECT * FROM ${file("run.parquet")}`],
     ["models", `SELECT * FROM ${file("model.parquet")}`],
     ["tasks", `SELECT * FROM ${file("task.parquet")}`],
     ["samples", `SELECT * FROM ${file("samples.parquet")}`],
-    ["sample_outputs", `SELECT * FROM ${file("outputs.parquet")}`],
-    ["metrics", `SELECT run_id, name, sample_id, value FROM ${file("metrics.parquet")}`],
-    ["metric_catalogue", `SELECT DISTINCT run_id, name, kind, description, NULL::TIMESTAMP AS created FROM ${file("metrics.parquet")}`],
-    ["scores", `SELECT * FROM ${file("scores.parquet")}`],
+    ["sample_outputs", outputs],
+    ["metrics", `SELECT run_id, ${metricName("name")} AS name, sample_id, value FROM ${file("metrics.parquet")}`],
+    ["metric_catalogue", `SELECT DISTINCT run_id, ${metricName("name")} AS name, kind, description, NULL::TIMESTAMP AS created FROM ${file("metrics.parquet")}`],
+    ["scores", `SELECT * REPLACE (${metricName("metric")} AS metric) FROM ${file("scores.parquet")}`],
   ];
   for (const [table, sql] of views) {
     await conn.run(`DROP TABLE ${table}`);

@@ -274,7 +274,7 @@ export async function readSampleOutputs(db: Db, runId: number): Promise<SampleOu
       goldProb: Float64Array.from(rows, (r) => num(r.gold_prob)),
       confidence: Float64Array.from(rows, (r) => num(r.confidence)),
       // content scores when the runner reported them (NULL: migrated rows, or an older runner's)
-      ...(rows.length > 0 && rows.every((r) => r.content_token !== null)
+      ...(rows.length > 0 && rows.every((r) => r.content_token !== null && r.content_token !== undefined)
         ? {
           contentToken: Int32Array.from(rows, (r) => r.content_token as number),
           contentLoss: Float64Array.from(rows, (r) => num(r.content_loss)),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, readdirSync } from "node:fs";
+import { cpSync, existsSync, readdirSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -26,6 +26,7 @@ describe("export and attach", () => {
     await store.writeSampleOutputs(runId, {
       sampleIdx: Int32Array.from(sampleId, (_, i) => i), sampleId, loss: Float64Array.from(sampleId, (_, i) => i / 3),
       goldProb: new Float64Array(120).fill(0.5), confidence: new Float64Array(120).fill(0.75), prediction: sampleId.map(() => "pos"), correct: new Uint8Array(120).fill(1),
+      contentToken: Int32Array.from(sampleId, (_, i) => i % 2), contentLoss: Float64Array.from(sampleId, (_, i) => i / 7), contentConfidence: new Float64Array(120).fill(0.25),
     });
     await store.writeScores(runId, [
       { metric: "label", agg: "position", layer: 0, position: Int32Array.from({ length: F }, (_, i) => i % P), neuron: Int32Array.from({ length: F }, (_, i) => i), r: Float64Array.from({ length: F }, (_, i) => Math.cos(i)) },
@@ -70,10 +71,39 @@ describe("export and attach", () => {
       assert.deepEqual(await attached.readMetricAligned(runId, "label"), await store.readMetricAligned(runId, "label"));
       assert.deepEqual(await attached.listMetrics(runId), await store.listMetrics(runId));
       assert.deepEqual(await attached.readSampleOutputs(runId), await store.readSampleOutputs(runId));
+      assert.deepEqual(Array.from((await attached.readSampleOutputs(runId)).contentToken!.subarray(0, 4)), [0, 1, 0, 1]);
       const run = await attached.getRun(runId);
       assert.equal(run.dFF, F);
       assert.equal(run.positions, P);
       await assert.rejects(attached.setRunStatus(runId, "running"), (e: StoreError) => e.code === "READ_ONLY");
+    } finally {
+      await attached.close();
+    }
+  });
+
+  it("an export from before content-token outputs: no content scores, and its confidence read as confidence_first_position", async () => {
+    // the same export as that version wrote it: outputs without the content columns, a builtin metric "confidence" and its scores
+    const oldDir = join(tmp.dir, "export-v4");
+    cpSync(exportDir, oldDir, { recursive: true });
+    const inst = await DuckDBInstance.create(":memory:");
+    const conn = await inst.connect();
+    const rewrite = async (name: string, select: string) => {
+      await conn.run(`COPY (${select.replaceAll("$f", `read_parquet('${exportDir}/${name}')`)}) TO '${oldDir}/${name}' (FORMAT parquet)`);
+    };
+    await rewrite("outputs.parquet", "SELECT * EXCLUDE (content_token, content_loss, content_confidence) FROM $f");
+    await rewrite("metrics.parquet", "SELECT * FROM $f UNION ALL SELECT * REPLACE ('confidence' AS name, 'first position' AS description, 0.75 AS value) FROM $f");
+    await rewrite("scores.parquet", "SELECT * FROM $f UNION ALL SELECT * REPLACE ('confidence' AS metric) FROM $f WHERE neuron < 3");
+    conn.closeSync();
+    inst.closeSync();
+    const attached = await Store.attachExport(oldDir);
+    try {
+      assert.deepEqual((await attached.listMetrics(runId)).map((m) => m.name), ["confidence_first_position", "label"]);
+      assert.ok(Array.from((await attached.readMetricAligned(runId, "confidence_first_position")).value).every((v) => v === 0.75));
+      assert.equal((await attached.queryScores(runId, { metric: "confidence_first_position", first: 10 })).rows.length, 3);
+      assert.equal((await attached.queryScores(runId, { metric: "confidence", first: 10 })).rows.length, 0);
+      const outputs = await attached.readSampleOutputs(runId);
+      assert.equal(outputs.contentToken, undefined);
+      assert.deepEqual(Array.from(outputs.loss), Array.from((await store.readSampleOutputs(runId)).loss));
     } finally {
       await attached.close();
     }
