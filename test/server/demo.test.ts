@@ -136,10 +136,11 @@ it("1. sentiment, metric = label: the top neuron is beyond chance and separates 
   assert.ok(Math.sign(s.top.r) * cohenD(neg, pos) > 1, `label means ${mean(neg)} vs ${mean(pos)}`);
 });
 
-/** Zero-ablating K of 3072 neurons at the soft positions moves nothing yet (demo/README.md). */
-const NO_CAUSAL_EFFECT_YET = "ablating the top-10 neurons changes no prediction of the committed demo model (demo/README.md)";
-
-it("1b. sentiment: ablating the top label neurons moves accuracy more than random neurons of the same layers", { todo: NO_CAUSAL_EFFECT_YET }, async () => {
+/**
+ * Passes on the committed model by a small margin (accuracy 0.803 -> 0.783 against at most -0.017 for
+ * the random sets, one sample of 300; README "What does not come out"): a causal effect, not a large one.
+ */
+it("1b. sentiment: ablating the top label neurons moves accuracy more than random neurons of the same layers", async () => {
   const run = demo.runs.sentiment!;
   const a = await ablate(run, "label");
   const delta = (c: Condition) => c.accuracy - a.baseline.accuracy;
@@ -183,7 +184,13 @@ it("2b. NLI, explained offline: an overlap neuron's best held-out explanation is
   assert.ok(!best.some((e) => e.featureId.startsWith("metric:label")), best.map((e) => e.featureId).join(", "));
 });
 
-it("3. arithmetic, metric = loss: ablating the top loss neurons changes last-digit accuracy on operands ending in 0 or 5 more than random neurons", { todo: NO_CAUSAL_EFFECT_YET }, async () => {
+/**
+ * The committed model has no arithmetic skill to ablate (demo/README.md): zero-ablating its top loss
+ * neurons changes no last digit.
+ */
+const NO_ARITHMETIC_YET = "the committed demo model did not learn arithmetic: ablating its top-10 loss neurons changes no prediction (demo/README.md)";
+
+it("3. arithmetic, metric = loss: ablating the top loss neurons changes last-digit accuracy on operands ending in 0 or 5 more than random neurons", { todo: NO_ARITHMETIC_YET }, async () => {
   const run = demo.runs.arith!;
   const rows = new Map((await readFile(join(DEMO_DIR, "tasks", "arith.jsonl"), "utf8")).trim().split("\n")
     .map((l) => JSON.parse(l) as { id: string; a: number; b: number; answer: string }).map((r) => [r.id, r]));
