@@ -19,10 +19,12 @@ export async function runCausalJob(msg: CausalMessage, send: Send, signal: Abort
   const emit = (body: EventBody) => send({ ...body, runId: msg.runId, seq: seq++ } as RunnerEvent);
   const t0 = performance.now();
   let evaluator: CausalEvaluator | undefined;
+  let dispose: (() => Promise<void>) | undefined;
   try {
     checkMessage(msg);
     emit({ type: "status", phase: "loading", message: `opening ${msg.model.dir}` });
     const { model, codec } = openOnnxPromptModel(msg.model.dir, { device: msg.model.device, threads: msg.model.threads, roots: msg.model.roots });
+    dispose = () => model.dispose();
     const layout = resolveLayout({ ...msg.layout, padId: codec.padId, maxLength: msg.layout?.maxLength ?? model.maxPositions });
     if (!(msg.prompt instanceof Float32Array) || msg.prompt.length !== layout.promptLength * model.dModel) {
       throw badInput(`prompt must be a Float32Array of promptLength*dModel = ${layout.promptLength}*${model.dModel} values`);
@@ -49,6 +51,8 @@ export async function runCausalJob(msg: CausalMessage, send: Send, signal: Abort
     emit({ type: "error", code: err.code, message: err.message });
   } finally {
     await evaluator?.release().catch(() => undefined);
+    // released here, not by terminating the worker: the host lets a worker that finished exit by itself
+    await dispose?.().catch(() => undefined);
   }
 }
 
