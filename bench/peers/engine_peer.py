@@ -5,7 +5,7 @@ SPEC: {"model", "threads", "rows" [[ids]], "insertAt" [K], "lossLast" [N], "prom
        "warmup" (forward warm-up runs; the checked backward warms the gradient path), "iters",
        "gradOut" (f32 file to write d loss / d prompt)}
 Prints one JSON line: {"loadSeconds", "loss", "forwardSeconds" [..], "stepSeconds" [..],
-                       "rssAfterLoadMb", "peakRssMb"}
+                       "rssAfterLoadMb", "peakRssMb", "matmulGflops" (blas_check.py, measured first)}
 """
 import json
 import sys
@@ -14,6 +14,7 @@ import time
 import numpy as np
 import torch
 
+from blas_check import matmul_gflops
 from gpt2_torch import Gpt2, answer_loss, peak_rss_mb
 
 
@@ -31,6 +32,7 @@ def timed(fn, warmup, iters):
 def main():
     spec = json.load(open(sys.argv[1]))
     torch.set_num_threads(spec["threads"])
+    gflops = matmul_gflops()
     t = time.perf_counter()
     model = Gpt2(spec["model"])
     load_seconds = time.perf_counter() - t
@@ -55,7 +57,7 @@ def main():
     steps = timed(step, 0, spec["iters"])  # the checked backward above warmed this path
     print(json.dumps({
         "loadSeconds": load_seconds, "loss": loss.item(), "forwardSeconds": fwd, "stepSeconds": steps,
-        "rssAfterLoadMb": rss_after_load, "peakRssMb": peak_rss_mb(),
+        "rssAfterLoadMb": rss_after_load, "peakRssMb": peak_rss_mb(), "matmulGflops": gflops,
     }))
 
 

@@ -30,10 +30,30 @@ export function runJsonChild<T>(what: string, command: string, args: readonly st
   }
 }
 
+/**
+ * The OpenBLAS kernel set for this CPU from its instruction-set flags (OPENBLAS_CORETYPE wins when set).
+ * OpenBLAS picks its kernels from the CPU model, and on a virtual CPU it does not know (this sandbox's
+ * Xeon) it falls back to "Prescott", plain SSE: 9 GFLOP/s per core here instead of 70 with SkylakeX's.
+ */
+export function openblasCoreType(): string | undefined {
+  if (process.env.OPENBLAS_CORETYPE) return process.env.OPENBLAS_CORETYPE;
+  let flags = "";
+  try {
+    flags = /^flags\s*:(.*)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "";
+  } catch {
+    return undefined; // not Linux: leave OpenBLAS's own detection
+  }
+  const has = (f: string) => flags.split(/\s+/).includes(f);
+  if (has("avx512f") && has("avx512bw") && has("avx512vl")) return "SkylakeX";
+  if (has("avx2") && has("fma")) return "Haswell";
+  return undefined;
+}
+
 /** Runs `bench/peers/<script>` with a spec file; returns its JSON result. */
 export function runPythonPeer<T>(script: string, specFile: string, threads: number): T {
   // Debian's torch does its matmuls in OpenBLAS, whose own thread pool torch.set_num_threads does not size.
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+  const core = openblasCoreType();
+  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), ...(core ? { OPENBLAS_CORETYPE: core } : {}) };
   return runJsonChild<T>(`PyTorch peer ${script} (set SKILLSCOPE_BENCH_PYTHON to an interpreter with torch)`, PYTHON, [`bench/peers/${script}`, specFile], env);
 }
 

@@ -15,6 +15,7 @@ const root = fileURLToPath(new URL("../../../../", import.meta.url));
 const FIXTURES: [string, LoadOptions, string][] = [
   ["gpt2-tiny", {}, ""], ["gpt2-tiny-sharded", {}, ""], ["llama-tiny-gqa", {}, ""], ["qwen2-tiny", {}, ""],
   ["llama-tiny-bf16", {}, ""], ["llama-tiny-bf16", { headBlockBytes: 5 * 32 * 4 }, " (head in 13 blocks)"], ["llama-tiny-bf16", { weights: "float32" }, " (widened to float32)"],
+  ["qwen2-tiny-f16", {}, ""], ["qwen2-tiny-f16", { headBlockBytes: 5 * 32 * 4 }, " (tied head in 13 blocks)"], ["qwen2-tiny-f16", { weights: "float32" }, " (widened to float32)"],
 ];
 
 interface RefCase {

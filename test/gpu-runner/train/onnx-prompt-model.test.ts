@@ -23,7 +23,7 @@ function close(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, wha
   }
 }
 
-for (const name of ["gpt2-tiny", "qwen2-tiny"]) {
+for (const name of ["gpt2-tiny", "qwen2-tiny", "qwen2-tiny-f16"]) {
   test(`${name}: loss, prompt gradient, answer scores and soft-position taps match the PyTorch reference`, async () => {
     const dir = `${root}test/fixtures/models/${name}`;
     const ref = (JSON.parse(readFileSync(`${dir}/reference.json`, "utf8")) as { cases: RefCase[] }).cases.filter((c) => c.softPrompt);
