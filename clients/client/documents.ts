@@ -662,6 +662,13 @@ export const NeuronDetailDocument = graphql(`
         pAtPosition
         samples
       }
+      score(metric: $metric) {
+        r
+        bestPosition
+        pAtPosition
+        pCorrected
+        rank
+      }
       high: extremalSamples(direction: HIGH, k: $k, metric: $metric, position: $position, maxOverPositions: $maxOverPositions) {
         ...ExtremalSampleFields
       }

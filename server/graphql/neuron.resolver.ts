@@ -28,6 +28,7 @@ import {
   Neuron,
   NeuronAggregate,
   NeuronConnection,
+  NeuronScore,
   PositionCorrelation,
   UndefinedReason,
 } from "./neuron.type.js";
@@ -147,6 +148,29 @@ export class NeuronResolver {
     if (run.layers && !run.layers.includes(layer)) throw badInput("layer", `run ${runId} recorded layers ${run.layers.join(", ")}, not ${layer}`);
     if (run.dFF !== null && index >= run.dFF) throw badInput("index", `run ${runId} has ${run.dFF} neurons per layer (0..${run.dFF - 1}), not ${index}`);
     return { id: neuronId(layer, index), runId: String(runId), layer, index };
+  }
+
+  @FieldResolver(() => NeuronScore, {
+    nullable: true,
+    description:
+      "The neuron's stored ranking score for a metric, as `neurons` lists it: r, its position, pAtPosition, pCorrected, and its rank " +
+      "among all the run's neurons. Null when its r is undefined (see correlations' undefinedBecause) or the metric is not scored yet.",
+    complexity: FIELD_COST.rankedPage,
+  })
+  async score(
+    @Root() neuron: Neuron,
+    @Arg("metric") metric: string,
+    @Arg("aggregate", () => NeuronAggregate, { defaultValue: NeuronAggregate.MAX_ABS_OVER_POSITIONS }) aggregate: NeuronAggregate,
+    @Ctx() { services }: GraphQLContext,
+  ): Promise<NeuronScore | null> {
+    const runId = Number(neuron.runId);
+    await assertMetric(services, runId, metric);
+    const s = await services.store.neuronScore(runId, metric, aggregate as ScoreAgg, neuron.layer, neuron.index);
+    if (s === null) return null;
+    return {
+      id: neuron.id, layer: s.layer, index: s.neuron, metric, r: s.r,
+      pAtPosition: s.p, pCorrected: s.pCorrected, bestPosition: s.position, rank: s.rank,
+    };
   }
 
   @FieldResolver(() => [PositionCorrelation], { description: "Pearson r with a metric at every soft position (the run's stored scores).", complexity: FIELD_COST.neuronScan })

@@ -9,7 +9,7 @@ export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
  * Store reads that are kept for a done run, by method name. A task's sample rows never change once
  * the task is imported (`listSamples` is keyed by task).
  */
-const RUN_READS = ["readSampleOutputs", "readNeuron", "readMetricAligned", "listMetrics", "queryScores", "getReservoir"] as const;
+const RUN_READS = ["readSampleOutputs", "readNeuron", "readMetricAligned", "listMetrics", "queryScores", "neuronScore", "getReservoir"] as const;
 /** Store writes that change what a run's reads return: each invalidates the run once it settles. */
 const RUN_WRITES = [
   "setRunStatus",

@@ -211,6 +211,30 @@ export async function queryScores(db: Db, runId: number, q: ScoreQuery): Promise
   });
 }
 
+/** One neuron's stored score for (metric, agg) with its rank among all the run's neurons under the same order as
+ * queryScores (|r| desc, then layer, position, neuron); null when it has no defined r. */
+export async function neuronScore(db: Db, runId: number, metric: string, agg: ScoreAgg, layer: number, neuron: number): Promise<RankedScore | null> {
+  if (!AGGS.includes(agg)) throw new StoreError("INVALID_INPUT", `agg must be one of ${AGGS.join(", ")}`);
+  return db.read(`reading the ${agg} score of neuron ${neuronId(layer, neuron)} of run ${runId}`, async (conn) => {
+    const rows = (
+      await conn.runAndReadAll(
+        `WITH me AS (SELECT layer, position, neuron, r, p, p_corrected FROM scores
+                     WHERE run_id = $run AND metric = $metric AND agg = $agg AND layer = $layer AND neuron = $neuron AND r IS NOT NULL LIMIT 1)
+         SELECT me.layer::INTEGER, me.position::INTEGER, me.neuron::INTEGER, me.r, me.p, me.p_corrected,
+           (SELECT count(*) FROM scores s WHERE s.run_id = $run AND s.metric = $metric AND s.agg = $agg AND s.r IS NOT NULL
+              AND (abs(s.r) > abs(me.r) OR (abs(s.r) = abs(me.r)
+                   AND (s.layer, coalesce(s.position, -1), s.neuron) < (me.layer, coalesce(me.position, -1), me.neuron))))::INTEGER
+         FROM me`,
+        { run: runId, metric, agg, layer, neuron },
+      )
+    ).getRows();
+    if (rows.length === 0) return null;
+    const [l, position, n, r, p, pCorrected, ahead] = rows[0] as [number, number | null, number, number, number | null, number | null, number];
+    const rank = ahead + 1;
+    return { rank, metric, agg, layer: l, position, neuron: n, r, p, pCorrected, cursor: encodeCursor([rank, Math.abs(r), metric, agg, l, position ?? -1, n]) };
+  });
+}
+
 /** One neuron's stored r and p per position (agg "position"), positions ascending; NULL r and p come back as NaN. */
 export async function neuronPositionScores(db: Db, runId: number, metric: string, layer: number, neuron: number): Promise<{ position: number; r: number; p: number }[]> {
   return db.read(`reading scores of neuron ${neuronId(layer, neuron)} of run ${runId}`, async (conn) => {

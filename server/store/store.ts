@@ -22,7 +22,7 @@ import type { AlignedMetric, MetricInfo, MetricKind, ModelRecord, SampleOutputs,
 import * as runs from "./run-state.js";
 import type { RunPatch, RunRecord } from "./run-state.js";
 import type { RunStatus } from "./run-status.js";
-import { deleteScores, neuronPositionScores, queryScores, writeScores, type ScoreBatch, type ScorePage, type ScoreQuery } from "./scores.js";
+import { deleteScores, neuronPositionScores, neuronScore, queryScores, writeScores, type RankedScore, type ScoreAgg, type ScoreBatch, type ScorePage, type ScoreQuery } from "./scores.js";
 
 export interface OpenOptions {
   readOnly?: boolean;
@@ -256,6 +256,11 @@ export class Store {
 
   queryScores(runId: number, query: ScoreQuery): Promise<ScorePage> {
     return queryScores(this.db, runId, query);
+  }
+
+  /** One neuron's stored score for (metric, agg) and its rank among the run's neurons; null when its r is undefined. */
+  neuronScore(runId: number, metric: string, agg: ScoreAgg, layer: number, neuron: number): Promise<RankedScore | null> {
+    return neuronScore(this.db, runId, metric, agg, layer, neuron);
   }
 
   /** One neuron's stored r and p per position for a metric (NaN: undefined), positions ascending. */

@@ -389,7 +389,7 @@ describe("dashboard in Chromium", () => {
     assert.match(text, /^Review: .+\nIs this review positive\?$/);
     // Samples and histogram read the neuron's best position for the metric, and say so; r comes with its position-corrected p.
     assert.equal(await page.locator('[data-role="reading"]').textContent(), `at position ${PLANTED.position}, its best position for label`);
-    assert.match((await page.locator('[data-role="best-position"]').textContent()) ?? "", new RegExp(`^Strongest at position ${PLANTED.position}: .*p corrected for choosing the best of ${SHAPE.positions} positions`));
+    assert.match((await page.locator('[data-role="best-position"]').textContent()) ?? "", new RegExp(`^Ranked #1 by \\|r\\| with label, strongest at position ${PLANTED.position}: .*p corrected for choosing the best of ${SHAPE.positions} positions`));
     assert.deepEqual(new Set(await high.locator("td:nth-child(3)").allTextContents()), new Set([String(PLANTED.position)]));
     // Split by label: two series in the legend.
     const legend = await page.locator('[data-chart="activation-histogram"] .u-legend .u-series .u-label').allTextContents();

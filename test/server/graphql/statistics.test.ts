@@ -242,6 +242,18 @@ describe("2. position-corrected p-values", () => {
     }
   });
 
+  it("neuron.score is the stored score the ranking listed, with the neuron's rank among all of them", async () => {
+    const scores = await allScores("overlap");
+    for (const rank of [1, 2, 17, scores.length]) {
+      const s = scores[rank - 1]!;
+      const { neuron } = await ok<{ neuron: { score: Score & { rank: number } } }>(
+        `query ($r: ID!, $i: Int!) { neuron(runId: $r, layer: 0, index: $i) { score(metric: "overlap") { index r bestPosition pAtPosition pCorrected rank } } }`,
+        { r: String(runId), i: s.index },
+      );
+      assert.deepEqual(neuron.score, { ...s, rank });
+    }
+  });
+
   it("a Gaussian noise metric added after the fact: at most 6% of neurons at pCorrected < 0.05 (uncorrected: far more); BH runs on pCorrected", async () => {
     const rng = new Prng(99);
     const values = valIds.map((id) => ({ sampleId: id, value: rng.nextGaussian() }));

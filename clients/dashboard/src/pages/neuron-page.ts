@@ -87,7 +87,7 @@ export function neuronPage(
         if (stale()) return;
         const n = data.neuron;
         positions.setData(request, { correlations: n.correlations });
-        renderPositions(n.correlations, state.metric);
+        renderPositions(n.correlations, n.score, state.metric);
         extremal.setData(request, { high: n.high, low: n.low });
         replaceChildren(
           extremal.body,
@@ -102,20 +102,22 @@ export function neuronPage(
       .catch(failAll);
   };
 
-  const renderPositions = (correlations: NeuronDetail["correlations"], metric: string): void => {
+  /** The chart of r per position, and the stored score the neuron was ranked by (its position, r and corrected p). */
+  const renderPositions = (correlations: NeuronDetail["correlations"], score: NeuronDetail["score"], metric: string): void => {
     const count = correlations.length;
     const defined = correlations.filter((c) => c.r !== null);
-    if (defined.length === 0) return positions.showMessage("info", `r is undefined at every position (constant activation or ${metric}).`);
+    if (defined.length === 0 || !score) return positions.showMessage("info", `r is undefined at every position (constant activation or ${metric}).`);
     const box = h("div", { class: "chart", "data-chart": "r-by-position" });
-    const best = defined.reduce((a, b) => (Math.abs(b.r!) > Math.abs(a.r!) ? b : a));
+    const samples = defined[0]!.samples;
     replaceChildren(
       positions.body,
       box,
       h(
         "p",
         { class: "muted", "data-role": "best-position" },
-        `Strongest at position ${best.position}: r = ${formatR(best.r)}, p corrected for choosing the best of ${count} positions = ${formatPValue(sidak(best.pAtPosition, count))} ` +
-          `(p at that position alone = ${formatPValue(best.pAtPosition)}), over ${best.samples} samples with a ${metric} value.`,
+        `Ranked #${formatNumber(score.rank)} by |r| with ${metric}, strongest at position ${score.bestPosition}: r = ${formatR(score.r)}, ` +
+          `p corrected for choosing the best of ${count} positions = ${formatPValue(score.pCorrected)} ` +
+          `(p at that position alone = ${formatPValue(score.pAtPosition)}), over ${samples} samples with a ${metric} value.`,
       ),
     );
     charts.push(positionChart(box, { positions: defined.map((c) => c.position), r: defined.map((c) => c.r!), metric }));
@@ -255,7 +257,3 @@ function readingText(h: { reading: string; position: number | null }, metric: st
   return "maximised over positions (its r with a metric can differ from the r it was ranked by)";
 }
 
-/** Sidak correction for choosing the best of m positions, as the server's pCorrected. */
-function sidak(p: number | null, m: number): number | null {
-  return p === null ? null : Math.min(1, -Math.expm1(m * Math.log1p(-p)));
-}
