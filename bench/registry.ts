@@ -4,6 +4,7 @@ import { benchCorrelation } from "./correlation.js";
 import { benchEngine } from "./engine.js";
 import { benchGraphql } from "./graphql.js";
 import { benchIngest } from "./ingest.js";
+import { benchLake } from "./lake.js";
 import { benchLoad } from "./load.js";
 import type { BenchResult } from "./result.js";
 import { benchRun } from "./run.js";
@@ -18,4 +19,5 @@ export const BENCHES: Record<string, () => Promise<BenchResult>> = {
   graphql: benchGraphql,
   scaleout: benchScaleout,
   broker: benchBroker,
+  lake: benchLake,
 };
