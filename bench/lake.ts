@@ -5,7 +5,7 @@
  *    off (activation batches pass through the server): the demo model, sentiment, full storage. Every
  *    event a runner hands the server is counted as its encoded protocol frame (what a queue carries);
  * 2. the Parquet writer: DuckDB (store/lake-writer.ts, the one used) vs hyparquet-writer writing the
- *    same demo-shaped shard (150 samples x 20 positions x 2048 neurons), and the f16 file size.
+ *    same shard layer (150 samples x 20 positions x 2048 neurons), and the f16 file size.
  */
 import { readFile } from "node:fs/promises";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
@@ -47,7 +47,7 @@ async function demoRun(dir: string, lake: boolean): Promise<{ bytes: Map<string,
   try {
     const token = (await readFile(join(dataDir, "token"), "utf8")).trim();
     const model = await gql<{ registerModel: { id: string } }>(server, token, `mutation ($p: String!) { registerModel(path: $p) { id } }`, { p: join(DEMO, "model") });
-    const task = await gql<{ importTask: { id: string; val: number } }>(server, token, `mutation ($i: ImportTaskInput!) { importTask(input: $i) { id val } }`, {
+    const task = await gql<{ importTask: { id: string; val: number } }>(server, token, `mutation ($i: ImportTaskInput!) { importTask(input: $i) { id val: sampleCount(split: "val") } }`, {
       i: { name: "sentiment", path: join(DEMO, "tasks/sentiment.jsonl"), template: "{text} ->" },
     });
     const t0 = performance.now();
@@ -75,7 +75,7 @@ async function bytesPerSample(dir: string, notes: string[]): Promise<BenchResult
   const on = await demoRun(dir, true);
   const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
   const [perOn, perOff] = [total(on.bytes) / on.samples, total(off.bytes) / off.samples];
-  notes.push(`demo sentiment (4 layers x 20 positions x 2048 neurons, metric label), ${on.samples} val samples in 2 shards; per sample, lake on: ${describe(on.bytes, on.samples)}; lake off: ${describe(off.bytes, off.samples)}`);
+  notes.push(`demo sentiment (6 layers x 20 prompt positions x 512 neurons, metric label), ${on.samples} val samples in 2 shards; per sample, lake on: ${describe(on.bytes, on.samples)}; lake off: ${describe(off.bytes, off.samples)}`);
   notes.push(`lake on, the bytes are the two shards' partials (co-moments O(layers x positions x neurons x metrics) each), whatever the shard size; off, they grow with every sample's activations. Run wall time (train 20 steps + extract): lake on ${on.seconds.toFixed(1)} s, off ${off.seconds.toFixed(1)} s`);
   return [{ label: "bytes to the server per sample, lake on", ours: perOn, peer: "lake off (activations through the server)", peerValue: perOff, unit: "B", ratio: perOff / perOn }];
 }
@@ -115,7 +115,7 @@ async function writers(dir: string, notes: string[]): Promise<BenchResult["figur
     ],
   });
   const hySeconds = (performance.now() - t0) / 1000;
-  notes.push(`writer: one demo shard layer (${S} samples x ${P} x ${F}, ${mb.toFixed(1)} MiB float32): DuckDB ${d32.seconds.toFixed(2)} s -> ${(d32.size / 2 ** 20).toFixed(1)} MiB (zstd), f16 ${d16.seconds.toFixed(2)} s -> ${(d16.size / 2 ** 20).toFixed(1)} MiB; hyparquet-writer ${hySeconds.toFixed(2)} s -> ${(buf.byteLength / 2 ** 20).toFixed(1)} MiB (snappy, in memory)`);
+  notes.push(`writer: one shard layer (${S} samples x ${P} x ${F}, ${mb.toFixed(1)} MiB float32): DuckDB ${d32.seconds.toFixed(2)} s -> ${(d32.size / 2 ** 20).toFixed(1)} MiB (snappy), f16 ${d16.seconds.toFixed(2)} s -> ${(d16.size / 2 ** 20).toFixed(1)} MiB (zstd); hyparquet-writer ${hySeconds.toFixed(2)} s -> ${(buf.byteLength / 2 ** 20).toFixed(1)} MiB (snappy, in memory)`);
   return [
     { label: "lake writer throughput, DuckDB", ours: mb / d32.seconds, peer: "hyparquet-writer", peerValue: mb / hySeconds, unit: "MiB/s", ratio: hySeconds / d32.seconds },
     { label: "lake file size, f16", ours: d16.size / 2 ** 20, peer: "f32", peerValue: d32.size / 2 ** 20, unit: "MiB", ratio: d32.size / d16.size },

@@ -3,6 +3,7 @@
  * files each shard of a run wrote, recorded when the server merges the shard, and the SQL that reads
  * exactly them wherever activations are needed.
  */
+import { rmSync } from "node:fs";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import type { Db } from "./db.js";
 import { StoreError } from "./errors.js";
@@ -98,6 +99,17 @@ export async function lakeRows(conn: DuckDBConnection, runId: number, layer: num
   const paths = rows.map((r) => r[0] as string);
   if (paths.some(isRemoteLocation)) await loadHttpfs(conn, paths.find(isRemoteLocation)!);
   return `read_parquet([${paths.map(sqlString).join(", ")}])`;
+}
+
+/** Every cataloged lake file of a run. */
+export async function lakePaths(db: Db, runId: number): Promise<string[]> {
+  return db.read(`listing the lake files of run ${runId}`, async (conn) =>
+    (await conn.runAndReadAll("SELECT path FROM lake_files WHERE run_id = $1", [runId])).getRows().map((r) => r[0] as string));
+}
+
+/** Removes the local ones among `paths` (object stores keep theirs: the user's own tools and lifecycle rules manage a bucket). */
+export function removeLocalFiles(paths: readonly string[]): void {
+  for (const p of paths) if (!isRemoteLocation(p)) rmSync(p, { force: true });
 }
 
 /** Layers of a run that have lake files, ascending. */

@@ -15,7 +15,7 @@ import * as events from "./events.js";
 import type { RunEvent } from "./events.js";
 import { attachViews, exportRun } from "./export.js";
 import { replaceExplanations, searchExplanations, type ExplanationQuery, type StoredExplanation } from "./explanations.js";
-import { catalogShard, clearCatalog, type LakeFile } from "./lake-catalog.js";
+import { catalogShard, clearCatalog, lakePaths, removeLocalFiles, type LakeFile } from "./lake-catalog.js";
 import { checkVersion, migrate } from "./migrations.js";
 import * as records from "./records.js";
 import type { AlignedMetric, MetricInfo, MetricKind, ModelRecord, SampleOutputs, SampleRow, StoredSampleRow, TaskRecord } from "./records.js";
@@ -150,9 +150,11 @@ export class Store {
     return runs.updateRun(this.db, id, patch);
   }
 
-  /** Deletes a run and every row that belongs to it, in one transaction. */
-  deleteRun(id: number): Promise<void> {
-    return runs.deleteRun(this.db, id);
+  /** Deletes a run and every row that belongs to it, in one transaction; then its files in a local activation lake. */
+  async deleteRun(id: number): Promise<void> {
+    const files = await lakePaths(this.db, id);
+    await runs.deleteRun(this.db, id);
+    removeLocalFiles(files);
   }
 
   // ---- progress events (events.ts) ----

@@ -116,6 +116,10 @@ test("a redone shard replaces its lake files (nothing counted twice); stray temp
         const neuron = await store.readNeuron(runId, layer, 3);
         assert.deepEqual([...neuron.data], Array.from({ length: 17 * 3 }, (_, i) => got.data[i * 5 + 3]!));
       }
+      // deleting the run removes its cataloged files (the stray temp file was never the run's)
+      await store.deleteRun(runId);
+      assert.deepEqual(readdirSync(lakePath(location, lakeShardKey(runId, 0, 1))), [".part-0.parquet.tmp-1-dead"]);
+      assert.deepEqual(readdirSync(lakePath(location, lakeShardKey(runId, 2, 0))), []);
     }
   } finally {
     await store.close();
