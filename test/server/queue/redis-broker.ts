@@ -15,7 +15,7 @@ export interface RedisBroker {
 export async function startRedis(dir: string): Promise<RedisBroker> {
   const probe = spawnSync("redis-server", ["--version"], { encoding: "utf8" });
   if (probe.error) {
-    throw new Error("redis-server is not installed: `apt-get install redis-server` (Debian 12 ships 7.0; .ci/run installs it). The work-queue tests start their own broker from it.");
+    throw new Error("redis-server is not installed: `apt-get install redis-server` (Debian 12 ships 7.0; `npm test` installs it first where it may: test/setup/ensure-redis.sh). The work-queue tests start their own broker from it.");
   }
   const socket = join(dir, "redis.sock");
   const child: ChildProcess = spawn("redis-server", ["--port", "0", "--unixsocket", socket, "--unixsocketperm", "700", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
