@@ -167,7 +167,7 @@ function latencyFigures(c: Case, api: Latency, store: Latency): Figure[] {
   ];
 }
 
-export async function benchNeuronsQuery(dir: string, notes: string[]): Promise<Figure[]> {
+async function benchNeuronsQuery(dir: string, notes: string[]): Promise<Figure[]> {
   const dbPath = join(dir, DB_FILE);
   const built = await buildScoredRun(dbPath);
   notes.push(`scores: ${built.rows} rows (${METRICS.length} metrics x ${LAYERS} layers x (${POSITIONS} x ${NEURONS} + 2 x ${NEURONS})) written by writeScores in ${built.seconds.toFixed(1)} s`);
