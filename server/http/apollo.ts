@@ -1,6 +1,6 @@
 import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import type { GraphQLSchema } from "graphql";
 import type { Server } from "node:http";
 import type { GraphQLContext } from "../graphql/context.js";
@@ -72,6 +72,8 @@ export async function startApollo(
       admissionPlugin(),
       responseCachePlugin(responses),
       ApolloServerPluginLandingPageDisabled(),
+      // Its hints are unused (kept answers carry their own Cache-Control), and it wraps every field's resolver.
+      ApolloServerPluginCacheControlDisabled(),
     ],
   });
   await apollo.start();
