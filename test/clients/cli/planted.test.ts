@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, it } from "node:test";
@@ -40,18 +40,29 @@ it("skillscope run --runners 2 prints the summary of a one-runner run (scores wi
     "--verbalizer", '{"0":"no","1":"yes"}', "--prompt-length", "4", "--steps", "6", "--seed", "1", "--top", "10", "--json",
     "--data-dir", dir, "--db", join(dir, db), ...extra,
   ];
-  const [one, two] = await Promise.all([cli(args("one.duckdb", [])), cli(args("two.duckdb", ["--runners", "2"]))]);
+  // the third writes its activations to an activation lake instead of the database
+  const lake = join(dir, "lake");
+  const [one, two, lakeRun] = await Promise.all([
+    cli(args("one.duckdb", [])), cli(args("two.duckdb", ["--runners", "2"])), cli(args("lake.duckdb", ["--runners", "2", "--lake", lake])),
+  ]);
   assert.equal(one.code, 0, one.stderr);
   assert.equal(two.code, 0, two.stderr);
+  assert.equal(lakeRun.code, 0, lakeRun.stderr);
+  assert.ok(existsSync(join(lake, "run=1", "layer=0", "shard=1", "part-0.parquet")), "the runners wrote the lake");
   type Summary = { runId: string; samples: number; valLoss: number; valAccuracy: number; top: { metric: string; layer: number; neuron: number; position: number; r: number }[] };
-  const [a, b] = [JSON.parse(one.stdout) as Summary, JSON.parse(two.stdout) as Summary];
-  assert.equal(b.samples, a.samples);
-  assert.ok(Math.abs(b.valLoss - a.valLoss) < 1e-9 && b.valAccuracy === a.valAccuracy);
-  assert.equal(b.top.length, a.top.length);
-  b.top.forEach((t, i) => {
-    assert.deepEqual([t.metric, t.layer, t.neuron, t.position], [a.top[i]!.metric, a.top[i]!.layer, a.top[i]!.neuron, a.top[i]!.position]);
-    assert.ok(Math.abs(t.r - a.top[i]!.r) < 1e-9, `${t.metric} L${t.layer}.N${t.neuron}: ${t.r} vs ${a.top[i]!.r}`);
-  });
+  const a = JSON.parse(one.stdout) as Summary;
+  for (const b of [JSON.parse(two.stdout) as Summary, JSON.parse(lakeRun.stdout) as Summary]) {
+    assert.equal(b.samples, a.samples);
+    assert.ok(Math.abs(b.valLoss - a.valLoss) < 1e-9 && b.valAccuracy === a.valAccuracy);
+    assert.equal(b.top.length, a.top.length);
+    b.top.forEach((t, i) => {
+      assert.deepEqual([t.metric, t.layer, t.neuron, t.position], [a.top[i]!.metric, a.top[i]!.layer, a.top[i]!.neuron, a.top[i]!.position]);
+      assert.ok(Math.abs(t.r - a.top[i]!.r) < 1e-9, `${t.metric} L${t.layer}.N${t.neuron}: ${t.r} vs ${a.top[i]!.r}`);
+    });
+  }
+  const noRunners = await cli(args("y.duckdb", ["--lake", lake]));
+  assert.notEqual(noRunners.code, 0);
+  assert.match(noRunners.stderr, /--lake applies with --runners/);
   const refused = await cli(args("x.duckdb", ["--runners", "2", "--server", "http://127.0.0.1:9"]));
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /--runners applies to embedded runs/);
