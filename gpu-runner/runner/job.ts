@@ -59,6 +59,8 @@ export async function runJob(start: StartMessage, send: Send, signal: AbortSigna
         onCheckpoint: (c) => emit({ type: "checkpoint", step: c.step, checkpoint: c }),
       });
       prompt = trained.prompt;
+      // the gradient session's graph and buffers would otherwise stay alive beside extraction's
+      await model.releaseTraining();
     }
 
     let extracted: (ExtractSummary & { shard: number }) | undefined;

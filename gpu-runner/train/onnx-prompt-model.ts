@@ -17,6 +17,8 @@ import type { EncodedBatch, EncodedSample } from "./layout.js";
 import type { EvalOutput, LossAndGrad, PromptModel, TapSpec, TextCodec } from "./prompt-model.js";
 import type { AnswerTokenScores } from "./scoring.js";
 
+/** Session-cache key prefix of the training (loss + prompt gradient) sessions. */
+const GRAD_KEY = "grad:";
 const EMBEDDING_NAMES = ["wte.weight", "transformer.wte.weight", "model.embed_tokens.weight", "embed_tokens.weight"];
 
 export class OnnxPromptModel implements PromptModel {
@@ -39,7 +41,7 @@ export class OnnxPromptModel implements PromptModel {
   }
 
   async lossAndGrad(batch: EncodedBatch, prompt: Float32Array): Promise<LossAndGrad> {
-    const session = await this.session(`grad:${batch.promptLength}`, { softPromptLength: batch.promptLength, withPromptGrad: true });
+    const session = await this.session(`${GRAD_KEY}${batch.promptLength}`, { softPromptLength: batch.promptLength, withPromptGrad: true });
     const out = await runMapped(session, batch, prompt);
     return { loss: out.loss!, grad: Float32Array.from(out.promptGrad!), tokens: batch.answerTokens };
   }
@@ -68,10 +70,19 @@ export class OnnxPromptModel implements PromptModel {
     return out;
   }
 
+  async releaseTraining(): Promise<void> {
+    await this.release((key) => key.startsWith(GRAD_KEY));
+  }
+
   async dispose(): Promise<void> {
-    const all = [...this.sessions.values()];
-    this.sessions.clear();
-    for (const s of all) await (await s.catch(() => undefined))?.release();
+    await this.release(() => true);
+  }
+
+  private async release(which: (key: string) => boolean): Promise<void> {
+    const keys = [...this.sessions.keys()].filter(which);
+    const gone = keys.map((k) => this.sessions.get(k)!);
+    for (const k of keys) this.sessions.delete(k);
+    for (const s of gone) await (await s.catch(() => undefined))?.release();
   }
 
   private session(key: string, options: SessionOptions): Promise<ModelSession> {

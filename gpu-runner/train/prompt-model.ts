@@ -17,7 +17,8 @@ export interface EvalOutput {
   /**
    * Per tapped layer (same order as TapSpec.layers): FFN neuron activations (input of the down
    * projection), [B, P, dFF] with P = n for "soft" (row r, slot i = position softPositions[r,i])
-   * or P = T for "all" (padding positions unspecified).
+   * or P = T for "all" (padding positions unspecified). The caller owns these arrays: extraction
+   * zeroes padding in them and transfers their buffers to another thread.
    */
   readonly taps: readonly Float32Array[];
 }
@@ -45,6 +46,9 @@ export interface PromptModel {
   evaluate(batch: EncodedBatch, prompt: Float32Array, taps: TapSpec | null): Promise<EvalOutput>;
   /** Rows of the input embedding matrix, [ids.length, dModel] (prompt init from the vocabulary). */
   embeddingRows(ids: ArrayLike<number>): Promise<Float32Array>;
+  /** Frees what only lossAndGrad uses (gradient sessions); a later lossAndGrad prepares it again.
+   * Called once training ends so that extraction does not run beside it. */
+  releaseTraining(): Promise<void>;
   /** Frees sessions / buffers. */
   dispose(): Promise<void>;
 }

@@ -156,6 +156,8 @@ export class ToyPromptModel implements PromptModel {
     return out;
   }
 
+  async releaseTraining(): Promise<void> {}
+
   async dispose(): Promise<void> {}
 
   private checkPrompt(batch: EncodedBatch, prompt: ArrayLike<number>): void {
