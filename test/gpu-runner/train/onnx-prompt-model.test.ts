@@ -54,6 +54,13 @@ for (const name of ["gpt2-tiny", "qwen2-tiny", "qwen2-tiny-f16"]) {
       }
       // ragged rows in one batch give each row's single-row results
       const prompt = Float32Array.from(ref[0].softPrompt!.flat());
+      // freeing the training sessions leaves the model whole: a later lossAndGrad compiles them again
+      const first = buildBatch(samples, [0], layout);
+      const before = await model.lossAndGrad(first, prompt);
+      await model.releaseTraining();
+      const after = await model.lossAndGrad(first, prompt);
+      assert.equal(after.loss, before.loss);
+      assert.deepEqual(after.grad, before.grad);
       const both = buildBatch(samples, [0, 1], layout);
       assert.deepEqual(toSequences(both).map((s) => [s.insertAt, s.lossLast]), ref.map((c) => [c.insertAt, c.gradLast]));
       const evBoth = await model.evaluate(both, prompt, { layers: [model.nLayers - 1], positions: "soft" });
