@@ -3,14 +3,14 @@
  * steering experiment, and report through `send` (status events, then `done` with summary.causal,
  * or `error`). Serves the worker thread like job.ts; the experiments themselves live in ../causal/.
  */
-import { RunnerError, badInput } from "../train/errors.js";
-import { resolveLayout } from "../train/layout.js";
+import { badInput, toRunnerError } from "../train/errors.js";
 import { openOnnxPromptModel } from "../train/onnx-prompt-model.js";
 import { CausalEvaluator } from "../causal/evaluator.js";
 import { checkNeurons } from "../causal/neurons.js";
 import { experimentLayers, runAblation, runSteering, type ExperimentContext } from "../causal/experiment.js";
 import type { CausalOutcome } from "../causal/types.js";
 import { encodeRows, type Send } from "./job.js";
+import { checkCheckpointJob, trainedPromptLayout } from "./checkpoint-job.js";
 import type { CausalMessage, EventBody, RunnerEvent } from "./protocol.js";
 
 /** Never throws: failures and cancellation end with an `error` event, success with `done`. */
@@ -25,10 +25,7 @@ export async function runCausalJob(msg: CausalMessage, send: Send, signal: Abort
     emit({ type: "status", phase: "loading", message: `opening ${msg.model.dir}` });
     const { model, codec } = openOnnxPromptModel(msg.model.dir, { device: msg.model.device, threads: msg.model.threads, roots: msg.model.roots });
     dispose = () => model.dispose();
-    const layout = resolveLayout({ ...msg.layout, padId: codec.padId, maxLength: msg.layout?.maxLength ?? model.maxPositions });
-    if (!(msg.prompt instanceof Float32Array) || msg.prompt.length !== layout.promptLength * model.dModel) {
-      throw badInput(`prompt must be a Float32Array of promptLength*dModel = ${layout.promptLength}*${model.dModel} values`);
-    }
+    const layout = trainedPromptLayout(msg, model, codec.padId);
     emit({ type: "status", phase: "tokenizing", message: `tokenizing ${msg.rows.length} rows` });
     const samples = await encodeRows(msg.rows, codec, "rows", layout);
     const spec = msg.experiment;
@@ -47,7 +44,7 @@ export async function runCausalJob(msg: CausalMessage, send: Send, signal: Abort
     const causal: CausalOutcome = spec.kind === "ablation" ? await runAblation(ctx, spec) : await runSteering(ctx, spec);
     emit({ type: "done", summary: { neuronDefinition: model.neuronDefinition, prompt: Float32Array.from(msg.prompt), causal, seconds: (performance.now() - t0) / 1000 } });
   } catch (e) {
-    const err = e instanceof RunnerError ? e : new RunnerError("INTERNAL", e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e));
+    const err = toRunnerError(e);
     emit({ type: "error", code: err.code, message: err.message });
   } finally {
     await evaluator?.release().catch(() => undefined);
@@ -57,11 +54,7 @@ export async function runCausalJob(msg: CausalMessage, send: Send, signal: Abort
 }
 
 function checkMessage(msg: CausalMessage): void {
-  if (typeof msg.runId !== "string" || msg.runId === "") throw badInput("causal.runId must be a non-empty string");
-  if (msg.model?.kind !== "onnx" || typeof msg.model.dir !== "string" || msg.model.dir === "") {
-    throw badInput('causal.model must be { kind: "onnx", dir } (causal experiments need a checkpoint folder)');
-  }
-  if (!Array.isArray(msg.rows) || msg.rows.length === 0) throw badInput("causal.rows must be a non-empty list of rows");
+  checkCheckpointJob("causal", msg, "causal experiments need a checkpoint folder");
   const kind = (msg.experiment as { kind?: unknown } | undefined)?.kind;
   if (kind !== "ablation" && kind !== "steering") throw badInput(`causal.experiment.kind must be "ablation" or "steering", got ${JSON.stringify(kind)}`);
   if (msg.batchSize !== undefined && !(Number.isInteger(msg.batchSize) && msg.batchSize >= 1)) throw badInput(`causal.batchSize must be a positive integer, got ${String(msg.batchSize)}`);

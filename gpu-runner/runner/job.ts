@@ -4,7 +4,7 @@
  * The same function serves the worker thread and a remote runner process.
  */
 import { extract, type ExtractSummary } from "../extract/extract.js";
-import { RunnerError, badInput } from "../train/errors.js";
+import { badInput, toRunnerError } from "../train/errors.js";
 import { resolveLayout, type EncodedSample, type LayoutOptions } from "../train/layout.js";
 import type { TextCodec } from "../train/prompt-model.js";
 import { trainPrompt, type TrainResult } from "../train/train.js";
@@ -122,7 +122,7 @@ export async function runJob(start: StartMessage, send: Send, signal: AbortSigna
     };
     emit({ type: "done", summary });
   } catch (e) {
-    const err = e instanceof RunnerError ? e : new RunnerError("INTERNAL", e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e));
+    const err = toRunnerError(e);
     emit({ type: "error", code: err.code, message: err.message });
   } finally {
     await dispose?.().catch(() => undefined);

@@ -6,10 +6,10 @@
  */
 import { checkNeurons } from "../causal/neurons.js";
 import { extract } from "../extract/extract.js";
-import { RunnerError, badInput } from "../train/errors.js";
-import { resolveLayout } from "../train/layout.js";
+import { badInput, toRunnerError } from "../train/errors.js";
 import { openOnnxPromptModel } from "../train/onnx-prompt-model.js";
 import { encodeRows, type Send } from "./job.js";
+import { checkCheckpointJob, trainedPromptLayout } from "./checkpoint-job.js";
 import type { EventBody, ProbeMessage, RunnerEvent } from "./protocol.js";
 import type { ProbeOutcome } from "../probe/types.js";
 
@@ -24,10 +24,7 @@ export async function runProbeJob(msg: ProbeMessage, send: Send, signal: AbortSi
     emit({ type: "status", phase: "loading", message: `opening ${msg.model.dir}` });
     const { model, codec } = openOnnxPromptModel(msg.model.dir, { device: msg.model.device, threads: msg.model.threads, roots: msg.model.roots });
     dispose = () => model.dispose();
-    const layout = resolveLayout({ ...msg.layout, padId: codec.padId, maxLength: msg.layout?.maxLength ?? model.maxPositions });
-    if (!(msg.prompt instanceof Float32Array) || msg.prompt.length !== layout.promptLength * model.dModel) {
-      throw badInput(`prompt must be a Float32Array of promptLength*dModel = ${layout.promptLength}*${model.dModel} values`);
-    }
+    const layout = trainedPromptLayout(msg, model, codec.padId);
     const neurons = msg.probe.neurons;
     checkNeurons("probe.neurons", neurons, model.nLayers, model.dFF);
     const samples = await encodeRows(msg.rows, codec, "rows", layout);
@@ -69,7 +66,7 @@ export async function runProbeJob(msg: ProbeMessage, send: Send, signal: AbortSi
     const probe: ProbeOutcome = { sampleIds: msg.rows.map((r) => r.id), nPositions: P, ...out };
     emit({ type: "done", summary: { neuronDefinition: model.neuronDefinition, prompt: Float32Array.from(msg.prompt), probe, seconds: (performance.now() - t0) / 1000 } });
   } catch (e) {
-    const err = e instanceof RunnerError ? e : new RunnerError("INTERNAL", e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e));
+    const err = toRunnerError(e);
     emit({ type: "error", code: err.code, message: err.message });
   } finally {
     await dispose?.().catch(() => undefined);
@@ -77,11 +74,7 @@ export async function runProbeJob(msg: ProbeMessage, send: Send, signal: AbortSi
 }
 
 function checkMessage(msg: ProbeMessage): void {
-  if (typeof msg.runId !== "string" || msg.runId === "") throw badInput("probe.runId must be a non-empty string");
-  if (msg.model?.kind !== "onnx" || typeof msg.model.dir !== "string" || msg.model.dir === "") {
-    throw badInput('probe.model must be { kind: "onnx", dir } (a probe needs a checkpoint folder)');
-  }
-  if (!Array.isArray(msg.rows) || msg.rows.length === 0) throw badInput("probe.rows must be a non-empty list of rows");
+  checkCheckpointJob("probe", msg, "a probe needs a checkpoint folder");
   const b = msg.probe?.batchSize;
   if (b !== undefined && !(Number.isInteger(b) && b >= 1)) throw badInput(`probe.batchSize must be a positive integer, got ${String(b)}`);
 }

@@ -22,3 +22,8 @@ export class RunnerError extends Error {
 export function badInput(message: string): RunnerError {
   return new RunnerError("BAD_INPUT", message);
 }
+
+/** `e` as a RunnerError: a RunnerError stays itself; anything else is INTERNAL with its message and stack. */
+export function toRunnerError(e: unknown): RunnerError {
+  return e instanceof RunnerError ? e : new RunnerError("INTERNAL", e instanceof Error ? `${e.message}\n${e.stack ?? ""}` : String(e));
+}
