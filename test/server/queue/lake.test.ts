@@ -7,10 +7,9 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { QueueEvents } from "bullmq";
-import { startServer } from "../../../server/http/server.js";
 import { DEFAULT_PREFIX, redisOptions, SHARD_QUEUE } from "../../../server/queue/broker.js";
 import { QueueShardPool } from "../../../server/queue/queue-pool.js";
-import { answers, assertClose, runPlanted, serverToken, type LakeAnswers } from "../../fixtures/lake-answers.js";
+import { assertClose, serveAndAnswer } from "../../fixtures/lake-answers.js";
 import { PLANTED_DIR } from "../../fixtures/planted-run.js";
 import { startRedis, type RedisBroker } from "./redis-broker.js";
 
@@ -54,20 +53,8 @@ function startRunner(lake: string): { child: ChildProcess; log: () => string; re
   return { child, log: () => err, ready };
 }
 
-async function serveAndAnswer(name: string, runner: Parameters<typeof startServer>[0]["runner"]): Promise<LakeAnswers> {
-  const dataDir = join(dir, name);
-  const server = await startServer({ dataDir, port: 0, modelRoots: [PLANTED_DIR], taskRoots: [PLANTED_DIR], dashboardDir: join(dir, "none"), runner });
-  try {
-    const token = await serverToken(dataDir);
-    const runId = await runPlanted(server, token);
-    return await answers(server, token, runId, name, dataDir);
-  } finally {
-    await server.close();
-  }
-}
-
 test("over the queue with a lake, a runner killed mid-shard and a late runner: activation reads answer like a local run", { timeout: 180000 }, async () => {
-  const local = await serveAndAnswer("local", undefined);
+  const local = await serveAndAnswer(dir, "local", undefined);
 
   // the runners' lake is the server's under another path (another machine's mount of the same store)
   const lakeDir = join(dir, "lake");
@@ -85,7 +72,7 @@ test("over the queue with a lake, a runner killed mid-shard and a late runner: a
   });
   try {
     const pool = await QueueShardPool.open(broker.url, { shardsPerRun: 3 });
-    const lake = await serveAndAnswer("queue", { shards: pool, lake: { location: serverView, f16: false } });
+    const lake = await serveAndAnswer(dir, "queue", { shards: pool, lake: { location: serverView, f16: false } });
     assert.doesNotMatch(a.log(), /finished shard job/, "the killed runner finished nothing");
     assert.equal((late!.log().match(/finished shard job/g) ?? []).length, 3, "the late runner did every shard");
     assert.ok(existsSync(join(lakeDir, "run=1", "layer=0", "shard=2", "part-0.parquet")));

@@ -5,13 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { RunnerEvent } from "../../../gpu-runner/runner/protocol.js";
-import { startServer } from "../../../server/http/server.js";
 import { localShardPool, type ShardPool } from "../../../server/runs/shard-pool.js";
 import { lakePath, lakeShardKey } from "../../../server/store/lake-catalog.js";
 import { LakeShardWriter, roundToF16 } from "../../../server/store/lake-writer.js";
 import { Store } from "../../../server/store/store.js";
-import { PLANTED_DIR } from "../../fixtures/planted-run.js";
-import { addedValues, answers, assertClose, runPlanted, serverToken, type LakeAnswers } from "../../fixtures/lake-answers.js";
+import { addedValues, assertClose, serveAndAnswer, type LakeAnswers } from "../../fixtures/lake-answers.js";
 
 /**
  * The activation lake: shard runners write activations as Parquet and the server reads them from
@@ -155,23 +153,11 @@ function counting(pool: ShardPool, seen: Map<string, number>): ShardPool {
   }) };
 }
 
-async function serveAndAnswer(name: string, runner: Parameters<typeof startServer>[0]["runner"]): Promise<LakeAnswers> {
-  const dataDir = join(dir, name);
-  const server = await startServer({ dataDir, port: 0, modelRoots: [PLANTED_DIR], taskRoots: [PLANTED_DIR], dashboardDir: join(dir, "none"), runner });
-  try {
-    const token = await serverToken(dataDir);
-    const runId = await runPlanted(server, token);
-    return await answers(server, token, runId, name, dataDir);
-  } finally {
-    await server.close();
-  }
-}
-
 test("through the server, a run extracted by 2 runners into the lake answers like a local run; no activation reaches the server", { timeout: 180000 }, async () => {
-  const local = await serveAndAnswer("local", undefined);
+  const local = await serveAndAnswer(dir, "local", undefined);
   const seen = new Map<string, number>();
   const location = join(dir, "lake");
-  const lake = await serveAndAnswer("lake", { shards: counting(localShardPool(2), seen), lake: { location, f16: false } });
+  const lake = await serveAndAnswer(dir, "lake", { shards: counting(localShardPool(2), seen), lake: { location, f16: false } });
   assert.equal(seen.get("activations"), undefined, "no activation event reached the server");
   assert.equal(seen.get("done"), 2, "two shards, each merged once");
   assert.ok(existsSync(join(location, "run=1", "layer=0", "shard=1", "part-0.parquet")));
@@ -179,7 +165,7 @@ test("through the server, a run extracted by 2 runners into the lake answers lik
   assertClose(lake, local, 1e-9);
   assert.deepEqual([...lake.sampleIds], [...local.sampleIds]);
 
-  const f16 = await serveAndAnswer("lake16", { shards: localShardPool(2), lake: { location: join(dir, "lake16"), f16: true } });
+  const f16 = await serveAndAnswer(dir, "lake16", { shards: localShardPool(2), lake: { location: join(dir, "lake16"), f16: true } });
   // f16: every exported activation within binary16 rounding of the f32 one, and the rankings' r close
   f16.exported.forEach((layer, i) => {
     const ref = local.exported[i]!;
