@@ -13,6 +13,7 @@ import { RunManager } from "../../server/runs/run-manager.js";
 import { Store } from "../../server/store/store.js";
 import { DIE_AFTER } from "./dying-worker.js";
 import { PLANTED, PLANTED_MODEL, batchCounts, gql, ok, registerPlanted, startRun, waitForStatus, writePlantedTask } from "./harness.js";
+import { addPlantedTask } from "../fixtures/planted-run.js";
 
 /** Faults of the runner side: a worker thread that dies mid-run, a remote runner that disconnects mid-run. */
 let tmp: string;
@@ -20,15 +21,6 @@ before(() => {
   tmp = mkdtempSync(join(tmpdir(), "skillscope-runner-faults-"));
 });
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-async function plantedTask(store: Store): Promise<number> {
-  const rows = readFileSync(join(PLANTED, "task.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { id: string; split: string; text: string; colors: number; label: number });
-  const taskId = await store.addTask({ name: "colours", source: "task.jsonl", template: "{text} question", verbalizer: { 0: "no", 1: "yes" } });
-  await store.addSamples(taskId, rows.map((r) => ({
-    sampleId: r.id, split: r.split, fields: { text: r.text, colors: r.colors }, rendered: `${r.text} question`, answer: r.label ? "yes" : "no", label: String(r.label),
-  })));
-  return taskId;
-}
 
 /**
  * A remote runner that runs its job in a real worker and drops the connection (TCP destroy, as a
@@ -70,7 +62,7 @@ it("a worker thread that dies mid-training fails the run with a message; resume 
   const manager = new RunManager(store, { executor: (s, sink) => startRunInWorker(s, sink, attempts++ === 0 ? { workerUrl: dying } : {}) });
   try {
     const modelId = await store.addModel({ path: PLANTED_MODEL, family: "gpt2", config: {} });
-    const taskId = await plantedTask(store);
+    const taskId = await addPlantedTask(store);
     const options = { promptLength: 4, steps: 20, batchSize: 8, evalEvery: 0, checkpointEvery: 5, seed: 4, threads: 1 };
     const run = await manager.start({ modelId, taskId, options });
     await manager.whenIdle();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -13,6 +13,7 @@ import type { RunOptions } from "../../../server/runs/run-options.js";
 import { Store } from "../../../server/store/store.js";
 import { startRedis, type RedisBroker } from "./redis-broker.js";
 import { assertSameResults, startRunner, stopAll, type RunnerProcess } from "./runner-process.js";
+import { addPlantedTask } from "../../fixtures/planted-run.js";
 
 /**
  * The work queue against a real broker (redis-server started here) with runners in separate
@@ -37,12 +38,7 @@ before(async () => {
   broker = await startRedis(dir);
   store = await Store.open(join(dir, "runs.duckdb"));
   modelId = await store.addModel({ path: join(planted, "model"), family: "gpt2", config: {} });
-  const rows = readFileSync(join(planted, "task.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-  taskId = await store.addTask({ name: "colours", source: "task.jsonl", template: "{text} question", verbalizer: { 0: "no", 1: "yes" } });
-  await store.addSamples(taskId, rows.map((r) => ({
-    sampleId: r.id, split: r.split, fields: { text: r.text, colors: r.colors }, rendered: `${r.text} question`,
-    answer: r.label ? "yes" : "no", label: String(r.label),
-  })));
+  taskId = await addPlantedTask(store);
 });
 
 after(async () => {

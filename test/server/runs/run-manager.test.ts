@@ -9,6 +9,7 @@ import type { StartMessage } from "../../../gpu-runner/runner/protocol.js";
 import { toRun } from "../../../server/graphql/records.js";
 import { Store } from "../../../server/store/store.js";
 import { RunManager, type RunManagerEvent } from "../../../server/runs/run-manager.js";
+import { addPlantedTask } from "../../fixtures/planted-run.js";
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
 const planted = join(root, "test/fixtures/planted");
@@ -43,19 +44,9 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function plantedTask(): Promise<number> {
-  const rows = readFileSync(join(planted, "task.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-  const taskId = await store.addTask({ name: "colours", source: "task.jsonl", template: "{text} question", verbalizer: { 0: "no", 1: "yes" } });
-  await store.addSamples(taskId, rows.map((r) => ({
-    sampleId: r.id, split: r.split, fields: { text: r.text, colors: r.colors }, rendered: `${r.text} question`,
-    answer: r.label ? "yes" : "no", label: String(r.label),
-  })));
-  return taskId;
-}
-
 test("a run on the planted model finds the planted neuron, with scores equal to a two-pass Pearson over stored activations", async () => {
   const modelId = await store.addModel({ path: join(planted, "model"), family: "gpt2", config: {} });
-  const taskId = await plantedTask();
+  const taskId = await addPlantedTask(store);
   const run = await manager.start({ modelId, taskId, options: { promptLength: 4, steps: 6, batchSize: 8, evalEvery: 3, seed: 1, threads: 1 } });
   await manager.whenIdle();
   const done = await store.getRun(run.id);
@@ -92,7 +83,7 @@ test("a run on the planted model finds the planted neuron, with scores equal to 
 
 test("cancel stops a running run with a checkpoint, and resume continues from it", async () => {
   const modelId = await store.addModel({ path: join(planted, "model"), family: "gpt2", config: {} });
-  const taskId = await plantedTask();
+  const taskId = await addPlantedTask(store);
   // far more steps than the test waits for, so both cancels land mid-training however slow the event path is
   const steps = 100000;
   const run = await manager.start({ modelId, taskId, options: { promptLength: 4, steps, batchSize: 4, evalEvery: 0, checkpointEvery: 5, seed: 2, threads: 1 } });
@@ -131,7 +122,7 @@ test("the runner trains on train, chooses the prompt on dev and extracts val: th
   const capturing = new RunManager(store, { executor: (start, sink) => (starts.push(start), startRunInWorker(start, sink)) });
   try {
     const modelId = await store.addModel({ path: join(planted, "model"), family: "gpt2", config: {} });
-    const taskId = await plantedTask();
+    const taskId = await addPlantedTask(store);
     const run = await capturing.start({ modelId, taskId, options: { promptLength: 4, steps: 6, batchSize: 8, evalEvery: 2, seed: 1, threads: 1 } });
     await capturing.whenIdle();
     const done = await store.getRun(run.id);

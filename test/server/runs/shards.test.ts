@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -11,6 +11,7 @@ import type { RunOptions } from "../../../server/runs/run-options.js";
 import { localShardPool, planShards } from "../../../server/runs/shard-pool.js";
 import type { ScoreAgg } from "../../../server/store/scores.js";
 import { Store } from "../../../server/store/store.js";
+import { addPlantedTask } from "../../fixtures/planted-run.js";
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
 const planted = join(root, "test/fixtures/planted");
@@ -25,12 +26,7 @@ before(async () => {
   dir = mkdtempSync(join(tmpdir(), "skillscope-shards-"));
   store = await Store.open(join(dir, "runs.duckdb"));
   modelId = await store.addModel({ path: join(planted, "model"), family: "gpt2", config: {} });
-  const rows = readFileSync(join(planted, "task.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-  taskId = await store.addTask({ name: "colours", source: "task.jsonl", template: "{text} question", verbalizer: { 0: "no", 1: "yes" } });
-  await store.addSamples(taskId, rows.map((r) => ({
-    sampleId: r.id, split: r.split, fields: { text: r.text, colors: r.colors }, rendered: `${r.text} question`,
-    answer: r.label ? "yes" : "no", label: String(r.label),
-  })));
+  taskId = await addPlantedTask(store);
 });
 
 after(async () => {

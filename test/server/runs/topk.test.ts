@@ -19,6 +19,7 @@ import { ServiceError } from "../../../server/errors.js";
 import { SignificanceService } from "../../../server/runs/significance.js";
 import type { ScoreAgg } from "../../../server/store/scores.js";
 import { Store } from "../../../server/store/store.js";
+import { addPlantedTask, type PlantedRow } from "../../fixtures/planted-run.js";
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
 const planted = join(root, "test/fixtures/planted");
@@ -33,15 +34,11 @@ let topkRun: number;
 let gappedRun: number;
 
 /** The planted task; `dropColors` removes the colors field of that validation sample. */
-async function plantedTask(dropColors?: string): Promise<number> {
-  const rows = readFileSync(join(planted, "task.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
-  for (const r of rows) if (r.id === dropColors) delete r.colors;
-  const taskId = await store.addTask({ name: "colours", source: "task.jsonl", template: "{text} question", verbalizer: { 0: "no", 1: "yes" } });
-  await store.addSamples(taskId, rows.map((r) => ({
-    sampleId: r.id, split: r.split, fields: { text: r.text, colors: r.colors }, rendered: `${r.text} question`,
-    answer: r.label ? "yes" : "no", label: String(r.label),
-  })));
-  return taskId;
+function plantedTask(dropColors?: string): Promise<number> {
+  return addPlantedTask(store, (rows) => {
+    for (const r of rows) if (r.id === dropColors) delete (r as Partial<PlantedRow>).colors;
+    return rows;
+  });
 }
 
 before(async () => {
