@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { scoreMetricInWorkers } from "../server/analysis/parallel.js";
-import { openblasCoreType, PYTHON } from "./peers/peer.js";
+import { peerEnv, PYTHON } from "./peers/peer.js";
 import { Prng } from "../server/analysis/prng.js";
 import { StreamingStats } from "../server/analysis/streaming-stats.js";
 import type { BenchResult } from "./result.js";
@@ -106,11 +106,7 @@ async function loadDuckDb(dir: string, acts: Float32Array, y: Float64Array, cols
 /** One numpy run (its own process, `threads` BLAS threads; only the compute is timed, inside python). */
 function numpyCorr(dir: string, xFile: string, yFile: string, n: number, cols: number, threads: number): { seconds: number; r: Float64Array } | { error: string } {
   const rFile = join(dir, "r.f64");
-  const blas = String(threads);
-  // numpy's matmul is OpenBLAS's: give it this CPU's kernels, as the engine bench's peer gets (peer.ts)
-  const core = openblasCoreType();
-  const env = { ...process.env, OPENBLAS_NUM_THREADS: blas, OMP_NUM_THREADS: blas, MKL_NUM_THREADS: blas, ...(core ? { OPENBLAS_CORETYPE: core } : {}) };
-  const py = spawnSync(PYTHON, ["-c", NUMPY_PEER, xFile, yFile, String(n), String(cols), rFile, String(NUMPY_REPEATS)], { encoding: "utf8", maxBuffer: 1 << 20, env });
+  const py = spawnSync(PYTHON, ["-c", NUMPY_PEER, xFile, yFile, String(n), String(cols), rFile, String(NUMPY_REPEATS)], { encoding: "utf8", maxBuffer: 1 << 20, env: peerEnv(threads) });
   if (py.status !== 0) return { error: `${PYTHON} exit ${py.status}: ${(py.stderr ?? "").slice(-300)}` };
   const raw = readFileSync(rFile);
   const r = new Float64Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength));

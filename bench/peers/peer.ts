@@ -49,12 +49,19 @@ export function openblasCoreType(): string | undefined {
   return undefined;
 }
 
+/**
+ * The environment of a Python peer on `threads` threads: every BLAS thread pool sized to them (Debian's torch and
+ * numpy do their matmuls in OpenBLAS, whose pool torch.set_num_threads does not size), on this CPU's kernels.
+ */
+export function peerEnv(threads: number): NodeJS.ProcessEnv {
+  const n = String(threads);
+  const core = openblasCoreType();
+  return { ...process.env, OMP_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n, ...(core ? { OPENBLAS_CORETYPE: core } : {}) };
+}
+
 /** Runs `bench/peers/<script>` with a spec file; returns its JSON result. */
 export function runPythonPeer<T>(script: string, specFile: string, threads: number): T {
-  // Debian's torch does its matmuls in OpenBLAS, whose own thread pool torch.set_num_threads does not size.
-  const core = openblasCoreType();
-  const env = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), ...(core ? { OPENBLAS_CORETYPE: core } : {}) };
-  return runJsonChild<T>(`PyTorch peer ${script} (set SKILLSCOPE_BENCH_PYTHON to an interpreter with torch)`, PYTHON, [`bench/peers/${script}`, specFile], env);
+  return runJsonChild<T>(`PyTorch peer ${script} (set SKILLSCOPE_BENCH_PYTHON to an interpreter with torch)`, PYTHON, [`bench/peers/${script}`, specFile], peerEnv(threads));
 }
 
 export function median(xs: readonly number[]): number {
