@@ -141,19 +141,32 @@ export class Graph {
    * keeping the forward pass's copy alive. Declaring a name again returns the same tensor.
    */
   weight(name: string, dtype: WeightDtype, shape: readonly number[]): Tensor {
+    const fed = this.storedWeight(name, dtype, shape);
+    const known = this.memo.get(`weight:${name}`);
+    if (known) return known;
+    const t = dtype === "F32" ? fed : this.castStored(fed, dtype);
+    if (t !== fed) this.castWeights.set(t.id, { fed, dtype });
+    this.memo.set(`weight:${name}`, t);
+    return t;
+  }
+
+  /**
+   * A model weight as it is fed (see weight()), not cast: float16 for F16, raw uint16 bits for BF16,
+   * float for F32. For ops that compute in the stored type (half-precision products read F16 weights
+   * with no float copy at all). Declaring a name again returns the same input.
+   */
+  storedWeight(name: string, dtype: WeightDtype, shape: readonly number[]): Tensor {
     // Model graphs are float32; float64 graphs (gradient checks) take inline params.
     if (this.dtype !== "float32") throw new GraphBuildError(`weight "${name}": weights are fed to float32 graphs only`);
     const known = this.weightInputs.get(name);
     if (known) {
       if (known.dtype !== dtype || known.shape.join() !== shape.join()) throw new GraphBuildError(`weight "${name}" declared twice as ${known.dtype} [${known.shape}] and ${dtype} [${shape}]`);
-      return this.memo.get(`weight:${name}`)!;
+      return this.memo.get(`fed:${name}`)!;
     }
     const fed = this.input(name, shape, FED_DTYPE[dtype]);
     this.weightInputs.set(name, { name, dtype, shape: [...shape] });
-    const t = dtype === "F32" ? fed : this.castStored(fed, dtype);
-    if (t !== fed) this.castWeights.set(t.id, { fed, dtype });
-    this.memo.set(`weight:${name}`, t);
-    return t;
+    this.memo.set(`fed:${name}`, fed);
+    return fed;
   }
 
   /**

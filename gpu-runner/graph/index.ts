@@ -57,6 +57,8 @@ export {
   layerNorm,
   rmsNorm,
   matmul,
+  halfMatmul,
+  halfGemm,
   linear,
   transpose,
   reshape,

@@ -308,6 +308,99 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   });
 }
 
+// ---------------------------------------------------------------------------------------------
+// Half-precision products: float tensors in and out, the product itself in IEEE half: operands
+// rounded to half, products accumulated in float and the result rounded to half (ORT's CUDA
+// kernels). Everything around them (norms, softmax, loss, residual stream) stays float.
+
+const halves = new WeakMap<Tensor, Tensor>();
+
+/** x rounded to half: one Cast per tensor, shared by every product that reads it. */
+function toHalf(x: Tensor): Tensor {
+  if (x.dtype === "float16") return x;
+  let h = halves.get(x);
+  if (!h) {
+    h = keepRounding(raw(x.graph, "Cast", [x], x.shape, { to: x.graph.onnxType("float16") }, "float16"));
+    halves.set(x, h);
+  }
+  return h;
+}
+
+/**
+ * h (half) through a Reshape to its own shape. ORT's CPU provider has no half Gemm/MatMul on x86-64:
+ * it runs them in float between casts it inserts, and then drops any float->half->float pair that a
+ * cast of ours forms with one of its casts as "precision free", i.e. it would skip the very roundings
+ * half compute makes. A node between the two casts keeps them, so the CPU computes what the CUDA
+ * kernels compute (measured: a half Gemm's output is then a half value, and not without). On CUDA a
+ * Reshape aliases its input: no copy.
+ */
+function keepRounding(h: Tensor): Tensor {
+  return raw(h.graph, "Reshape", [h, h.graph.shapeTensor(h)], h.shape, {}, "float16");
+}
+
+function toFloat(x16: Tensor): Tensor {
+  return raw(x16.graph, "Cast", [x16], x16.shape, { to: x16.graph.onnxType("float") });
+}
+
+/**
+ * A backward product in half: `product(g16)` of the incoming gradient scaled to a largest magnitude
+ * of 1, widened and scaled back. Gradients of real models reach 1e-6 and below, where half has no
+ * precision left (its normal range starts at 6.1e-5); scaling the whole tensor (as loss scaling does
+ * in mixed-precision training, but per tensor, so nothing can overflow) keeps every entry's error
+ * within half's rounding of the largest one.
+ */
+function scaledHalfProduct(gr: Tensor, product: (g16: Tensor) => Tensor): Tensor {
+  const g = gr.graph;
+  const absMax = raw(g, "ReduceMax", [raw(g, "Abs", [gr], gr.shape)], [], { keepdims: 0 });
+  const scale = raw(g, "Max", [absMax, g.scalar(1e-30)], []);
+  const out = toFloat(keepRounding(product(toHalf(raw(g, "Div", [gr, scale], gr.shape)))));
+  return raw(g, "Mul", [out, scale], out.shape);
+}
+
+/**
+ * x [rows, in] times a half weight w (2-D, float16): w [out, in] with transB 1 (nn.Linear) or
+ * [in, out] with transB 0 (GPT-2 Conv1D) -> [rows, out], computed in half. Only x is
+ * differentiated (weights are not trained): dx = g @ w (transB 1) or g @ w^T (transB 0), in half.
+ */
+export function halfGemm(x: Tensor, w: Tensor, transB: 0 | 1): Tensor {
+  requireFloat("halfGemm", x);
+  if (w.dtype !== "float16" || w.rank !== 2 || x.rank !== 2) throw new GraphBuildError(`halfGemm: x [${x.shape}] must be 2-D float and w [${w.shape}] 2-D float16, got ${w.dtype}`);
+  const [inDim, outDim] = transB ? [w.shape[1]!, w.shape[0]!] : w.shape;
+  if (!sameDim(x.shape[1], inDim)) throw new GraphBuildError(`halfGemm: x [${x.shape}] does not fit w [${w.shape}] (transB ${transB})`);
+  const g = x.graph;
+  const y16 = keepRounding(raw(g, "Gemm", [toHalf(x), w], [x.shape[0]!, outDim], { transB }, "float16"));
+  return diff(g, "Cast", [y16], { to: g.onnxType("float") }, y16.shape, [x], (gr) => [
+    scaledHalfProduct(gr, (g16) => raw(g, "Gemm", [g16, w], x.shape, { transB: 1 - transB }, "float16")),
+  ]);
+}
+
+/**
+ * matmul(a, b) with the product in half: a [..., m, k] @ b [..., k, n], batch axes broadcast, float
+ * in and out. dA = g @ b^T, dB = a^T @ g in half (on the forward's half operands), summed over
+ * broadcast batch axes in float.
+ */
+export function halfMatmul(a: Tensor, b: Tensor): Tensor {
+  requireFloat("halfMatmul", a, b);
+  if (a.rank < 3 || b.rank < 3) throw new GraphBuildError(`halfMatmul: batched operands expected, got [${a.shape}] and [${b.shape}]`);
+  const [m, k] = a.shape.slice(-2);
+  const [k2, n] = b.shape.slice(-2);
+  if (!sameDim(k!, k2!)) throw new GraphBuildError(`halfMatmul: inner dims differ: [${a.shape}] @ [${b.shape}]`);
+  const shape = [...broadcastShapes("halfMatmul", a.shape.slice(0, -2), b.shape.slice(0, -2)), m!, n!];
+  const g = a.graph;
+  const [a16, b16] = [toHalf(a), toHalf(b)];
+  const y16 = keepRounding(raw(g, "MatMul", [a16, b16], shape, {}, "float16"));
+  return diff(g, "Cast", [y16], { to: g.onnxType("float") }, shape, [a, b], (gr, needs) => [
+    needs[0] ? unbroadcast(scaledHalfProduct(gr, (g16) => raw(g, "MatMul", [g16, halfSwapLast2(b16)], [...shape.slice(0, -2), m!, k!], {}, "float16")), a.shape) : undefined,
+    needs[1] ? unbroadcast(scaledHalfProduct(gr, (g16) => raw(g, "MatMul", [halfSwapLast2(a16), g16], [...shape.slice(0, -2), k!, n!], {}, "float16")), b.shape) : undefined,
+  ]);
+}
+
+function halfSwapLast2(x16: Tensor): Tensor {
+  const perm = Array.from({ length: x16.rank }, (_, i) => i);
+  [perm[x16.rank - 2], perm[x16.rank - 1]] = [perm[x16.rank - 1]!, perm[x16.rank - 2]!];
+  return raw(x16.graph, "Transpose", [x16], perm.map((p) => x16.shape[p]!), { perm }, "float16");
+}
+
 /**
  * PyTorch-layout linear layer: x [..., in] @ w^T + bias, w [out, in], bias [out] (optional)
  * -> [..., out]. One Gemm(transB=1) over the flattened rows, so w is never transposed or copied.

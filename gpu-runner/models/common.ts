@@ -4,8 +4,8 @@
  * n soft length, d model width, F FFN width, V vocabulary.
  */
 import { Graph, GraphBuildError, type Tensor } from "../graph/graph.js";
-import { add, argMaxLastAxis, concat, gather, logSoftmax, matmul, maxLastAxis, mul, neg, reduceMean, reshape, slice, softmax, sub, takeAlongLastAxis, transpose, unsqueeze } from "../graph/ops.js";
-import type { GraphSpec } from "./spec.js";
+import { add, argMaxLastAxis, concat, gather, halfGemm, halfMatmul, logSoftmax, matmul, maxLastAxis, mul, neg, reduceMean, reshape, slice, softmax, sub, takeAlongLastAxis, transpose, unsqueeze } from "../graph/ops.js";
+import type { ComputeDtype, GraphSpec } from "./spec.js";
 
 export interface ModelInputs {
   /** [B,T] int64 */
@@ -86,6 +86,8 @@ export function embed(inputs: ModelInputs, table: Tensor): Tensor {
  * nodes: a transposed weight would be folded into a second resident copy by ORT (measured: a
  * 0.5 GB model went from 0.6 to 1.25 GB peak RSS with matmul(x, transpose(W)) in a gradient graph).
  * VJP: dx = g @ W (outIn) or g @ W^T (inOut); dW = g^T @ x (outIn) or x^T @ g (inOut).
+ * A float16 weight (WeightReader.matrix under half compute) makes the product a half one (halfGemm);
+ * the output and the bias add stay float.
  */
 export function dense(x: Tensor, weight: Tensor, layout: "outIn" | "inOut", bias?: Tensor): Tensor {
   const g = x.graph;
@@ -96,7 +98,7 @@ export function dense(x: Tensor, weight: Tensor, layout: "outIn" | "inOut", bias
   const x2 = x.rank === 2 ? x : reshape(x, [-1, inDim]); // [rows, in]
   const rows = x2.shape[0]!;
   const transB = layout === "outIn" ? 1 : 0;
-  const y2 = g.emit("Gemm", [x2, weight], { transB }, { shape: [rows, outDim] }, {
+  const y2 = weight.dtype === "float16" ? halfGemm(x2, weight, transB) : g.emit("Gemm", [x2, weight], { transB }, { shape: [rows, outDim] }, {
     inputs: [x2, weight],
     vjp: (gr, needs) => [
       needs[0] ? g.emit("Gemm", [gr, g.recast(weight, gr)], { transB: 1 - transB }, { shape: x2.shape }) : undefined,
@@ -119,10 +121,12 @@ export function denseBlocks(x: Tensor, blocks: readonly Tensor[]): Tensor {
 }
 
 /** softmax(q k^T / sqrt(hd) + bias) v. q [..., T, hd], kT [..., hd, T], v [..., T, hd], bias
- * broadcasting to [..., T, T]. */
-export function attend(q: Tensor, kT: Tensor, v: Tensor, bias: Tensor, headDim: number): Tensor {
-  const scores = add(matmul(mul(q, 1 / Math.sqrt(headDim)), kT), bias);
-  return matmul(softmax(scores), v);
+ * broadcasting to [..., T, T]. Under "f16" compute both products run in half; the mask and the
+ * softmax stay float. */
+export function attend(q: Tensor, kT: Tensor, v: Tensor, bias: Tensor, headDim: number, compute: ComputeDtype): Tensor {
+  const product = compute === "f16" ? halfMatmul : matmul;
+  const scores = add(product(mul(q, 1 / Math.sqrt(headDim)), kT), bias);
+  return product(softmax(scores), v);
 }
 
 /** [B,T,heads*hd] -> [B,heads,T,hd] */

@@ -27,17 +27,17 @@ export function buildGpt2Graph(model: ModelDir, weights: WeightStore, spec: Grap
   for (let i = 0; i < c.nLayers; i++) {
     const p = `h.${i}.`;
     const a = layerNorm(h, w.param(p + "ln_1.weight", [d]), w.param(p + "ln_1.bias", [d]), eps);
-    const qkv = dense(a, w.param(p + "attn.c_attn.weight", [d, 3 * d]), "inOut", w.param(p + "attn.c_attn.bias", [3 * d]));
+    const qkv = dense(a, w.matrix(p + "attn.c_attn.weight", [d, 3 * d]), "inOut", w.param(p + "attn.c_attn.bias", [3 * d]));
     const q = splitHeads(slice(qkv, 2, 0, d), H, hd); // [B,H,T,hd]
     const k = splitHeads(slice(qkv, 2, d, 2 * d), H, hd);
     const v = splitHeads(slice(qkv, 2, 2 * d, 3 * d), H, hd);
-    const o = attend(q, transpose(k, [0, 1, 3, 2]), v, inputs.attnBias, hd); // [B,H,T,hd]
+    const o = attend(q, transpose(k, [0, 1, 3, 2]), v, inputs.attnBias, hd, spec.compute); // [B,H,T,hd]
     const merged = reshape(transpose(o, [0, 2, 1, 3]), [0, 0, d]);
-    h = add(h, dense(merged, w.param(p + "attn.c_proj.weight", [d, d]), "inOut", w.param(p + "attn.c_proj.bias", [d])));
+    h = add(h, dense(merged, w.matrix(p + "attn.c_proj.weight", [d, d]), "inOut", w.param(p + "attn.c_proj.bias", [d])));
     const m = layerNorm(h, w.param(p + "ln_2.weight", [d]), w.param(p + "ln_2.bias", [d]), eps);
-    const act = intervene(inputs, i, gelu(dense(m, w.param(p + "mlp.c_fc.weight", [d, F]), "inOut", w.param(p + "mlp.c_fc.bias", [F])))); // [B,T,F]
+    const act = intervene(inputs, i, gelu(dense(m, w.matrix(p + "mlp.c_fc.weight", [d, F]), "inOut", w.param(p + "mlp.c_fc.bias", [F])))); // [B,T,F]
     ffn.push(act);
-    h = add(h, dense(act, w.param(p + "mlp.c_proj.weight", [F, d]), "inOut", w.param(p + "mlp.c_proj.bias", [d])));
+    h = add(h, dense(act, w.matrix(p + "mlp.c_proj.weight", [F, d]), "inOut", w.param(p + "mlp.c_proj.bias", [d])));
   }
   h = layerNorm(h, w.param("ln_f.weight", [d]), w.param("ln_f.bias", [d]), eps);
   const head = model.tensors.has("lm_head.weight") ? new WeightReader(model, weights, g).rowBlocks("lm_head.weight", [V, d]) : w.rowBlocks("wte.weight", [V, d]);

@@ -47,7 +47,7 @@ export function buildLlamaGraph(model: ModelDir, weights: WeightStore, spec: Gra
     const p = `model.layers.${i}.`;
     const x = rmsNorm(h, w.param(p + "input_layernorm.weight", [d]), eps);
     const proj = (name: string, out: number, withBias: boolean) =>
-      dense(x, w.param(p + `self_attn.${name}.weight`, [out, d]), "outIn", withBias ? w.param(p + `self_attn.${name}.bias`, [out]) : undefined);
+      dense(x, w.matrix(p + `self_attn.${name}.weight`, [out, d]), "outIn", withBias ? w.param(p + `self_attn.${name}.bias`, [out]) : undefined);
     const q = rope(reshape(proj("q_proj", H * hd, c.qkvBias), [0, 0, H, hd]), cosT, sinT, hd); // [B,T,H,hd]
     const k = rope(reshape(proj("k_proj", KV * hd, c.qkvBias), [0, 0, KV, hd]), cosT, sinT, hd); // [B,T,KV,hd]
     const v = reshape(proj("v_proj", KV * hd, c.qkvBias), [0, 0, KV, hd]);
@@ -55,13 +55,13 @@ export function buildLlamaGraph(model: ModelDir, weights: WeightStore, spec: Gra
     const q5 = transpose(reshape(q, [0, 0, KV, groups, hd]), [0, 2, 3, 1, 4]);
     const kT5 = unsqueeze(transpose(k, [0, 2, 3, 1]), [2]); // [B,KV,1,hd,T]
     const v5 = unsqueeze(transpose(v, [0, 2, 1, 3]), [2]); // [B,KV,1,T,hd]
-    const o = attend(q5, kT5, v5, bias5, hd); // [B,KV,g,T,hd]
+    const o = attend(q5, kT5, v5, bias5, hd, spec.compute); // [B,KV,g,T,hd]
     const merged = reshape(transpose(o, [0, 3, 1, 2, 4]), [0, 0, H * hd]);
-    h = add(h, dense(merged, w.param(p + "self_attn.o_proj.weight", [d, H * hd]), "outIn", c.oBias ? w.param(p + "self_attn.o_proj.bias", [d]) : undefined));
+    h = add(h, dense(merged, w.matrix(p + "self_attn.o_proj.weight", [d, H * hd]), "outIn", c.oBias ? w.param(p + "self_attn.o_proj.bias", [d]) : undefined));
     const m = rmsNorm(h, w.param(p + "post_attention_layernorm.weight", [d]), eps);
-    const act = intervene(inputs, i, mul(silu(dense(m, w.param(p + "mlp.gate_proj.weight", [F, d]), "outIn")), dense(m, w.param(p + "mlp.up_proj.weight", [F, d]), "outIn"))); // [B,T,F]
+    const act = intervene(inputs, i, mul(silu(dense(m, w.matrix(p + "mlp.gate_proj.weight", [F, d]), "outIn")), dense(m, w.matrix(p + "mlp.up_proj.weight", [F, d]), "outIn"))); // [B,T,F]
     ffn.push(act);
-    h = add(h, dense(act, w.param(p + "mlp.down_proj.weight", [d, F]), "outIn"));
+    h = add(h, dense(act, w.matrix(p + "mlp.down_proj.weight", [d, F]), "outIn"));
   }
   h = rmsNorm(h, w.param("model.norm.weight", [d]), eps);
   const head = w.rowBlocks(c.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight", [V, d]);

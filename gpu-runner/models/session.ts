@@ -3,7 +3,7 @@ import { loadModelDir, type ModelDir } from "../hf/model-dir.js";
 import { buildGpt2Graph } from "./gpt2.js";
 import { layoutBatch, BatchInputError, type BatchLayout, type SequenceInput } from "./layout.js";
 import { buildLlamaGraph } from "./llama.js";
-import type { GraphBuilder, GraphSpec } from "./spec.js";
+import type { ComputeDtype, GraphBuilder, GraphSpec } from "./spec.js";
 import { WeightStore, type WeightPrecision } from "./weights.js";
 
 export type Device = "cpu" | "cuda";
@@ -12,6 +12,8 @@ export type Device = "cpu" | "cuda";
  * the weights that all its sessions share (read on first use). */
 export interface LoadedModel extends ModelDir {
   device: Device;
+  /** Precision of every session's matrix products (see ComputeDtype). */
+  compute: ComputeDtype;
   threads: number | undefined;
   weights: WeightStore;
 }
@@ -19,15 +21,23 @@ export interface LoadedModel extends ModelDir {
 export interface LoadOptions {
   device?: Device;
   threads?: number;
-  /** See WeightPrecision; default "stored". */
+  /** See WeightPrecision; default "stored" ("float16", the only one allowed, under f16 compute). */
   weights?: WeightPrecision;
+  /** See ComputeDtype; default "f32". "f16" holds the weights as float16 (WeightPrecision "float16"). */
+  compute?: ComputeDtype;
   /** Largest float copy of one block of an LM head cast in blocks (default 64 MiB; small values let tests exercise blocks). */
   headBlockBytes?: number;
 }
 
 export function loadModel(dir: string, opts: LoadOptions = {}): LoadedModel {
+  const compute = opts.compute ?? "f32";
+  if (compute !== "f32" && compute !== "f16") throw new BatchInputError(`compute must be "f32" or "f16", got ${String(compute)}`);
+  const half = compute === "f16";
+  if (opts.weights !== undefined && (opts.weights === "float16") !== half) {
+    throw new BatchInputError(`weights "${opts.weights}" does not go with compute "${compute}": f16 compute holds the weights as "float16", and only it does`);
+  }
   const m = loadModelDir(dir);
-  return { ...m, device: opts.device ?? "cpu", threads: opts.threads, weights: new WeightStore(m.tensors, opts.weights ?? "stored", opts.headBlockBytes) };
+  return { ...m, device: opts.device ?? "cpu", compute, threads: opts.threads, weights: new WeightStore(m.tensors, half ? "float16" : opts.weights ?? "stored", opts.headBlockBytes) };
 }
 
 /** What a session computes; see spec.ts for the graph contract. */
@@ -127,7 +137,7 @@ export class ModelSession {
       throw new BatchInputError('tapPositions "soft" needs a soft prompt; use "all"');
     }
     const spec: GraphSpec = {
-      softLength: n, tapLayers, tapPositions: full.tapPositions === "all" ? "all" : "gather",
+      softLength: n, compute: model.compute, tapLayers, tapPositions: full.tapPositions === "all" ? "all" : "gather",
       logits: full.logits === "all" || full.logits === "none" || full.logits === "scores" ? full.logits : "gather",
       withLoss: full.withLoss, withPromptGrad,
       ...(full.intervene ? { intervene: { layers: full.intervene.layers } } : {}),

@@ -18,8 +18,17 @@ import type { WeightStore } from "./weights.js";
  *   (first index on ties); ffn_<layer> [B,T,F] ("all") or [M,F] ("gather");
  *   loss [] (mean cross-entropy over the Q targets); prompt_grad [n,d] (d loss / d soft_prompt).
  */
+/**
+ * Precision of the matrix products: "f32", or "f16": every product (attention projections and
+ * scores, FFN, LM head; forward and prompt gradient) in IEEE half on half weights (the model's
+ * WeightStore holds them as float16), while embeddings, norms, softmax, log-softmax, loss, the FFN
+ * nonlinearity and the residual stream stay float32, and every output is float32.
+ */
+export type ComputeDtype = "f32" | "f16";
+
 export interface GraphSpec {
   softLength: number;
+  compute: ComputeDtype;
   /** Layers whose FFN neuron activations leave the session. */
   tapLayers: readonly number[];
   tapPositions: "all" | "gather";

@@ -4,13 +4,16 @@ import type { TensorValue } from "../graph/session.js";
 import { CheckpointError } from "../hf/errors.js";
 import type { ModelDir } from "../hf/model-dir.js";
 import type { TensorInfo } from "../hf/safetensors.js";
+import { halfBitsOf, halfTable } from "./half.js";
 
 /**
  * How a process holds a checkpoint's weights: "stored" keeps F16/BF16 bytes as they are on disk and
  * casts each weight to float32 inside the graph where it is used (half the memory, a cast per use);
  * "float32" widens them once at load (no cast at run time). F32 checkpoints are the same either way.
+ * "float16" holds every weight as IEEE half (F32 and BF16 rounded once at load), for graphs whose
+ * matrix products compute in half (ComputeDtype "f16"): those read the weights with no cast at all.
  */
-export type WeightPrecision = "stored" | "float32";
+export type WeightPrecision = "stored" | "float32" | "float16";
 
 /**
  * The one in-memory copy of a checkpoint's weights for every session of a LoadedModel: each tensor is
@@ -29,7 +32,7 @@ export class WeightStore {
 
   /** The type a tensor is fed in. */
   fedDtype(info: TensorInfo): WeightDtype {
-    return this.precision === "float32" ? "F32" : info.dtype;
+    return this.precision === "float32" ? "F32" : this.precision === "float16" ? "F16" : info.dtype;
   }
 
   /** The feed of weight input `name`: a tensor of the checkpoint (read on first call), or rows
@@ -46,7 +49,7 @@ export class WeightStore {
     if (!info) throw new CheckpointError(`tensor "${name}" is not in the checkpoint`, name);
     let data = this.arrays.get(name);
     if (!data) {
-      data = widen(readBytes(info), this.fedDtype(info), info.dtype);
+      data = convert(readBytes(info), this.fedDtype(info), info);
       this.arrays.set(name, data);
     }
     const fed = this.fedDtype(info);
@@ -78,11 +81,13 @@ function readBytes(info: TensorInfo): ArrayBuffer {
   return buf;
 }
 
-/** Stored bytes as the typed array they are fed in (F32 from F16/BF16 when widening). */
-function widen(buf: ArrayBuffer, fed: WeightDtype, stored: WeightDtype): Float32Array | Uint16Array {
-  if (stored === "F32") return new Float32Array(buf);
+/** Stored bytes as the typed array they are fed in: F32 from F16/BF16 when widening, F16 from
+ * F32/BF16 when rounding to half (a weight beyond half's range is an error, not an Infinity). */
+function convert(buf: ArrayBuffer, fed: WeightDtype, info: TensorInfo): Float32Array | Uint16Array {
+  const stored = info.dtype;
+  if (stored === fed) return stored === "F32" ? new Float32Array(buf) : new Uint16Array(buf);
+  if (fed === "F16") return toHalf(buf, info);
   const half = new Uint16Array(buf);
-  if (fed !== "F32") return half;
   const out = new Float32Array(half.length);
   if (stored === "BF16") {
     const bits = new Uint32Array(out.buffer);
@@ -94,19 +99,21 @@ function widen(buf: ArrayBuffer, fed: WeightDtype, stored: WeightDtype): Float32
   return out;
 }
 
-let HALF_TABLE: Float32Array | undefined;
-/** float32 value of every IEEE half bit pattern. */
-function halfTable(): Float32Array {
-  if (HALF_TABLE) return HALF_TABLE;
-  const t = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    t[h] = exp === 0 ? sign * frac * 2 ** -24 : exp === 31 ? (frac ? NaN : sign * Infinity) : sign * (1 + frac / 1024) * 2 ** (exp - 15);
+function toHalf(buf: ArrayBuffer, info: TensorInfo): Uint16Array {
+  const stored = info.dtype;
+  const n = stored === "F32" ? buf.byteLength / 4 : buf.byteLength / 2;
+  const out = new Uint16Array(n);
+  const f32 = stored === "F32" ? new Uint32Array(buf) : undefined;
+  const bf16 = stored === "BF16" ? new Uint16Array(buf) : undefined;
+  for (let i = 0; i < n; i++) {
+    const bits = f32 ? f32[i]! : bf16![i]! << 16;
+    const h = halfBitsOf(bits);
+    if ((h & 0x7c00) === 0x7c00 && ((bits >>> 23) & 0xff) !== 0xff) {
+      throw new CheckpointError(`${info.file}: tensor "${info.name}" holds ${new Float32Array(Uint32Array.of(bits).buffer)[0]}, beyond float16's range (65504): it cannot be computed in f16; use f32 compute`, info.file, info.name);
+    }
+    out[i] = h;
   }
-  HALF_TABLE = t;
-  return t;
+  return out;
 }
 
 /**
@@ -133,6 +140,14 @@ export class WeightReader {
     return this.graph.weight(full, this.store.fedDtype(info), info.shape);
   }
 
+  /** A weight read only by matrix products (dense): the stored float16 input when the store holds
+   * half weights (half compute, no cast), else as param(). */
+  matrix(name: string, shape: readonly number[]): Tensor {
+    if (this.store.precision !== "float16") return this.param(name, shape);
+    const [full, info] = this.find(name, shape);
+    return this.graph.storedWeight(full, "F16", info.shape);
+  }
+
   /**
    * A large 2-D weight cast in-graph (an LM head) as blocks of rows, each cast on its own, so a run
    * holds one block's float copy at a time (at most store.blockBytes), not the whole matrix's. F32 weights
@@ -143,6 +158,7 @@ export class WeightReader {
     const fed = this.store.fedDtype(info);
     const [rows, width] = shape;
     const per = Math.max(1, Math.floor(this.store.blockBytes / (4 * width)));
+    if (this.store.precision === "float16") return [this.matrix(name, shape)]; // read uncast: no copy to block
     if (fed === "F32" || per >= rows) return [this.graph.weight(full, fed, info.shape)];
     const blocks: Tensor[] = [];
     for (let r0 = 0; r0 < rows; r0 += per) {
