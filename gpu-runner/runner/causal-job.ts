@@ -23,7 +23,7 @@ export async function runCausalJob(msg: CausalMessage, send: Send, signal: Abort
   try {
     checkMessage(msg);
     emit({ type: "status", phase: "loading", message: `opening ${msg.model.dir}` });
-    const { model, codec } = openOnnxPromptModel(msg.model.dir, { device: msg.model.device, threads: msg.model.threads, roots: msg.model.roots });
+    const { model, codec } = openOnnxPromptModel(msg.model.dir, { device: msg.model.device, compute: msg.model.compute, threads: msg.model.threads, roots: msg.model.roots });
     dispose = () => model.dispose();
     const layout = trainedPromptLayout(msg, model, codec.padId);
     emit({ type: "status", phase: "tokenizing", message: `tokenizing ${msg.rows.length} rows` });

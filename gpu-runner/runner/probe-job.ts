@@ -22,7 +22,7 @@ export async function runProbeJob(msg: ProbeMessage, send: Send, signal: AbortSi
   try {
     checkMessage(msg);
     emit({ type: "status", phase: "loading", message: `opening ${msg.model.dir}` });
-    const { model, codec } = openOnnxPromptModel(msg.model.dir, { device: msg.model.device, threads: msg.model.threads, roots: msg.model.roots });
+    const { model, codec } = openOnnxPromptModel(msg.model.dir, { device: msg.model.device, compute: msg.model.compute, threads: msg.model.threads, roots: msg.model.roots });
     dispose = () => model.dispose();
     const layout = trainedPromptLayout(msg, model, codec.padId);
     const neurons = msg.probe.neurons;

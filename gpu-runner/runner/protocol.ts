@@ -19,6 +19,8 @@ export interface ModelSpec {
   readonly dir: string;
   readonly threads?: number;
   readonly device?: "cpu" | "cuda";
+  /** Precision of the model's matrix products (see ComputeDtype in models/spec.ts); default "f32". */
+  readonly compute?: "f32" | "f16";
   /** Folders every file of the model must resolve inside when it is opened (the server's model roots). */
   readonly roots?: readonly string[];
 }

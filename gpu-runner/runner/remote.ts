@@ -15,6 +15,7 @@ export interface RemoteRunnerOptions extends HostOptions {
   readonly modelDir?: string;
   readonly threads?: number;
   readonly device?: "cpu" | "cuda";
+  readonly compute?: "f32" | "f16";
 }
 
 export interface RemoteRunner {
@@ -52,7 +53,7 @@ export function connectRemoteRunner(url: string, options: RemoteRunnerOptions = 
         send({ type: "error", runId: msg.runId, seq: -1, code: "BAD_INPUT", message: `run ${msg.runId} is already running on this runner` });
         return;
       }
-      const start = options.modelDir === undefined ? msg : { ...msg, model: { kind: "onnx" as const, dir: options.modelDir, threads: options.threads, device: options.device } };
+      const start = options.modelDir === undefined ? msg : { ...msg, model: { kind: "onnx" as const, dir: options.modelDir, threads: options.threads, device: options.device, compute: options.compute } };
       const job = startRunInWorker(start, (ev) => send(ev), options);
       jobs.set(msg.runId, job);
       // the sink already got the terminal (or synthesized) error event

@@ -16,6 +16,7 @@ import { RunnerError, badInput } from "./errors.js";
 import type { EncodedBatch, EncodedSample } from "./layout.js";
 import type { EvalOutput, LossAndGrad, PromptModel, TapSpec, TextCodec } from "./prompt-model.js";
 import type { AnswerTokenScores } from "./scoring.js";
+import type { ComputeDtype } from "../models/spec.js";
 
 /** Session-cache key prefix of the training (loss + prompt gradient) sessions. */
 const GRAD_KEY = "grad:";
@@ -158,7 +159,7 @@ export class HfTextCodec implements TextCodec {
  * given) FORBIDDEN before anything is read, a missing device MODEL_UNAVAILABLE.
  */
 export function openOnnxPromptModel(
-  dir: string, options: { device?: Device; threads?: number; roots?: readonly string[] } = {},
+  dir: string, options: { device?: Device; compute?: ComputeDtype; threads?: number; roots?: readonly string[] } = {},
 ): { model: OnnxPromptModel; codec: HfTextCodec } {
   let loaded: LoadedModel;
   try {

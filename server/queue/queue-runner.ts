@@ -22,6 +22,7 @@ export interface QueueRunnerOptions {
   readonly modelDir?: string;
   readonly threads?: number;
   readonly device?: "cpu" | "cuda";
+  readonly compute?: "f32" | "f16";
   /** The job lease in ms (default 30000): a dead runner's job is redone after about this long. */
   readonly leaseMs?: number;
   /** This machine's path of the server's activation lake: replaces the location in every job that has one. */
@@ -62,7 +63,7 @@ export async function startQueueRunner(url: string, options: QueueRunnerOptions 
     const shard = decodeFrame<ShardJob>(new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength));
     const withModel: ShardJob = options.modelDir === undefined
       ? shard
-      : { ...shard, start: { ...shard.start, model: { kind: "onnx", dir: options.modelDir, threads: options.threads, device: options.device } } };
+      : { ...shard, start: { ...shard.start, model: { kind: "onnx", dir: options.modelDir, threads: options.threads, device: options.device, compute: options.compute } } };
     const local: ShardJob = shard.lake && options.lakeLocation !== undefined ? { ...withModel, lake: { ...shard.lake, location: options.lakeLocation } } : withModel;
     log(`${name} took shard job ${jobId}`);
     let lastProgress = 0;

@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
 import { createSession, loadModel, type Device } from "../../../gpu-runner/models/session.js";
+import type { ComputeDtype } from "../../../gpu-runner/models/spec.js";
 import { action, examples, int, intList, oneOf, printJson } from "../command-kit.js";
 import { CliError } from "../errors.js";
 
@@ -16,6 +17,7 @@ export interface ForwardOptions {
   insertAt?: number;
   gradLast?: number;
   device?: Device;
+  compute?: ComputeDtype;
   threads?: number;
   json?: boolean;
 }
@@ -53,7 +55,7 @@ function readSoftPrompt(file: string, dModel: number): { n: number; data: Float3
 /** Runs one sequence through the model and returns the `--json` object. */
 export async function runForward(opts: ForwardOptions): Promise<ForwardOutput> {
   if ((opts.ids === undefined) === (opts.text === undefined)) throw new CliError("give exactly one of --ids or --text");
-  const model = loadModel(opts.model, { device: opts.device ?? "cpu", threads: opts.threads });
+  const model = loadModel(opts.model, { device: opts.device ?? "cpu", compute: opts.compute ?? "f32", threads: opts.threads });
   const c = model.config;
   let ids: number[];
   if (opts.ids !== undefined) ids = opts.ids;
@@ -114,6 +116,7 @@ export function registerForwardCommand(program: Command): void {
     .option("--insert-at <K>", "insert the soft prompt after the first K tokens", int(0))
     .option("--grad-last <N>", "add loss (mean CE of the last N tokens) and the soft prompt gradient", int(1))
     .option("--device <device>", "cpu or cuda", oneOf("cpu", "cuda"), "cpu")
+    .option("--compute <precision>", "f32, or f16: matrix products in half (weights held as float16), norms, softmax and loss in float32", oneOf("f32", "f16"), "f32")
     .option("--threads <n>", "intra-op threads", int(1))
     .option("--json", "print JSON: ids, logits [T][V], ffn [L][T][F], loss, promptGrad");
   examples(forward, 'skillscope forward --model test/fixtures/models/gpt2-tiny --text "the cat sat" --json');

@@ -10,6 +10,7 @@ interface RunnerOptions {
   token?: string;
   model?: string;
   device?: "cpu" | "cuda";
+  compute?: "f32" | "f16";
   threads?: number;
   leaseMs?: number;
   lake?: string;
@@ -24,6 +25,7 @@ export function registerRunnerCommand(program: Command): void {
     .option("--token <token>", "with --connect: the server's bearer token (default: $SKILLSCOPE_TOKEN)")
     .option("--model <dir>", "this machine's copy of the model (config, weights, tokenizer); checked before connecting")
     .option("--device <device>", "with --queue: cpu or cuda", oneOf("cpu", "cuda"))
+    .option("--compute <precision>", "with --queue: f32, or f16 (matrix products in half; norms, softmax, loss in float32)", oneOf("f32", "f16"))
     .option("--threads <n>", "with --queue: onnxruntime intra-op threads", int(1))
     .option("--lease-ms <ms>", "with --queue: job lease; a runner that dies has its shard redone after about this long", int(500), 30000)
     .option("--lake <dir>", "with --queue: this machine's path of the server's activation lake (default: the path the server gives)");
@@ -68,7 +70,7 @@ async function serveQueue(url: string, o: RunnerOptions): Promise<void> {
   const { config } = loadModelDir(modelDir, { requireTokenizer: true });
   process.stderr.write(`model ${modelDir}: ${config.modelType}, ${config.nLayers} layers\n`);
   const runner = await startQueueRunner(url, {
-    modelDir, device: o.device, threads: o.threads, leaseMs: o.leaseMs, lakeLocation: o.lake === undefined ? undefined : /^[a-z0-9]+:\/\//.test(o.lake) ? o.lake : resolve(o.lake), log: (line) => process.stderr.write(`${line}\n`),
+    modelDir, device: o.device, compute: o.compute, threads: o.threads, leaseMs: o.leaseMs, lakeLocation: o.lake === undefined ? undefined : /^[a-z0-9]+:\/\//.test(o.lake) ? o.lake : resolve(o.lake), log: (line) => process.stderr.write(`${line}\n`),
   });
   process.stderr.write(`runner taking shard jobs from ${url} (Ctrl-C to stop)\n`);
   await new Promise<void>((resolveStop) => {

@@ -34,6 +34,22 @@ test("forward --ids with --soft-prompt, --insert-at, --grad-last matches the PyT
   close(out.promptGrad!.flat(), c["promptGrad"].flat(), "promptGrad");
 });
 
+test("forward --compute f16: half-precision products within half's budget of the reference; other precisions refused", async () => {
+  const c = ref.find((r) => r["name"] === "soft_k4")!;
+  const promptFile = join(tmp, "p16.json");
+  writeFileSync(promptFile, JSON.stringify(c["softPrompt"]));
+  const out = await runForward({ model: dir, ids: c["ids"], softPrompt: promptFile, insertAt: c["insertAt"], gradLast: c["gradLast"], threads: 1, compute: "f16" });
+  // 2 layers: 6 * 2 + 1 products on the longest path, 3 half roundings (u = 2^-11) each (see half-compute.test.ts).
+  const budget = 3 * 13 * 2 ** -11;
+  const expected = c["logits"].flat() as number[];
+  const scale = Math.max(...expected.map(Math.abs));
+  const worst = Math.max(...out.logits.flat().map((v, i) => Math.abs(v - expected[i]!)));
+  assert.ok(worst <= budget * scale && worst > 1e-5 * scale, `f16 logits: max error ${worst} (scale ${scale})`);
+  const parser = new Command().exitOverride().configureOutput({ writeErr: () => undefined });
+  registerForwardCommand(parser);
+  await assert.rejects(parser.parseAsync(["node", "skillscope", "forward", "--model", dir, "--ids", "1", "--compute", "bf16"]), /--compute/);
+});
+
 test("forward --text tokenizes with tokenizer.json and equals --ids", async () => {
   const vocab = JSON.parse(readFileSync(`${dir}/tokenizer.json`, "utf8")).model.vocab;
   const byText = await runForward({ model: dir, text: "the cat sat" });

@@ -54,6 +54,7 @@ test("bad start messages end with a named BAD_INPUT error", async () => {
     [{ rows: { train: [], val: [] } }, /rows.train is empty/],
     [{ shard: { index: 2, count: 2 } }, /shard/],
     [{ model: { kind: "gguf" } as never }, /model.kind/],
+    [{ model: { ...TINY_MODEL, compute: "bf16" as never } }, /model.compute must be "f32" or "f16"/],
     [{ prompt: new Float32Array(3) }, /prompt must be a Float32Array of promptLength\*dModel/],
     [{ train: { batchSize: -1 } }, /train.batchSize/],
     [{ layout: { promptLength: 4, maxLength: 8 } }, /rows.train\[0\] \(id r0\): \d+ tokens \(instruction \d+ \+ prompt 4 \+ answer 1\) exceed the limit 8/],
@@ -80,4 +81,20 @@ test("with dev rows the prompt is chosen on dev: the val rows change nothing in 
   // the old two-way layout validates on val: other val rows, other validation losses
   const c = trainOnly(await run({ ...base, rows: { train: base.rows.train, val: tinyRows(9, 5, "w") } }));
   assert.notDeepEqual(c.progress, a.progress);
+});
+
+test("compute f16: the whole job runs (training, validation, extraction), its losses within half's rounding of float32's", async () => {
+  const f32 = (await run(base)).at(-1) as DoneEvent;
+  const half = await run({ ...base, model: { ...TINY_MODEL, compute: "f16" } });
+  assert.equal(half.at(-1)!.type, "done", JSON.stringify(half.at(-1)));
+  // The same prompt extracted both ways: per-row answer losses move by at most twice the logits' change
+  // (log-softmax is 2-Lipschitz in the max norm), which half-compute.test budgets at 3(6L+1)u of the
+  // logit scale: 2 x 0.019 x ~10 (gpt2-tiny's logits in its reference.json) = 0.37. Asserted: 0.05 (measured 0.004).
+  const extractOnly = { ...base, prompt: f32.summary.prompt };
+  const lossOf = (events: RunnerEvent[]) => events.filter((e): e is SamplesEvent => e.type === "samples").flatMap((e) => [...e.loss]);
+  const a = lossOf(await run(extractOnly));
+  const b = lossOf(await run({ ...extractOnly, model: { ...TINY_MODEL, compute: "f16" } }));
+  assert.equal(a.length, 10);
+  const worst = Math.max(...a.map((l, i) => Math.abs(l - b[i]!)));
+  assert.ok(worst > 0 && worst <= 0.05, `f16 vs f32 answer losses: max difference ${worst}`);
 });
