@@ -7,7 +7,8 @@
  *    against the same measurement on the idle server.
  */
 import "reflect-metadata";
-import { copyFile, mkdtemp, readFile, rm } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +17,7 @@ import { DB_FILE, startServer, type RunningServer } from "../server/http/server.
 import { Store } from "../server/store/store.js";
 import type { ScoreBatch, ScorePage, ScoreQuery } from "../server/store/scores.js";
 import { gql, keepAliveAgent, type GraphQLEndpoint } from "./graphql-client.js";
+import { NEURONS_QUERY, neuronsVariables, type NeuronsPage } from "./neurons-query.js";
 import type { BenchResult } from "./result.js";
 
 const METRICS = ["acc", "colors"] as const;
@@ -30,6 +32,9 @@ const LAG_RESOLUTION_MS = 10;
 /** More steps than the window can take: the run is cancelled once measured (patience 0: no early stop). */
 const TRAIN_STEPS = 100_000;
 const PLANTED = fileURLToPath(new URL("../../test/fixtures/planted/", import.meta.url));
+const FIRST_CALL_CHILD = fileURLToPath(new URL("./graphql-first-call.js", import.meta.url));
+/** Fresh processes per side for the first-call figure (taken in turns: server, store, server, ...). */
+const FIRST_CALL_PROCESSES = 3;
 
 type Figure = BenchResult["figures"][number];
 
@@ -127,18 +132,6 @@ async function timeInTurns(a: (i: number) => Promise<unknown>, b: (i: number) =>
   return [latency(ms[0]), latency(ms[1])];
 }
 
-const NEURONS_QUERY = `query ($r: ID!, $m: String!, $first: Int!, $layer: Int, $min: Float, $after: String) {
-  neurons(runId: $r, metric: $m, first: $first, layer: $layer, minAbsR: $min, after: $after) {
-    totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id layer index r bestPosition rank } } } }`;
-
-interface NeuronsPage {
-  neurons: {
-    totalCount: number;
-    pageInfo: { hasNextPage: boolean; endCursor: string | null };
-    edges: { cursor: string; node: { id: string; layer: number; index: number; r: number; bestPosition: number | null; rank: number } }[];
-  };
-}
-
 interface Case {
   label: string;
   query: ScoreQuery;
@@ -183,13 +176,13 @@ async function benchNeuronsQuery(dir: string, notes: string[]): Promise<Figure[]
     // A threshold no call asked before, every call: nothing kept can answer (the store gets the same thresholds).
     { label: "neurons(first: 50) uncached", query: first50, fresh: true },
   ];
-  const variables = (q: ScoreQuery) => ({ r: String(built.runId), m: q.metric, first: q.first, layer: q.layer ?? null, min: q.minAbsR ?? null, after: q.after ?? null });
+  const variables = (q: ScoreQuery) => neuronsVariables(built.runId, q);
   const queryAt = (c: Case, i: number): ScoreQuery => (c.fresh ? { ...c.query, minAbsR: (i + 1) * 1e-6 } : c.query);
 
+  const figures: Figure[] = await firstCallOfAProcess(dir, dbPath, built.runId, first50, notes);
   const server = await startServer({ dataDir: dir, dbPath, port: 0, dashboardDir: join(dir, "none") });
   const agent = keepAliveAgent();
   const store = await Store.open(peerPath);
-  const figures: Figure[] = [];
   try {
     const api: GraphQLEndpoint = { url: server.url, token: (await readFile(join(dir, "token"), "utf8")).trim(), agent };
     const viaApi = (q: ScoreQuery) => gql<NeuronsPage>(api, NEURONS_QUERY, variables(q));
@@ -197,7 +190,7 @@ async function benchNeuronsQuery(dir: string, notes: string[]): Promise<Figure[]
     let firstPage: NeuronsPage | undefined;
     for (const c of cases) {
       if (c.label.includes("second page")) c.query.after = firstPage!.neurons.pageInfo.endCursor;
-      // The first call of each: nothing of it kept yet (for the first case: a just-started server vs a just-opened store).
+      // The first call of each: nothing of it kept yet (the first call of a process is measured apart, above).
       const q0 = queryAt(c, -1);
       const [apiFirst, storeFirst] = [await timed(() => viaApi(q0)), await timed(() => direct(q0))];
       assertSamePage(c.label, apiFirst.value, storeFirst.value);
@@ -215,6 +208,46 @@ async function benchNeuronsQuery(dir: string, notes: string[]): Promise<Figure[]
     await store.close();
   }
   return figures;
+}
+
+/** Runs bench/graphql-first-call.js in a fresh node process; resolves with its answer. */
+function firstCallChild(args: string[]): Promise<{ ms: number; page: unknown }> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [FIRST_CALL_CHILD, ...args], { maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
+      if (error) return reject(new Error(`graphql-first-call ${args[0]} failed: ${stderr}`));
+      resolve(JSON.parse(stdout) as { ms: number; page: unknown });
+    });
+  });
+}
+
+/**
+ * The first page a fresh process answers: a server just started (its start includes the warm-up)
+ * against a store just opened, each in its own process on its own copy of the database file, so
+ * neither runs code the other compiled. FIRST_CALL_PROCESSES of each, in turns; medians.
+ */
+async function firstCallOfAProcess(dir: string, dbPath: string, runId: number, q: ScoreQuery, notes: string[]): Promise<Figure[]> {
+  const apiMs: number[] = [];
+  const storeMs: number[] = [];
+  for (let i = 0; i < FIRST_CALL_PROCESSES; i++) {
+    const serverDir = join(dir, `first-call-server-${i}`);
+    const storeDir = join(dir, `first-call-store-${i}`);
+    const storeFile = join(storeDir, "peer.duckdb");
+    await mkdir(serverDir);
+    await mkdir(storeDir);
+    await copyFile(dbPath, join(serverDir, DB_FILE));
+    await copyFile(dbPath, storeFile);
+    const viaApi = await firstCallChild(["server", serverDir, String(runId), JSON.stringify(q)]);
+    const direct = await firstCallChild(["store", storeFile, String(runId), JSON.stringify(q)]);
+    assertSamePage("first call of a process", viaApi.page as NeuronsPage, direct.page as ScorePage);
+    apiMs.push(viaApi.ms);
+    storeMs.push(direct.ms);
+    await rm(serverDir, { recursive: true, force: true });
+    await rm(storeDir, { recursive: true, force: true });
+  }
+  notes.push(`neurons(first: 50) first call of a fresh process (${FIRST_CALL_PROCESSES} processes per side, in turns): API ${apiMs.map((ms) => ms.toFixed(1)).join(", ")} ms; store ${storeMs.map((ms) => ms.toFixed(1)).join(", ")} ms`);
+  const api = latency(apiMs);
+  const store = latency(storeMs);
+  return [{ label: "neurons(first: 50) first call of a process", ours: api.medianMs, peer: "store.queryScores", peerValue: store.medianMs, unit: "ms", ratio: store.medianMs / api.medianMs }];
 }
 
 async function timed<T>(call: () => Promise<T>): Promise<{ value: T; ms: number }> {

@@ -1,5 +1,6 @@
 import {
   getOperationAST,
+  getVariableValues,
   isAbstractType,
   isEnumType,
   isInputObjectType,
@@ -10,6 +11,8 @@ import {
   type FragmentDefinitionNode,
   type GraphQLSchema,
   type SelectionSetNode,
+  type ValueNode,
+  visit,
 } from "graphql";
 import { getComplexity, type ComplexityEstimator } from "graphql-query-complexity";
 import { ApiError, badInput, limitExceeded } from "./errors.js";
@@ -177,7 +180,8 @@ function costEstimator(schema: GraphQLSchema, maxPageSize: number): ComplexityEs
 /**
  * Refuses an operation nested deeper than `limits.maxDepth` or whose estimated cost exceeds
  * `limits.maxComplexity` (ApiError LIMIT_EXCEEDED). Returns the complexity.
- * Run after graphql's own validation (the document must be valid).
+ * Run after graphql's own validation (the document must be valid). The depth and the estimate are
+ * kept per document (see estimateKey), so a document sent again is not walked again.
  */
 export function assertWithinLimits(options: {
   schema: GraphQLSchema;
@@ -186,8 +190,11 @@ export function assertWithinLimits(options: {
   variables?: Record<string, unknown> | null;
   limits: Limits;
 }): number {
-  const { schema, document, limits } = options;
-  const depth = operationDepth(document, options.operationName);
+  const { limits } = options;
+  const kept = keptEstimates(options.schema, options.document);
+  const depthKey = `depth\0${options.operationName ?? ""}`;
+  let depth = kept.get(depthKey);
+  if (depth === undefined) kept.set(depthKey, (depth = operationDepth(options.document, options.operationName)));
   if (depth > limits.maxDepth) {
     throw limitExceeded(
       "the depth of this operation",
@@ -196,15 +203,39 @@ export function assertWithinLimits(options: {
       "ask for fewer nested levels and fetch deeper data with a second query",
     );
   }
-  let complexity: number;
+  const key = estimateKey(options, limits.maxPageSize);
+  let complexity = key === null ? undefined : kept.get(key);
+  if (complexity === undefined) {
+    complexity = estimateComplexity(options);
+    if (key !== null) keep(kept, key, complexity);
+  }
+  if (complexity > limits.maxComplexity) {
+    throw limitExceeded(
+      "the estimated complexity of this operation",
+      complexity,
+      limits.maxComplexity,
+      "request fewer fields, fewer aliases or smaller pages (first/k) and paginate with `after`",
+    );
+  }
+  return complexity;
+}
+
+/** graphql-query-complexity's walk of the operation with costEstimator; ApiError for what it refuses. */
+function estimateComplexity(options: {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+  limits: Limits;
+}): number {
   try {
-    complexity = getComplexity({
-      schema,
-      query: document,
+    return getComplexity({
+      schema: options.schema,
+      query: options.document,
       operationName: options.operationName ?? undefined,
       variables: options.variables ?? {},
       maxQueryNodes: MAX_QUERY_NODES,
-      estimators: [costEstimator(schema, limits.maxPageSize)],
+      estimators: [costEstimator(options.schema, options.limits.maxPageSize)],
     });
   } catch (error) {
     // A valid document raises two errors here: variables that do not fit their types (the caller's
@@ -216,15 +247,83 @@ export function assertWithinLimits(options: {
       { max: MAX_QUERY_NODES },
     );
   }
-  if (complexity > limits.maxComplexity) {
-    throw limitExceeded(
-      "the estimated complexity of this operation",
-      complexity,
-      limits.maxComplexity,
-      "request fewer fields, fewer aliases or smaller pages (first/k) and paginate with `after`",
-    );
+}
+
+/** Estimates (and depths) kept per schema and parsed document; Apollo hands a document sent again as the same object. */
+const estimates = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string, number>>>();
+/** Estimates kept per document: one per distinct page size asked, within reason. */
+const MAX_ESTIMATES_PER_DOCUMENT = 64;
+/** Per document: the variables whose values the estimate reads (see estimateKey). */
+const estimateVariables = new WeakMap<DocumentNode, ReadonlySet<string>>();
+
+function keptEstimates(schema: GraphQLSchema, document: DocumentNode): Map<string, number> {
+  let bySchema = estimates.get(schema);
+  if (!bySchema) estimates.set(schema, (bySchema = new WeakMap()));
+  let kept = bySchema.get(document);
+  if (!kept) bySchema.set(document, (kept = new Map()));
+  return kept;
+}
+
+function keep(kept: Map<string, number>, key: string, complexity: number): void {
+  if (kept.size >= MAX_ESTIMATES_PER_DOCUMENT) kept.clear();
+  kept.set(key, complexity);
+}
+
+/**
+ * What the estimate of one operation depends on besides the schema and the document, or null when
+ * it must be walked every time (an operation that is not picked out alone, or variables that do
+ * not fit their types: the walk then raises graphql's own error). The walk reads variables in three
+ * ways: a size argument (SIZE_ARGS) or a directive argument (@skip/@include) takes its value; any
+ * other argument only fails when a variable is null or absent where its argument is non-null. So
+ * the key holds the coerced values of the first kind and only whether each other variable is
+ * absent, null or set: the bench's `minAbsR: $min` with a new value each time finds its estimate.
+ */
+function estimateKey(
+  options: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variables?: Record<string, unknown> | null },
+  maxPageSize: number,
+): string | null {
+  const { document, operationName } = options;
+  // without a name the walk estimates every operation of the document (and sums them)
+  if (!operationName && document.definitions.filter((d) => d.kind === Kind.OPERATION_DEFINITION).length !== 1) return null;
+  const operation = getOperationAST(document, operationName);
+  if (!operation) return null;
+  const definitions = operation.variableDefinitions ?? [];
+  let coerced: Record<string, unknown> = {};
+  if (definitions.length > 0) {
+    const values = getVariableValues(options.schema, definitions, options.variables ?? {});
+    if (values.errors) return null;
+    coerced = values.coerced;
   }
-  return complexity;
+  const read = variablesTheEstimateReads(document);
+  const parts: string[] = [String(maxPageSize), operationName ?? ""];
+  for (const definition of definitions) {
+    const name = definition.variable.name.value;
+    const value = coerced[name];
+    parts.push(read.has(name) ? JSON.stringify(value) ?? "absent" : !(name in coerced) ? "absent" : value === null ? "null" : "set");
+  }
+  return parts.join("\0");
+}
+
+/** Variables of `document` given as a size argument (SIZE_ARGS) or inside a directive's arguments, anywhere. */
+function variablesTheEstimateReads(document: DocumentNode): ReadonlySet<string> {
+  const known = estimateVariables.get(document);
+  if (known) return known;
+  const names = new Set<string>();
+  const collect = (value: ValueNode): void => {
+    if (value.kind === Kind.VARIABLE) names.add(value.name.value);
+    else if (value.kind === Kind.LIST) value.values.forEach(collect);
+    else if (value.kind === Kind.OBJECT) value.fields.forEach((f) => collect(f.value));
+  };
+  visit(document, {
+    Argument(node) {
+      if ((SIZE_ARGS as readonly string[]).includes(node.name.value)) collect(node.value);
+    },
+    Directive(node) {
+      for (const argument of node.arguments ?? []) collect(argument.value);
+    },
+  });
+  estimateVariables.set(document, names);
+  return names;
 }
 
 /**

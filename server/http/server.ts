@@ -18,6 +18,7 @@ import { BodyTooLargeError, readBody } from "./body.js";
 import { ResponseCache, responseKey, type KeptResponse } from "./response-cache.js";
 import { serveStatic } from "./static.js";
 import { logSocketErrors } from "./socket-errors.js";
+import { warmUp } from "./warm-up.js";
 import { attachGraphQLWebSocket } from "./websocket.js";
 import { WebSocketServer } from "ws";
 import type { Duplex } from "node:stream";
@@ -81,7 +82,8 @@ const PACKAGE_JSON = new URL("../../../package.json", import.meta.url);
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
-  const authenticator = new Authenticator(await loadOrCreateToken(options.dataDir), {
+  const token = await loadOrCreateToken(options.dataDir);
+  const authenticator = new Authenticator(token, {
     allowRemoteReads: options.allowRemoteReads ?? false,
   });
   const store = options.attach !== undefined ? await Store.attachExport(options.attach) : await Store.open(options.dbPath ?? join(options.dataDir, DB_FILE));
@@ -93,7 +95,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const modelRoots = options.modelRoots?.length ? options.modelRoots : undefined;
   const runs = new RunManager(store, { ...options.runner, modelRoots, executor: remotes.executor(local) });
   try {
-    return await serve(options, limits, authenticator, store, runs, remotes);
+    return await serve(options, limits, authenticator, token, store, runs, remotes);
   } catch (error) {
     remotes.close();
     await runs.close();
@@ -102,7 +104,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 }
 
-async function serve(options: ServerOptions, limits: Limits, authenticator: Authenticator, store: Store, runs: RunManager, remotes: RemoteRunnerPool): Promise<RunningServer> {
+async function serve(
+  options: ServerOptions,
+  limits: Limits,
+  authenticator: Authenticator,
+  token: string,
+  store: Store,
+  runs: RunManager,
+  remotes: RemoteRunnerPool,
+): Promise<RunningServer> {
   const { services, schema, unbridge } = await buildApi(store, runs, {
     limits,
     modelRoots: options.modelRoots,
@@ -182,6 +192,7 @@ async function serve(options: ServerOptions, limits: Limits, authenticator: Auth
   const running = apollo;
   const address = httpServer.address() as AddressInfo;
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
+  await warmUp({ url: `http://${host}:${address.port}`, path: GRAPHQL_PATH, token, store });
 
   let closed: Promise<void> | undefined;
   return {

@@ -1,7 +1,22 @@
 import "reflect-metadata";
 import assert from "node:assert/strict";
 import { before, describe, it } from "node:test";
-import { getIntrospectionQuery, parse, type GraphQLSchema } from "graphql";
+import {
+  getIntrospectionQuery,
+  getOperationAST,
+  isEnumType,
+  isInputObjectType,
+  isListType,
+  isNonNullType,
+  parse,
+  print,
+  typeFromAST,
+  validate,
+  type DocumentNode,
+  type GraphQLInputType,
+  type GraphQLSchema,
+} from "graphql";
+import * as documents from "../../../clients/client/documents.js";
 import { ApiError } from "../../../server/graphql/errors.js";
 import { admitOperation } from "../../../server/graphql/gate.js";
 import { assertWithinLimits, DEFAULT_LIMITS, FREE_OF_TYPE_LEVELS, operationDepth, pageSize } from "../../../server/graphql/limits.js";
@@ -122,6 +137,91 @@ describe("assertWithinLimits", () => {
     assert.equal(error?.code, "LIMIT_EXCEEDED");
     assert.match(error!.message, /complexity/);
     assert.equal(error!.extensions.max, DEFAULT_LIMITS.maxComplexity);
+  });
+});
+
+/** The estimate or the refusal (code and message) of one call. */
+function outcome(fn: () => number): unknown {
+  try {
+    return fn();
+  } catch (error) {
+    assert.ok(error instanceof ApiError, `expected ApiError, got ${String(error)}`);
+    return { code: error.code, message: error.message };
+  }
+}
+
+/** A value of an input type (`size` for Int, so page sizes vary); required input fields only. */
+function valueOf(type: GraphQLInputType, size: number): unknown {
+  if (isNonNullType(type)) return valueOf(type.ofType, size);
+  if (isListType(type)) return [valueOf(type.ofType, size)];
+  if (isEnumType(type)) return type.getValues()[0]!.name;
+  if (isInputObjectType(type)) {
+    return Object.fromEntries(Object.values(type.getFields()).filter((f) => isNonNullType(f.type) && f.defaultValue === undefined).map((f) => [f.name, valueOf(f.type, size)]));
+  }
+  return ({ Int: size, Float: 0.5, Boolean: size % 2 === 1, String: "m", ID: "1" } as Record<string, unknown>)[type.name] ?? null;
+}
+
+describe("kept estimates", () => {
+  const committed = Object.entries(documents as Record<string, unknown>).filter((e): e is [string, DocumentNode] => (e[1] as DocumentNode)?.kind === "Document" && getOperationAST(e[1] as DocumentNode) !== null);
+
+  it("equal a fresh walk for every committed client document, whatever its variables", () => {
+    assert.ok(committed.length >= 10, `only ${committed.length} committed documents found`);
+    let compared = 0;
+    for (const [name, document] of committed) {
+      const operation = getOperationAST(document)!;
+      // optional variables absent, null, then set; sizes small, large, past the page limit
+      const variableSets = [1, 7, 1000, 5000].flatMap((size) =>
+        (["absent", "null", "set"] as const).map((optional) => {
+          const variables: Record<string, unknown> = {};
+          for (const definition of operation.variableDefinitions ?? []) {
+            const required = isNonNullType(typeFromAST(schema, definition.type)) && definition.defaultValue === undefined;
+            if (!required && optional === "absent") continue;
+            variables[definition.variable.name.value] = !required && optional === "null" ? null : valueOf(typeFromAST(schema, definition.type) as GraphQLInputType, size);
+          }
+          return variables;
+        }),
+      );
+      // the same document object every time (as Apollo's document cache hands it), twice each
+      for (const variables of [...variableSets, ...variableSets]) {
+        const kept = outcome(() => assertWithinLimits({ schema, document, variables, limits: DEFAULT_LIMITS }));
+        const fresh = outcome(() => assertWithinLimits({ schema, document: parse(print(document)), variables, limits: DEFAULT_LIMITS }));
+        assert.deepEqual(kept, fresh, `${name} with ${JSON.stringify(variables)}`);
+        compared++;
+      }
+    }
+    assert.ok(compared >= committed.length * 24);
+  });
+
+  it("still refuse an over-limit page size once a small one was kept, and refuse it again", () => {
+    const aliases = Array.from({ length: 20 }, (_, i) => `a${i}: neuron(runId: "1", layer: 0, index: ${i}) { extremalSamples(k: $k) { rank sampleIdx sampleId } }`);
+    const document = parse(`query ($k: Int!) { ${aliases.join(" ")} }`);
+    assert.deepEqual(validate(schema, document), []);
+    const admit = (k: number) => outcome(() => assertWithinLimits({ schema, document, variables: { k }, limits: DEFAULT_LIMITS }));
+    const small = admit(10);
+    assert.equal(typeof small, "number");
+    assert.equal(admit(10), small);
+    const refused = admit(1000);
+    assert.equal((refused as { code: string }).code, "LIMIT_EXCEEDED");
+    assert.deepEqual(admit(1000), refused);
+    assert.equal(admit(10), small);
+  });
+
+  it("follow @include and @skip variables", () => {
+    const document = parse(`query ($on: Boolean!) { serverInfo { version limits @include(if: $on) { maxDepth maxComplexity } } }`);
+    assert.deepEqual(validate(schema, document), []);
+    const on = assertWithinLimits({ schema, document, variables: { on: true }, limits: DEFAULT_LIMITS });
+    const off = assertWithinLimits({ schema, document, variables: { on: false }, limits: DEFAULT_LIMITS });
+    assert.equal(on, off + 3);
+    assert.equal(assertWithinLimits({ schema, document, variables: { on: true }, limits: DEFAULT_LIMITS }), on);
+  });
+
+  it("refuse variables that do not fit their types with graphql's message, kept or not", () => {
+    const document = parse(`query ($first: Int!) { neurons(runId: "1", metric: "m", first: $first) { totalCount } }`);
+    assert.deepEqual(validate(schema, document), []);
+    assert.equal(typeof assertWithinLimits({ schema, document, variables: { first: 5 }, limits: DEFAULT_LIMITS }), "number");
+    const bad = outcome(() => assertWithinLimits({ schema, document, variables: { first: "five" }, limits: DEFAULT_LIMITS }));
+    assert.equal((bad as { code: string }).code, "BAD_USER_INPUT");
+    assert.match((bad as { message: string }).message, /first/);
   });
 });
 
