@@ -401,12 +401,32 @@ export class Graph {
       producer_name: "skillscope",
       graph: {
         name: this.name,
-        node: this.nodes,
+        node: this.liveNodes(),
         initializer: this.initializers,
         input: this.inputs,
         output: this.outputs,
       },
     };
+  }
+
+  /**
+   * The nodes some output depends on, in emission order. Dead nodes are dropped here because ORT
+   * runs them: weight() casts every half-precision weight eagerly, and a weight read only through
+   * gatherRows (an embedding whose head is cast in row blocks) would otherwise be cast whole on every
+   * run (measured: a 0.78 GB transient per forward on a Qwen2.5-0.5B-shaped BF16 model).
+   */
+  private liveNodes(): NodeMsg[] {
+    const producer = new Map<string, NodeMsg>();
+    for (const n of this.nodes) for (const o of n.output) producer.set(o, n);
+    const live = new Set<NodeMsg>();
+    const stack = this.outputs.map((o) => o.name);
+    while (stack.length > 0) {
+      const n = producer.get(stack.pop()!);
+      if (!n || live.has(n)) continue;
+      live.add(n);
+      for (const i of n.input) if (i !== "") stack.push(i);
+    }
+    return this.nodes.filter((n) => live.has(n));
   }
 
   /** Serialized ONNX model bytes. */

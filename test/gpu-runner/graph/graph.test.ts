@@ -48,6 +48,21 @@ test("weights are fed in their stored type (F32, F16, BF16 bits), cast where use
   await s.release();
 });
 
+test("nodes no output depends on are left out: a weight read only through gatherRows is never cast whole", async () => {
+  const g = new G.Graph({ dtype: "float32" });
+  const table = g.weight("table", "BF16", [4, 1]); // weight() emits its cast eagerly
+  const x = g.input("x", [2]);
+  G.exp(x); // dead: no output reads it
+  g.output(G.mul(g.gatherRows(table, g.input("ids", [2], "int64")), 2), "rows");
+  const nodes = G.decodeModel(g.toBytes()).graph.node;
+  assert.deepEqual(nodes.filter((n) => n.input.includes("table")).map((n) => n.op_type), ["Gather"]);
+  assert.deepEqual(nodes.map((n) => n.op_type), ["Gather", "BitCast", "Cast", "Mul", "Identity"]);
+  const s = await G.GraphSession.create(g, { bound: { table: { data: Uint16Array.from([1, -2, 0.5, 3].map((v) => BF16[v]!)), shape: [4, 1], halfType: "uint16" } } });
+  const out = await s.run({ x: { data: Float32Array.of(1, 2), shape: [2] }, ids: { data: BigInt64Array.of(3n, 1n), shape: [2] } }, ["rows"]);
+  assert.deepEqual(nums(out.rows.data), [6, -4]);
+  await s.release();
+});
+
 test("weights are refused in float64 graphs; Uint16Array feeds need their half type", async () => {
   assert.throws(() => new G.Graph({ dtype: "float64" }).weight("w", "F32", [2]), /float32 graphs only/);
   const g = new G.Graph({ dtype: "float32" });
