@@ -1,20 +1,30 @@
 /**
  * GPT-2 (modeling_gpt2.py): learned positions, pre-LN blocks, Conv1D weights stored [in, out],
- * fused qkv, gelu_new MLP, final LayerNorm, head tied to wte (or lm_head.weight when present).
+ * fused qkv, gelu_new (or relu) MLP, final LayerNorm, head tied to wte (or lm_head.weight when present).
  * FFN neurons = act(c_fc(x)) [B,T,F].
  */
 import { Graph } from "../graph/graph.js";
-import { add, gelu, layerNorm, reshape, slice, transpose } from "../graph/ops.js";
+import type { Tensor } from "../graph/graph.js";
+import { add, gelu, greater, layerNorm, reshape, slice, transpose, where } from "../graph/ops.js";
 import { ConfigError } from "../hf/errors.js";
 import type { ModelDir } from "../hf/model-dir.js";
 import { attend, declareInputs, dense, denseBlocks, embed, finish, intervene, splitHeads } from "./common.js";
 import type { GraphSpec } from "./spec.js";
 import { WeightReader, type WeightStore } from "./weights.js";
 
+/** max(x, 0), spelled where(x > 0, x, 0) so that it is differentiable (gradient 0 where x <= 0). */
+export function relu(x: Tensor): Tensor {
+  return where(greater(x, 0), x, 0);
+}
+
+/** The FFN activations transformers' GPT-2 accepts that this graph implements, by config name. */
+const ACTIVATIONS: ReadonlyMap<string, (x: Tensor) => Tensor> = new Map([["gelu_new", gelu], ["relu", relu]]);
+
 export function buildGpt2Graph(model: ModelDir, weights: WeightStore, spec: GraphSpec): Graph {
   const c = model.config;
-  if (c.activation !== "gelu_new") {
-    throw new ConfigError(`config.json: activation_function "${c.activation}" is not supported for gpt2 (only gelu_new)`, "config.json", "activation_function");
+  const activation = ACTIVATIONS.get(c.activation);
+  if (!activation) {
+    throw new ConfigError(`config.json: activation_function "${c.activation}" is not supported for gpt2 (only ${[...ACTIVATIONS.keys()].join(", ")})`, "config.json", "activation_function");
   }
   const g = new Graph({ dtype: "float32", name: "gpt2" });
   // Published GPT-2 files have no "transformer." prefix; files saved from GPT2LMHeadModel do.
@@ -35,7 +45,7 @@ export function buildGpt2Graph(model: ModelDir, weights: WeightStore, spec: Grap
     const merged = reshape(transpose(o, [0, 2, 1, 3]), [0, 0, d]);
     h = add(h, dense(merged, w.matrix(p + "attn.c_proj.weight", [d, d]), "inOut", w.param(p + "attn.c_proj.bias", [d])));
     const m = layerNorm(h, w.param(p + "ln_2.weight", [d]), w.param(p + "ln_2.bias", [d]), eps);
-    const act = intervene(inputs, i, gelu(dense(m, w.matrix(p + "mlp.c_fc.weight", [d, F]), "inOut", w.param(p + "mlp.c_fc.bias", [F])))); // [B,T,F]
+    const act = intervene(inputs, i, activation(dense(m, w.matrix(p + "mlp.c_fc.weight", [d, F]), "inOut", w.param(p + "mlp.c_fc.bias", [F])))); // [B,T,F]
     ffn.push(act);
     h = add(h, dense(act, w.matrix(p + "mlp.c_proj.weight", [F, d]), "inOut", w.param(p + "mlp.c_proj.bias", [d])));
   }

@@ -50,7 +50,7 @@ export function gpt2ConfigJson(s: Gpt2Shape): Record<string, unknown> {
     n_layer: s.nLayers,
     n_head: s.nHeads,
     n_inner: s.dFF,
-    activation_function: "gelu_new",
+    activation_function: s.activation ?? "gelu_new",
     layer_norm_epsilon: s.layerNormEps,
     initializer_range: 0.02,
     resid_pdrop: 0,

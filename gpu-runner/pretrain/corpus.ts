@@ -325,6 +325,13 @@ export interface CorpusOptions {
    * the answer follows a 20-position gap exactly where prompt tuning will put one.
    */
   readonly fillerLength: number;
+  /**
+   * Share of the sentiment and NLI documents with filler in which the filler is followed by a
+   * question about the input (`length ? 7`, `what ? movie`, `not ? yes`, ...) instead of the
+   * label. The filler positions then cannot tell which question comes, so they must carry the
+   * input's many features, as a real LM's positions do, and not only the label's few directions.
+   */
+  readonly questionRate: number;
 }
 
 /**
@@ -332,8 +339,35 @@ export interface CorpusOptions {
  * longer); the rest is the background mixture, so most neurons learn to serve other things.
  */
 export const DEFAULT_CORPUS: CorpusOptions = {
-  mix: { arith: 0.11, nli: 0.08, sentiment: 0.06, background: 0.75 }, multiplyRate: 0.7, fillerRate: 0.3, fillerLength: 20,
+  mix: { arith: 0.11, nli: 0.08, sentiment: 0.06, background: 0.75 }, multiplyRate: 0.7, fillerRate: 0.3, fillerLength: 20, questionRate: 0,
 };
+
+const wordList = (text: string): string[] => text.split(" ").filter((w) => w !== "." && w !== "" && w !== SEP);
+
+/** A question about a sentiment review and its answer: topic, length, negation, last word, first adjective. */
+function sentimentQuestion(rng: Rng, s: SentimentItem): string {
+  const w = wordList(s.text);
+  const adjectives = w.filter((x) => (POSITIVE_WORDS as readonly string[]).includes(x) || (NEGATIVE_WORDS as readonly string[]).includes(x));
+  switch (rng.int(5)) {
+    case 0: return `what ? ${w[1]}`;
+    case 1: return `length ? ${w.length}`;
+    case 2: return `not ? ${s.negated ? "yes" : "no"}`;
+    case 3: return `last ? ${w[w.length - 1]}`;
+    default: return `first ? ${adjectives[0]}`;
+  }
+}
+
+/** A question about an NLI pair and its answer: the premise's first and last noun, the pair's length, the hypothesis verb. */
+function nliQuestion(rng: Rng, p: NliPair): string {
+  const pw = wordList(p.premise);
+  const hw = wordList(p.hypothesis);
+  switch (rng.int(4)) {
+    case 0: return `first ? ${pw[1]}`;
+    case 1: return `last ? ${pw[pw.length - 1]}`;
+    case 2: return `length ? ${pw.length + hw.length}`;
+    default: return `what ? ${hw.find((x) => (VERBS as readonly string[]).includes(x)) ?? hw[2]}`;
+  }
+}
 
 /** One pretraining document drawn from the mix (arithmetic never uses held-out pairs). */
 export function corpusDoc(rng: Rng, options: CorpusOptions = DEFAULT_CORPUS): CorpusDoc {
@@ -353,10 +387,14 @@ export function corpusDoc(rng: Rng, options: CorpusOptions = DEFAULT_CORPUS): Co
     [task, instruction, answer] = ["arith", arithInstruction(p), p.answer];
   } else if (u < mix.arith + mix.nli) {
     const p = mnliPair(rng);
-    [task, instruction, answer] = ["nli", nliInstruction(p), p.label];
+    const filler = rng.uniform() < options.fillerRate ? options.fillerLength : 0;
+    const question = options.questionRate > 0 && filler > 0 && rng.uniform() < options.questionRate;
+    return { task: "nli", instruction: nliInstruction(p), answer: question ? nliQuestion(rng, p) : p.label, filler };
   } else {
     const s = sentimentItem(rng);
-    [task, instruction, answer] = ["sentiment", sentimentInstruction(s), s.label];
+    const filler = rng.uniform() < options.fillerRate ? options.fillerLength : 0;
+    const question = options.questionRate > 0 && filler > 0 && rng.uniform() < options.questionRate;
+    return { task: "sentiment", instruction: sentimentInstruction(s), answer: question ? sentimentQuestion(rng, s) : s.label, filler };
   }
   const filler = rng.uniform() < options.fillerRate ? options.fillerLength : 0;
   return { task, instruction, answer, filler };

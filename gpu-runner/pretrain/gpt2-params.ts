@@ -13,7 +13,12 @@ export interface Gpt2Shape {
   /** FFN width (neurons per layer). */
   readonly dFF: number;
   readonly layerNormEps: number;
+  /** FFN activation (config.json `activation_function`); GPT-2's gelu_new when absent, as in transformers. */
+  readonly activation?: FfnActivation;
 }
+
+/** The FFN activations the demo can train and the runner can load for gpt2: GPT-2's tanh GELU, or ReLU (sparse codes). */
+export type FfnActivation = "gelu_new" | "relu";
 
 /**
  * The demo model: 6 layers, 3072 FFN neurons, about 1.2M parameters (5 MB in float32); the size

@@ -9,6 +9,7 @@ import { DEMO_SHAPE, type Gpt2Shape } from "./gpt2-params.js";
 import { writeCheckpoint } from "./checkpoint.js";
 import { lossCurve, lossCurveSvg } from "./curve.js";
 import { LogitsRunner, taskAccuracy, type TaskAccuracy } from "./evaluate.js";
+import { DEFAULT_CORPUS } from "./corpus.js";
 import { DEFAULT_PRETRAIN, pretrain } from "./pretrain.js";
 import { arithRows, nliRows, sentimentRows, writeTaskFiles } from "./tasks.js";
 import { WordCodec } from "./tokenizer.js";
@@ -27,6 +28,12 @@ function positive(v: string): number {
   return n;
 }
 
+function nonNegative(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError("expected a number >= 0");
+  return n;
+}
+
 const program = new Command()
   .name("pretrain")
   .description("Pretrain skillscope's demo GPT-2 on its synthetic corpus (a broad background mixture with arithmetic, NLI and sentiment a quarter of it) and write it as a Hugging Face checkpoint")
@@ -34,6 +41,7 @@ const program = new Command()
   .option("--steps <n>", "optimizer steps", int(1), DEFAULT_PRETRAIN.steps)
   .option("--batch <n>", "rows of packed documents per step", int(1), DEFAULT_PRETRAIN.batch)
   .option("--lr <x>", "peak learning rate", positive, DEFAULT_PRETRAIN.lr)
+  .option("--ffn-l1 <x>", "weight of the L1 penalty on FFN activations (0: none)", nonNegative, DEFAULT_PRETRAIN.ffnL1)
   .option("--threads <n>", "ONNX Runtime intra-op threads (default: ORT's choice)", int(1))
   .option("--out <dir>", "checkpoint folder to write", "demo/model")
   .option("--tasks <dir>", "folder for the demo task files", "demo/tasks")
@@ -42,21 +50,21 @@ const program = new Command()
 
 async function main(): Promise<void> {
   program.parse();
-  const o = program.opts<{ seed: number; steps: number; batch: number; lr: number; threads?: number; out: string; tasks: string; logEvery: number; eval: boolean }>();
+  const o = program.opts<{ seed: number; steps: number; batch: number; lr: number; ffnL1: number; threads?: number; out: string; tasks: string; logEvery: number; eval: boolean }>();
   const codec = new WordCodec();
   const shape: Gpt2Shape = { ...DEMO_SHAPE, vocabSize: codec.vocabSize };
   const tasksDir = resolve(o.tasks);
   mkdirSync(tasksDir, { recursive: true });
   const taskFiles = writeTaskFiles(tasksDir, o.seed);
   console.log(`wrote ${taskFiles.join(", ")} to ${tasksDir}`);
-  console.log(`model: gpt2 ${shape.nLayers} layers, d_model ${shape.dModel}, ${shape.nHeads} heads, d_ff ${shape.dFF}, vocab ${shape.vocabSize}, n_positions ${shape.nPositions}`);
+  console.log(`model: gpt2 ${shape.nLayers} layers, d_model ${shape.dModel}, ${shape.nHeads} heads, d_ff ${shape.dFF} (${shape.activation ?? "gelu_new"}), vocab ${shape.vocabSize}, n_positions ${shape.nPositions}`);
 
   const result = await pretrain(shape, codec, {
-    ...DEFAULT_PRETRAIN, seed: o.seed, steps: o.steps, batch: o.batch, lr: o.lr, threads: o.threads,
+    ...DEFAULT_PRETRAIN, seed: o.seed, steps: o.steps, batch: o.batch, lr: o.lr, ffnL1: o.ffnL1, threads: o.threads,
     onStep: (s) => {
       if (s.step % o.logEvery !== 0 && s.step !== s.steps && s.step !== 1) return;
       const eta = (s.elapsedSec / s.step) * (s.steps - s.step);
-      console.log(`step ${s.step}/${s.steps}  loss ${s.loss.toFixed(4)}  lr ${s.lr.toExponential(2)}  |g| ${s.gradNorm.toFixed(2)}  ` +
+      console.log(`step ${s.step}/${s.steps}  loss ${s.loss.toFixed(4)}  ffn |a| ${s.ffnL1.toFixed(4)}  lr ${s.lr.toExponential(2)}  |g| ${s.gradNorm.toFixed(2)}  ` +
         `${Math.round(s.tokens / s.elapsedSec)} tok/s  ${s.elapsedSec.toFixed(0)}s elapsed, eta ${eta.toFixed(0)}s`);
     },
   });
@@ -83,7 +91,7 @@ async function main(): Promise<void> {
   const out = resolve(o.out);
   const curve = lossCurve(result.losses, 25);
   const files = writeCheckpoint(out, shape, result.specs, result.params, {
-    seed: o.seed, steps: o.steps, batch: o.batch, lr: o.lr, seconds: Math.round(result.seconds), tokens: result.tokens,
+    seed: o.seed, steps: o.steps, batch: o.batch, lr: o.lr, ffnL1: o.ffnL1, corpus: DEFAULT_CORPUS, seconds: Math.round(result.seconds), tokens: result.tokens,
     finalLoss, lossCurve: curve, valAccuracy: accuracies.map((a) => ({ task: a.task, fillerGap: a.gap, n: a.n, accuracy: a.accuracy, ...a.detail })),
   });
   writeFileSync(join(out, "pretraining-loss.svg"), lossCurveSvg(curve, `demo GPT-2 pretraining, seed ${o.seed}: mean loss per 25 steps`));

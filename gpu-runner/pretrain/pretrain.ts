@@ -26,6 +26,8 @@ export interface PretrainOptions {
   readonly weightDecay: number;
   /** Global gradient-norm clip. */
   readonly clip: number;
+  /** Weight of the L1 penalty on FFN activations (see TrainGraphOptions.ffnL1); 0: none. */
+  readonly ffnL1: number;
   readonly threads?: number;
   readonly corpus?: CorpusOptions;
   /** Called after each step with its loss; return nothing. */
@@ -36,6 +38,8 @@ export interface StepInfo {
   readonly step: number;
   readonly steps: number;
   readonly loss: number;
+  /** Mean |FFN activation| of the step's batch (what ffnL1 weighs). */
+  readonly ffnL1: number;
   readonly lr: number;
   readonly gradNorm: number;
   readonly tokens: number;
@@ -43,7 +47,7 @@ export interface StepInfo {
 }
 
 export const DEFAULT_PRETRAIN: Omit<PretrainOptions, "seed"> = {
-  steps: 1000, batch: 32, seqLen: 64, lr: 3e-3, warmup: 60, minLrRatio: 0.1, weightDecay: 0.01, clip: 1,
+  steps: 1000, batch: 32, seqLen: 64, lr: 3e-3, warmup: 60, minLrRatio: 0.1, weightDecay: 0.01, clip: 1, ffnL1: 0,
 };
 
 export interface PretrainResult {
@@ -67,7 +71,7 @@ export async function pretrain(shape: Gpt2Shape, codec: WordCodec, options: Pret
   if (shape.vocabSize !== codec.vocabSize) throw new RangeError(`model vocab ${shape.vocabSize} differs from the tokenizer's ${codec.vocabSize}`);
   const specs = gpt2ParamSpecs(shape);
   const params = initParams(specs, o.seed);
-  const graph = buildTrainGraph(shape, { batch: o.batch, seqLen: o.seqLen, withGrad: true, withLogits: false });
+  const graph = buildTrainGraph(shape, { batch: o.batch, seqLen: o.seqLen, withGrad: true, withLogits: false, ffnL1: o.ffnL1 });
   const session = await GraphSession.create(graph, { intraOpThreads: o.threads });
   const optimizers = new Map(specs.map((s) => [s.name, new Adam(params.get(s.name)!.length, {
     lr: o.lr, beta1: 0.9, beta2: 0.98, eps: 1e-8, weightDecay: s.decay ? o.weightDecay : 0, weightDecayMode: "decoupled",
@@ -87,6 +91,7 @@ export async function pretrain(shape: Gpt2Shape, codec: WordCodec, options: Pret
       for (const s of specs) feeds[s.name] = { data: params.get(s.name)!, shape: s.shape };
       const out = await session.run(feeds);
       const loss = out.loss.data[0] as number;
+      const ffnL1 = out.ffn_l1.data[0] as number;
       if (!Number.isFinite(loss)) throw new Error(`pretraining diverged: loss ${loss} at step ${step}; lower --lr`);
       const grads = specs.map((s) => out[gradName(s.name)].data as Float32Array);
       let sq = 0;
@@ -101,7 +106,7 @@ export async function pretrain(shape: Gpt2Shape, codec: WordCodec, options: Pret
       });
       losses.push(loss);
       tokens += batch.tokens;
-      o.onStep?.({ step: step + 1, steps: o.steps, loss, lr, gradNorm, tokens, elapsedSec: (performance.now() - start) / 1000 });
+      o.onStep?.({ step: step + 1, steps: o.steps, loss, ffnL1, lr, gradNorm, tokens, elapsedSec: (performance.now() - start) / 1000 });
     }
   } finally {
     await session.release();

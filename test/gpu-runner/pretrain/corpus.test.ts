@@ -6,7 +6,7 @@ import {
   arithProblem, corpusDocs, DEFAULT_CORPUS, docText, hansPair, mixedPair, VAL_MIX, isHeldOutPair, lexicalOverlap, mnliPair, NLI_KINDS, nliPair, sentimentItem,
 } from "../../../gpu-runner/pretrain/corpus.js";
 import { BACKGROUND_MIX } from "../../../gpu-runner/pretrain/background.js";
-import { NEGATIVE_WORDS, POSITIVE_WORDS } from "../../../gpu-runner/pretrain/vocab.js";
+import { NEGATIVE_WORDS, POSITIVE_WORDS, SEP, TOPICS, VERBS } from "../../../gpu-runner/pretrain/vocab.js";
 
 const corpusHash = (seed: number): string =>
   createHash("sha256").update(corpusDocs(seed, 2000).map(docText).join("\n")).digest("hex");
@@ -128,4 +128,36 @@ test("sentiment: the label follows the word lists and negation", () => {
     if (s.negated) negated++;
   }
   assert.ok(negated > 400, `negated ${negated}`);
+});
+
+test("questions after the filler: about questionRate of the filled sentiment and NLI documents ask about the input, with the right answers", () => {
+  const docs = corpusDocs(11, 8000, { ...DEFAULT_CORPUS, fillerRate: 0.6, questionRate: 0.5 });
+  const polar = new Set<string>([...POSITIVE_WORDS, ...NEGATIVE_WORDS]);
+  let asked = 0;
+  let filled = 0;
+  for (const d of docs.filter((x) => x.task === "sentiment" || x.task === "nli")) {
+    const q = /^(what|length|not|last|first) \? (\S+)$/.exec(d.answer);
+    if (d.filler === 0) {
+      assert.equal(q, null, `a question without filler: ${docText(d)}`);
+      continue;
+    }
+    filled++;
+    if (!q) {
+      assert.match(d.answer, /^(positive|negative|entailment|non-entailment)$/);
+      continue;
+    }
+    asked++;
+    const [, kind, answer] = q;
+    const w = d.instruction.split(" ").filter((x) => x !== "." && x !== "->" && x !== SEP);
+    if (d.task === "sentiment") {
+      const expected = { what: w[1], length: String(w.length), not: w.includes("not") ? "yes" : "no", last: w[w.length - 1], first: w.find((x) => polar.has(x)) }[kind];
+      assert.equal(answer, expected, docText(d));
+      if (kind === "what") assert.ok((TOPICS as readonly string[]).includes(answer));
+    } else {
+      const [premise, hypothesis] = d.instruction.replace(" ->", "").split(` ${SEP} `).map((t) => t.split(" ").filter((x) => x !== "."));
+      const expected = { first: premise[1], last: premise[premise.length - 1], length: String(premise.length + hypothesis.length), what: hypothesis.find((x) => (VERBS as readonly string[]).includes(x)) }[kind];
+      assert.equal(answer, expected, docText(d));
+    }
+  }
+  assert.ok(filled > 500 && Math.abs(asked / filled - 0.5) < 0.05, `${asked} questions in ${filled} filled documents`);
 });

@@ -14,7 +14,7 @@ import { WordCodec } from "../../../gpu-runner/pretrain/tokenizer.js";
 
 const codec = new WordCodec();
 const SMALL: Gpt2Shape = { vocabSize: codec.vocabSize, nPositions: 64, dModel: 32, nLayers: 2, nHeads: 2, dFF: 64, layerNormEps: 1e-5 };
-const OPTIONS: PretrainOptions = { seed: 4, steps: 40, batch: 8, seqLen: 64, lr: 5e-3, warmup: 5, minLrRatio: 0.1, weightDecay: 0.01, clip: 1, threads: 1 };
+const OPTIONS: PretrainOptions = { seed: 4, steps: 40, batch: 8, seqLen: 64, lr: 5e-3, warmup: 5, minLrRatio: 0.1, weightDecay: 0.01, clip: 1, ffnL1: 0, threads: 1 };
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 test("a tiny pretraining run lowers the loss, reproducibly, and its checkpoint reloads with the same logits", async () => {
