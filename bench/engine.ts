@@ -7,7 +7,9 @@
  * on the reference BLAS does ~6; no ratio against a crippled peer). Each side runs in its own process
  * so that its peak RSS is its own. Threads: SKILLSCOPE_BENCH_THREADS (2). Shapes:
  * SKILLSCOPE_BENCH_ENGINE_SHAPES, a comma list of SHAPES' keys (default all; the 7B one writes a
- * 15 GB checkpoint into bench/.cache and needs ~20 GB of memory).
+ * 15 GB checkpoint into bench/.cache and needs ~20 GB of memory). SKILLSCOPE_BENCH_ENGINE_F16=1 also
+ * runs our side with half-precision products (compute "f16") against our float32 side: on a CPU this
+ * measures what the half graphs cost where onnxruntime has no half kernels, not a GPU's speed-up.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir, totalmem } from "node:os";
@@ -17,6 +19,7 @@ import { Rng } from "../gpu-runner/train/rng.js";
 import { GPT2_SMALL, LLAMA32_1B, QWEN25_05B, QWEN25_7B, randomGpt2Checkpoint, randomLlamaCheckpoint } from "./checkpoints.js";
 import { median, openblasCoreType, peakRssBytes, readF32, relMaxError, runJsonChild, runPythonPeer } from "./peers/peer.js";
 import type { BenchResult } from "./result.js";
+import type { ComputeDtype } from "../gpu-runner/models/spec.js";
 
 /** Below this float32 matmul throughput the peer is crippled (reference BLAS) and no ratio is reported. */
 const MIN_PEER_GFLOPS = 50;
@@ -68,6 +71,7 @@ export const SHAPES: EngineCase[] = [
 /** What both sides read: the checkpoint, rows, soft prompt placement and the prompt file. */
 interface EngineSpec {
   model: string;
+  compute: ComputeDtype;
   threads: number;
   promptLength: number;
   rows: number[][];
@@ -100,7 +104,7 @@ export async function measureOurs(specFile: string): Promise<void> {
   const s = JSON.parse(readFileSync(specFile, "utf8")) as EngineSpec;
   const sequences: SequenceInput[] = s.rows.map((ids, b) => ({ ids, insertAt: s.insertAt[b]!, lossLast: s.lossLast[b]! }));
   const t0 = performance.now();
-  const model = loadModel(s.model, { threads: s.threads });
+  const model = loadModel(s.model, { threads: s.threads, compute: s.compute });
   const forward = await createSession(model, { softPromptLength: s.promptLength, withLoss: true });
   const loadSeconds = (performance.now() - t0) / 1000;
   const rssAfterLoadMb = peakRssBytes() / MB;
@@ -153,9 +157,9 @@ function benchCase(c: EngineCase, threads: number, dir: string): { figures: Figu
   const { rows, prompt } = makeInputs(c, config.hidden_size ?? config.n_embd!, Math.min(config.vocab_size, 150000));
   const promptFile = join(dir, `${c.key}-prompt.f32`);
   writeFileSync(promptFile, prompt);
-  const spec = (side: string): string => {
+  const spec = (side: string, compute: ComputeDtype = "f32"): string => {
     const s: EngineSpec = {
-      model: ckpt.dir, threads, promptLength: c.promptLength, rows,
+      model: ckpt.dir, compute, threads, promptLength: c.promptLength, rows,
       insertAt: rows.map(() => c.insertAt), lossLast: rows.map(() => c.lossLast), prompt: promptFile,
       warmup: c.warmup, iters: c.iters, gradOut: join(dir, `${c.key}-grad-${side}.f32`),
     };
@@ -166,11 +170,26 @@ function benchCase(c: EngineCase, threads: number, dir: string): { figures: Figu
   const self = new URL("./engine.js", import.meta.url).href;
   const progress = (what: string) => console.error(`  engine ${c.key}: ${what} (${((performance.now() - t) / 1000).toFixed(0)} s)`);
   progress("checkpoint ready; our side");
-  const ours = runJsonChild<EngineSide>(`our engine on ${c.key} (child process)`, process.execPath,
-    ["--input-type=module", "-e", `await (await import(${JSON.stringify(self)})).measureOurs(${JSON.stringify(spec("ours"))});`]);
+  const measure = (side: string, compute: ComputeDtype) => runJsonChild<EngineSide>(`our engine on ${c.key}, ${compute} (child process)`, process.execPath,
+    ["--input-type=module", "-e", `await (await import(${JSON.stringify(self)})).measureOurs(${JSON.stringify(spec(side, compute))});`]);
+  const ours = measure("ours", "f32");
   const tokens = c.batch * (c.tokens + c.promptLength);
   const [oF, oS] = [median(ours.forwardSeconds), median(ours.stepSeconds)];
   const label = `${c.label}, ${c.batch} x ${c.tokens} tokens + ${c.promptLength} soft`;
+  const half: Figure[] = [];
+  if (process.env.SKILLSCOPE_BENCH_ENGINE_F16 === "1") {
+    progress("our side, f16 compute");
+    const h = measure("ours-f16", "f16");
+    const [hF, hS] = [median(h.forwardSeconds), median(h.stepSeconds)];
+    const gradErr = relMaxError(readF32(join(dir, `${c.key}-grad-ours-f16.f32`)), readF32(join(dir, `${c.key}-grad-ours.f32`)));
+    notes.push(`${c.key} f16 compute (CPU: onnxruntime runs half products in float32 between casts): loss ${h.loss.toFixed(6)} vs f32 ${ours.loss.toFixed(6)} `
+      + `(relative ${(Math.abs(h.loss - ours.loss) / Math.abs(ours.loss)).toExponential(2)}), prompt gradient max |diff| ${gradErr.toExponential(2)} of its largest entry; `
+      + `load + compile ${h.loadSeconds.toFixed(1)} s, peak RSS after load ${h.rssAfterLoadMb.toFixed(0)} MB, whole run ${h.peakRssMb.toFixed(0)} MB`);
+    half.push(
+      { label: `${c.key} forward (loss), f16 compute`, ours: tokens / hF, peer: "ours, f32 compute", peerValue: tokens / oF, unit: "tokens/s", ratio: oF / hF },
+      { label: `${c.key} forward+backward, f16 compute`, ours: 1 / hS, peer: "ours, f32 compute", peerValue: 1 / oS, unit: "steps/s", ratio: oS / hS },
+    );
+  }
   const oursLine = `${c.key} ours: load + compile ${ours.loadSeconds.toFixed(1)} s, forward ${(tokens / oF).toFixed(1)} tokens/s, `
     + `forward+backward ${(1 / oS).toFixed(3)} steps/s, peak RSS ${ours.peakRssMb.toFixed(0)} MB (after load ${ours.rssAfterLoadMb.toFixed(0)} MB; `
     + `checkpoint ${weightsMb.toFixed(0)} MB), loss ${ours.loss.toFixed(6)}; median of ${c.iters} run(s)${c.warmup ? " after a warm-up run" : ""}`;
@@ -178,7 +197,7 @@ function benchCase(c: EngineCase, threads: number, dir: string): { figures: Figu
   if (f32Bytes > 0.8 * totalmem()) {
     notes.push(oursLine, `${c.key} PyTorch: not run: it holds the weights as float32, ${(f32Bytes / 2 ** 30).toFixed(1)} GiB, `
       + `on a ${(totalmem() / 2 ** 30).toFixed(0)} GiB machine; no ratio`);
-    return { figures: [], notes };
+    return { figures: half, notes };
   }
   progress("PyTorch side");
   const peer = runPythonPeer<EngineSide>(c.peerScript, spec("torch"), threads);
@@ -205,7 +224,7 @@ function benchCase(c: EngineCase, threads: number, dir: string): { figures: Figu
     notes.push(oursLine, `${c.key} PyTorch: forward ${(tokens / pF).toFixed(1)} tokens/s, forward+backward ${(1 / pS).toFixed(3)} steps/s`,
       `${c.key}: NO RATIO: PyTorch's matmul ran at ${gflops.toFixed(1)} GFLOP/s (< ${MIN_PEER_GFLOPS}): a loaded machine, or a BLAS without `
       + "optimised kernels (Debian's python3-torch needs libopenblas0-pthread; OpenBLAS on a CPU it does not know uses plain SSE: set OPENBLAS_CORETYPE)");
-    return { figures: [], notes };
+    return { figures: half, notes };
   }
   return {
     figures: [
@@ -214,6 +233,7 @@ function benchCase(c: EngineCase, threads: number, dir: string): { figures: Figu
       { label: `${c.key} load`, ours: ours.loadSeconds, peer: "PyTorch", peerValue: peer.loadSeconds, unit: "s", ratio: peer.loadSeconds / ours.loadSeconds },
       { label: `${c.key} peak RSS after load`, ours: ours.rssAfterLoadMb, peer: "PyTorch", peerValue: peer.rssAfterLoadMb, unit: "MB", ratio: peer.rssAfterLoadMb / ours.rssAfterLoadMb },
       { label: `${c.key} peak RSS, forward + gradient`, ours: ours.peakRssMb, peer: "PyTorch", peerValue: peer.peakRssMb, unit: "MB", ratio: peer.peakRssMb / ours.peakRssMb },
+      ...half,
     ],
     notes,
   };

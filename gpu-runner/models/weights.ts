@@ -158,12 +158,15 @@ export class WeightReader {
     const fed = this.store.fedDtype(info);
     const [rows, width] = shape;
     const per = Math.max(1, Math.floor(this.store.blockBytes / (4 * width)));
-    if (this.store.precision === "float16") return [this.matrix(name, shape)]; // read uncast: no copy to block
-    if (fed === "F32" || per >= rows) return [this.graph.weight(full, fed, info.shape)];
+    const half = this.store.precision === "float16";
+    if (fed === "F32" || per >= rows) return [half ? this.matrix(name, shape) : this.graph.weight(full, fed, info.shape)];
+    // Half blocks are read uncast where the device has half kernels; onnxruntime's CPU provider casts
+    // each block to float32 for its product, so blocks bound that copy there too.
     const blocks: Tensor[] = [];
     for (let r0 = 0; r0 < rows; r0 += per) {
       const r1 = Math.min(rows, r0 + per);
-      blocks.push(this.graph.weight(`${full}#${r0}:${r1}`, fed, [r1 - r0, width]));
+      const block = `${full}#${r0}:${r1}`;
+      blocks.push(half ? this.graph.storedWeight(block, "F16", [r1 - r0, width]) : this.graph.weight(block, fed, [r1 - r0, width]));
     }
     return blocks;
   }

@@ -26,7 +26,7 @@ import { CheckpointError } from "../../../gpu-runner/hf/errors.js";
 import { readTensorIndex } from "../../../gpu-runner/hf/safetensors.js";
 import { buildLlamaGraph } from "../../../gpu-runner/models/llama.js";
 import { BatchInputError } from "../../../gpu-runner/models/layout.js";
-import { createSession, loadModel, type RunInput, type RunResult, type SessionOptions } from "../../../gpu-runner/models/session.js";
+import { createSession, loadModel, type LoadOptions, type RunInput, type RunResult, type SessionOptions } from "../../../gpu-runner/models/session.js";
 import type { GraphSpec } from "../../../gpu-runner/models/spec.js";
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
@@ -70,10 +70,10 @@ function withinHalf(actual: ArrayLike<number>, expected: ArrayLike<number>, budg
   return d.err / scale;
 }
 
-async function runBoth(name: string, options: SessionOptions, input: RunInput): Promise<[RunResult, RunResult]> {
+async function runBoth(name: string, load: LoadOptions, options: SessionOptions, input: RunInput): Promise<[RunResult, RunResult]> {
   const out: RunResult[] = [];
   for (const compute of ["f16", "f32"] as const) {
-    const s = await createSession(loadModel(fixture(name), { threads: 1, compute }), options);
+    const s = await createSession(loadModel(fixture(name), { ...load, threads: 1, compute }), options);
     out.push(await s.run(input));
     await s.release();
   }
@@ -86,8 +86,14 @@ function logProb(row: readonly number[], target: number): number {
   return row[target]! - max - Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
 }
 
-for (const name of ["gpt2-tiny", "gpt2-tiny-sharded", "llama-tiny-gqa", "qwen2-tiny", "llama-tiny-bf16", "qwen2-tiny-f16"]) {
-  test(`${name}: f16 compute within half's rounding budget of the float32 graph and of PyTorch`, async (t) => {
+/** Fixtures, and how to load them: the LM head whole, or (a small block size) in row blocks of 5 rows. */
+const FIXTURES: [string, Pick<LoadOptions, "headBlockBytes">, string][] = [
+  ["gpt2-tiny", {}, ""], ["gpt2-tiny-sharded", {}, ""], ["llama-tiny-gqa", {}, ""], ["qwen2-tiny", {}, ""],
+  ["llama-tiny-bf16", {}, ""], ["llama-tiny-bf16", { headBlockBytes: 5 * 32 * 4 }, " (head in 13 blocks)"], ["qwen2-tiny-f16", {}, ""],
+];
+
+for (const [name, load, variant] of FIXTURES) {
+  test(`${name}${variant}: f16 compute within half's rounding budget of the float32 graph and of PyTorch`, async (t) => {
     const cases = (JSON.parse(readFileSync(`${fixture(name)}/reference.json`, "utf8")) as { cases: RefCase[] }).cases;
     const { nLayers: L, dFF: F } = loadModel(fixture(name)).config;
     const P = 6 * L + 1;
@@ -98,7 +104,7 @@ for (const name of ["gpt2-tiny", "gpt2-tiny-sharded", "llama-tiny-gqa", "qwen2-t
     const note = (k: string, v: number) => (worst[k] = Math.max(worst[k] ?? 0, v));
     for (const c of soft) {
       const input = { sequences: [{ ids: c.ids, insertAt: c.insertAt!, lossLast: c.gradLast }], softPrompt };
-      const [h, f] = await runBoth(name, { softPromptLength: n, taps: "all", tapPositions: "all", logits: "all", withPromptGrad: true }, input);
+      const [h, f] = await runBoth(name, load, { softPromptLength: n, taps: "all", tapPositions: "all", logits: "all", withPromptGrad: true }, input);
       const logitScale = diff(f.logits!, c.logits.flat()).scale;
       note("logits vs f32", withinHalf(h.logits!, f.logits!, 3 * P * U, `${c.name} logits vs f32`));
       note("logits vs torch", withinHalf(h.logits!, c.logits.flat(), 3 * P * U, `${c.name} logits vs PyTorch`));
@@ -112,13 +118,13 @@ for (const name of ["gpt2-tiny", "gpt2-tiny-sharded", "llama-tiny-gqa", "qwen2-t
       note("grad vs torch", withinHalf(h.promptGrad!, c.promptGrad!.flat(), 6 * P * U, `${c.name} prompt grad vs PyTorch`));
 
       // In-graph answer scores (f32 log-softmax over V) vs a float64 log-softmax of PyTorch's logits.
-      const [hs] = await runBoth(name, { softPromptLength: n, logits: "scores" }, input);
+      const [hs] = await runBoth(name, load, { softPromptLength: n, logits: "scores" }, input);
       const lay = hs.layout;
       const expected = Array.from(lay.lossPos, (pos, q) => logProb(c.logits[Number(pos)]!, Number(lay.lossTargets[q])));
       note("scores vs torch", withinHalf(hs.scores!.targetLogProb, expected, 2 * 3 * P * U, `${c.name} answer log-probs vs PyTorch`, logitScale));
       assert.equal(hs.scores!.targetLogProb.length, c.gradLast);
     }
-    t.diagnostic(`${name} (L = ${L}, budget 3Pu = ${(3 * P * U).toExponential(2)}): worst relative errors ${JSON.stringify(Object.fromEntries(Object.entries(worst).map(([k, v]) => [k, Number(v.toExponential(2))])))}`);
+    t.diagnostic(`${name}${variant} (L = ${L}, budget 3Pu = ${(3 * P * U).toExponential(2)}): worst relative errors ${JSON.stringify(Object.fromEntries(Object.entries(worst).map(([k, v]) => [k, Number(v.toExponential(2))])))}`);
   });
 }
 
