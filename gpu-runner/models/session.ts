@@ -196,6 +196,7 @@ export class ModelSession {
     for (const l of this.tapLayers) result.ffn.set(l, out[`ffn_${l}`]!.data as Float32Array);
     if (o.withLoss) result.loss = (out["loss"]!.data as Float32Array)[0];
     if (o.withPromptGrad) result.promptGrad = out["prompt_grad"]!.data as Float32Array;
+    if (this.model.compute === "f16") assertFiniteHalfRun(result);
     return result;
   }
 
@@ -226,6 +227,27 @@ export class ModelSession {
 
   async release(): Promise<void> {
     await this.session.release();
+  }
+}
+
+/** Thrown when a run under f16 compute yields a non-finite output: a half-precision product left
+ * float16's range (|x| > 65504), which float32 compute would not. */
+export class HalfOverflowError extends Error {
+  override readonly name = "HalfOverflowError";
+}
+
+function assertFiniteHalfRun(r: RunResult): void {
+  const outputs: [string, ArrayLike<number> | undefined][] = [
+    ["loss", r.loss === undefined ? undefined : [r.loss]], ["prompt gradient", r.promptGrad], ["logits", r.logits],
+    ["answer scores", r.scores?.targetLogProb], ...[...r.ffn].map(([l, a]): [string, Float32Array] => [`FFN layer ${l}`, a]),
+  ];
+  for (const [what, a] of outputs) {
+    if (!a) continue;
+    for (let i = 0; i < a.length; i++) {
+      if (!Number.isFinite(a[i])) {
+        throw new HalfOverflowError(`f16 compute: the ${what} holds ${a[i]} at ${i}: a half-precision product left float16's range (|x| > 65504); run this model with compute f32`);
+      }
+    }
   }
 }
 

@@ -11,7 +11,7 @@ import { OutsideRootError } from "../hf/roots.js";
 import { readTensor } from "../hf/safetensors.js";
 import type { TextTokenizer } from "../hf/tokenizer.js";
 import { BatchInputError, type SequenceInput } from "../models/layout.js";
-import { createSession, loadModel, type Device, type LoadedModel, type LossPositionScores, type ModelSession, type SessionOptions } from "../models/session.js";
+import { createSession, HalfOverflowError, loadModel, type Device, type LoadedModel, type LossPositionScores, type ModelSession, type SessionOptions } from "../models/session.js";
 import { RunnerError, badInput } from "./errors.js";
 import type { EncodedBatch, EncodedSample } from "./layout.js";
 import type { EvalOutput, LossAndGrad, PromptModel, TapSpec, TextCodec } from "./prompt-model.js";
@@ -107,6 +107,7 @@ async function runMapped(session: ModelSession, batch: EncodedBatch, prompt: Flo
     return await session.run({ sequences: toSequences(batch), softPrompt: prompt });
   } catch (e) {
     if (e instanceof BatchInputError) throw badInput(e.message);
+    if (e instanceof HalfOverflowError) throw new RunnerError("NON_FINITE", e.message);
     throw e;
   }
 }

@@ -26,7 +26,7 @@ import { CheckpointError } from "../../../gpu-runner/hf/errors.js";
 import { readTensorIndex } from "../../../gpu-runner/hf/safetensors.js";
 import { buildLlamaGraph } from "../../../gpu-runner/models/llama.js";
 import { BatchInputError } from "../../../gpu-runner/models/layout.js";
-import { createSession, loadModel, type LoadOptions, type RunInput, type RunResult, type SessionOptions } from "../../../gpu-runner/models/session.js";
+import { createSession, HalfOverflowError, loadModel, type LoadOptions, type RunInput, type RunResult, type SessionOptions } from "../../../gpu-runner/models/session.js";
 import type { GraphSpec } from "../../../gpu-runner/models/spec.js";
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
@@ -151,15 +151,38 @@ test("the f16 graph reads every matrix weight as float16 with no cast (and the f
   }
 });
 
+const TINY_LLAMA = { modelType: "llama", vocabSize: 64, dModel: 16, nLayers: 1, nHeads: 2, nKvHeads: 2, dFF: 32, tieWordEmbeddings: false, ropeTheta: 10000, maxPositions: 64 } as const;
+
+/** Overwrites the first `count` floats of an F32 tensor of a single-file checkpoint with `value`. */
+function setFloats(dir: string, name: string, value: number, count: number): void {
+  const info = readTensorIndex(dir).tensors.get(name)!;
+  const fd = openSync(info.path, "r+");
+  writeSync(fd, new Uint8Array(new Float32Array(count).fill(value).buffer), 0, 4 * count, info.offset);
+  closeSync(fd);
+}
+
 test("f16 compute: a weight beyond float16's range and a conflicting weight precision are clear errors", async () => {
   assert.throws(() => loadModel(fixture("gpt2-tiny"), { compute: "f16", weights: "float32" }), BatchInputError);
   assert.throws(() => loadModel(fixture("gpt2-tiny"), { compute: "f32", weights: "float16" }), BatchInputError);
-  const { dir } = randomLlamaCheckpoint("big", { modelType: "llama", vocabSize: 64, dModel: 16, nLayers: 1, nHeads: 2, nKvHeads: 2, dFF: 32, tieWordEmbeddings: false, ropeTheta: 10000, maxPositions: 64 }, "F32", 3, cache);
-  const info = readTensorIndex(dir).tensors.get("model.layers.0.mlp.down_proj.weight")!;
-  const fd = openSync(info.path, "r+");
-  writeSync(fd, new Uint8Array(Float32Array.of(70000).buffer), 0, 4, info.offset);
-  closeSync(fd);
+  const { dir } = randomLlamaCheckpoint("big", TINY_LLAMA, "F32", 3, cache);
+  setFloats(dir, "model.layers.0.mlp.down_proj.weight", 70000, 1);
   const ok = await createSession(loadModel(dir, { compute: "f32" }), { logits: "last" });
   await ok.release();
   await assert.rejects(createSession(loadModel(dir, { compute: "f16" }), { logits: "last" }), (e: unknown) => e instanceof CheckpointError && /down_proj.*70000.*float16's range/.test(e.message));
+});
+
+test("f16 compute: a product beyond float16's range is a clear error, where float32 compute stays finite", async () => {
+  // Final norm weight 300 and every LM head weight 60000 (half values): each logit is 1.8e7 x the sum of
+  // the normalised hidden state's 16 entries, beyond 65504 unless that sum is below 3.6e-3.
+  const { dir } = randomLlamaCheckpoint("overflow", TINY_LLAMA, "F32", 4, cache);
+  setFloats(dir, "model.norm.weight", 300, TINY_LLAMA.dModel);
+  setFloats(dir, "lm_head.weight", 60000, TINY_LLAMA.vocabSize * TINY_LLAMA.dModel);
+  const input = { sequences: [{ ids: [1, 2, 3, 4, 5, 6], lossLast: 2 }] };
+  const f32 = await createSession(loadModel(dir, { compute: "f32" }), { withLoss: true, logits: "all" });
+  const ok = await f32.run(input);
+  assert.ok(Number.isFinite(ok.loss!) && ok.logits!.every(Number.isFinite));
+  await f32.release();
+  const f16 = await createSession(loadModel(dir, { compute: "f16" }), { withLoss: true, logits: "all" });
+  await assert.rejects(f16.run(input), (e: unknown) => e instanceof HalfOverflowError && /float16's range.*compute f32/.test(e.message));
+  await f16.release();
 });
