@@ -174,6 +174,23 @@ describe("Db transactions", () => {
   });
 });
 
+describe("Db memory", () => {
+  it("caps DuckDB's buffer pool for a database file, not for an in-memory one", async () => {
+    const tmp = tempDir();
+    const limit = (db: Db) => db.read("limit", async (c) => (await c.runAndReadAll("SELECT current_setting('memory_limit')")).getRows()[0]![0]);
+    const file = await Db.open(join(tmp.dir, "m.duckdb"), false);
+    const memory = await Db.open(":memory:", false);
+    try {
+      assert.equal(await limit(file), "244.1 MiB"); // 256 MB
+      assert.notEqual(await limit(memory), "244.1 MiB");
+    } finally {
+      await file.close();
+      await memory.close();
+      tmp.cleanup();
+    }
+  });
+});
+
 describe("migrations", () => {
   it("refuses gaps in numbering", async () => {
     const { mkdirSync, writeFileSync } = await import("node:fs");
