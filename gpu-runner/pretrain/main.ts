@@ -5,11 +5,11 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { DEMO_SHAPE, type Gpt2Shape } from "./gpt2-params.js";
+import { DEMO_SHAPE, type FfnActivation, type Gpt2Shape } from "./gpt2-params.js";
 import { writeCheckpoint } from "./checkpoint.js";
 import { lossCurve, lossCurveSvg } from "./curve.js";
 import { LogitsRunner, taskAccuracy, type TaskAccuracy } from "./evaluate.js";
-import { DEFAULT_CORPUS } from "./corpus.js";
+import { DEFAULT_CORPUS, type CorpusOptions } from "./corpus.js";
 import { DEFAULT_PRETRAIN, pretrain } from "./pretrain.js";
 import { arithRows, nliRows, sentimentRows, writeTaskFiles } from "./tasks.js";
 import { WordCodec } from "./tokenizer.js";
@@ -34,6 +34,17 @@ function nonNegative(v: string): number {
   return n;
 }
 
+function unitInterval(v: string): number {
+  const n = nonNegative(v);
+  if (n > 1) throw new InvalidArgumentError("expected a number in [0, 1]");
+  return n;
+}
+
+function activation(v: string): FfnActivation {
+  if (v !== "gelu_new" && v !== "relu") throw new InvalidArgumentError("expected gelu_new or relu");
+  return v;
+}
+
 const program = new Command()
   .name("pretrain")
   .description("Pretrain skillscope's demo GPT-2 on its synthetic corpus (a broad background mixture with arithmetic, NLI and sentiment a quarter of it) and write it as a Hugging Face checkpoint")
@@ -41,7 +52,10 @@ const program = new Command()
   .option("--steps <n>", "optimizer steps", int(1), DEFAULT_PRETRAIN.steps)
   .option("--batch <n>", "rows of packed documents per step", int(1), DEFAULT_PRETRAIN.batch)
   .option("--lr <x>", "peak learning rate", positive, DEFAULT_PRETRAIN.lr)
+  .option("--d-ff <n>", "FFN neurons per layer", int(1), DEMO_SHAPE.dFF)
+  .option("--activation <name>", "FFN activation: gelu_new or relu", activation, DEMO_SHAPE.activation ?? "gelu_new")
   .option("--ffn-l1 <x>", "weight of the L1 penalty on FFN activations (0: none)", nonNegative, DEFAULT_PRETRAIN.ffnL1)
+  .option("--question-rate <x>", "share of filled sentiment and NLI documents that ask about the input instead of the label", unitInterval, DEFAULT_CORPUS.questionRate)
   .option("--threads <n>", "ONNX Runtime intra-op threads (default: ORT's choice)", int(1))
   .option("--out <dir>", "checkpoint folder to write", "demo/model")
   .option("--tasks <dir>", "folder for the demo task files", "demo/tasks")
@@ -50,9 +64,10 @@ const program = new Command()
 
 async function main(): Promise<void> {
   program.parse();
-  const o = program.opts<{ seed: number; steps: number; batch: number; lr: number; ffnL1: number; threads?: number; out: string; tasks: string; logEvery: number; eval: boolean }>();
+  const o = program.opts<{ seed: number; steps: number; batch: number; lr: number; ffnL1: number; dFf: number; activation: FfnActivation; questionRate: number; threads?: number; out: string; tasks: string; logEvery: number; eval: boolean }>();
   const codec = new WordCodec();
-  const shape: Gpt2Shape = { ...DEMO_SHAPE, vocabSize: codec.vocabSize };
+  const shape: Gpt2Shape = { ...DEMO_SHAPE, vocabSize: codec.vocabSize, dFF: o.dFf, activation: o.activation };
+  const corpus: CorpusOptions = { ...DEFAULT_CORPUS, questionRate: o.questionRate };
   const tasksDir = resolve(o.tasks);
   mkdirSync(tasksDir, { recursive: true });
   const taskFiles = writeTaskFiles(tasksDir, o.seed);
@@ -60,7 +75,7 @@ async function main(): Promise<void> {
   console.log(`model: gpt2 ${shape.nLayers} layers, d_model ${shape.dModel}, ${shape.nHeads} heads, d_ff ${shape.dFF} (${shape.activation ?? "gelu_new"}), vocab ${shape.vocabSize}, n_positions ${shape.nPositions}`);
 
   const result = await pretrain(shape, codec, {
-    ...DEFAULT_PRETRAIN, seed: o.seed, steps: o.steps, batch: o.batch, lr: o.lr, ffnL1: o.ffnL1, threads: o.threads,
+    ...DEFAULT_PRETRAIN, seed: o.seed, steps: o.steps, batch: o.batch, lr: o.lr, ffnL1: o.ffnL1, corpus, threads: o.threads,
     onStep: (s) => {
       if (s.step % o.logEvery !== 0 && s.step !== s.steps && s.step !== 1) return;
       const eta = (s.elapsedSec / s.step) * (s.steps - s.step);
@@ -91,7 +106,7 @@ async function main(): Promise<void> {
   const out = resolve(o.out);
   const curve = lossCurve(result.losses, 25);
   const files = writeCheckpoint(out, shape, result.specs, result.params, {
-    seed: o.seed, steps: o.steps, batch: o.batch, lr: o.lr, ffnL1: o.ffnL1, corpus: DEFAULT_CORPUS, seconds: Math.round(result.seconds), tokens: result.tokens,
+    seed: o.seed, steps: o.steps, batch: o.batch, lr: o.lr, ffnL1: o.ffnL1, corpus, seconds: Math.round(result.seconds), tokens: result.tokens,
     finalLoss, lossCurve: curve, valAccuracy: accuracies.map((a) => ({ task: a.task, fillerGap: a.gap, n: a.n, accuracy: a.accuracy, ...a.detail })),
   });
   writeFileSync(join(out, "pretraining-loss.svg"), lossCurveSvg(curve, `demo GPT-2 pretraining, seed ${o.seed}: mean loss per 25 steps`));

@@ -45,20 +45,26 @@ const ranked = async (run: string, metric: string, first: number, minAbsR?: numb
   return { nodes: neurons.edges.map((e) => e.node), totalCount: neurons.totalCount };
 };
 
-interface Sparsity { total: number; beyond: number; chance: number; top: Ranked }
-/** How many of the run's neurons (max |r| over positions) lie beyond the permutation null's family-wise 99.9% level. */
+interface Sparsity { total: number; ranked: number; beyond: number; chance: number; top: Ranked }
+/**
+ * How many of the run's neurons (max |r| over positions) lie beyond the permutation null's
+ * family-wise 99.9% level. `total` counts every recorded neuron; `ranked` those with a defined r
+ * (a ReLU neuron that is 0 on every validation sample has none: it is stored as NULL, never ranked).
+ */
 async function sparsity(run: string, metric: string): Promise<Sparsity> {
   const { run: info } = await gql<{ run: { layers: number[]; dFF: number } }>(`query ($r: ID!) { run(id: $r) { layers dFF } }`, { r: run });
   const { significance } = await gql<{ significance: { maxAbsR999: number } }>(
     `query ($r: ID!, $m: String!) { significance(runId: $r, metric: $m, permutations: 40) { maxAbsR999 } }`, { r: run, m: metric });
   const all = await ranked(run, metric, 1);
   const beyond = await ranked(run, metric, 1, significance.maxAbsR999);
-  assert.equal(all.totalCount, info.layers.length * info.dFF, "every recorded neuron is ranked");
-  return { total: all.totalCount, beyond: beyond.totalCount, chance: significance.maxAbsR999, top: all.nodes[0]! };
+  const total = info.layers.length * info.dFF;
+  assert.ok(all.totalCount > 0 && all.totalCount <= total, `${all.totalCount} ranked of ${total} recorded neurons`);
+  assert.ok(Number.isFinite(all.nodes[0]!.r), `top r ${all.nodes[0]!.r}`);
+  return { total, ranked: all.totalCount, beyond: beyond.totalCount, chance: significance.maxAbsR999, top: all.nodes[0]! };
 }
 
 function assertSparse(s: Sparsity, what: string): void {
-  const line = `${what}: ${s.beyond} of ${s.total} neurons beyond chance |r| ${s.chance.toFixed(3)}; top ${s.top.id} r ${s.top.r.toFixed(3)}`;
+  const line = `${what}: ${s.beyond} of ${s.total} neurons (${s.ranked} vary, ${(100 * s.beyond / s.ranked).toFixed(1)}% of those) beyond chance |r| ${s.chance.toFixed(3)}; top ${s.top.id} r ${s.top.r.toFixed(3)}`;
   console.log(line);
   assert.ok(s.beyond <= MAX_SHARE_BEYOND_CHANCE * s.total, line);
   assert.ok(Math.abs(s.top.r) > CLEAR_MARGIN * s.chance, line);
@@ -116,7 +122,7 @@ after(async () => {
  * not show it yet (see demo/README.md, "What does not come out"): these run and print their counts
  * but are marked todo, so the suite reports the gap instead of hiding or failing on it.
  */
-const NOT_SPARSE_YET = "the demo model's neurons are not sparse yet: most lie beyond chance (demo/README.md)";
+const NOT_SPARSE_YET = "the demo model's neurons are not sparse yet: 2900, 3072 and 1472 of 3072 beyond chance in this test's runs (demo/README.md)";
 for (const [task, metric] of [["sentiment", "label"], ["nli-hans", "lexical_overlap"], ["arith", "loss"]] as const) {
   it(`${task}, metric = ${metric}: at most 5% of neurons beyond the family-wise chance level, the top one clearly beyond`, { todo: NOT_SPARSE_YET }, async () => {
     assertSparse(await sparsity(demo.runs[task]!, metric), `${task} ${metric}`);
