@@ -45,7 +45,9 @@ export enum Direction {
 }
 registerEnumType(Direction, { name: "Direction", description: "HIGH: largest activations first; LOW: smallest first." });
 
-@ObjectType({ description: "A neuron's correlation with a metric, ranked by |r| among the query's neurons." })
+// simpleResolvers: fields without a resolver method are read as plain properties, with no type-graphql
+// resolver per field (pages return these by the hundred; no middleware applies to them).
+@ObjectType({ description: "A neuron's correlation with a metric, ranked by |r| among the query's neurons.", simpleResolvers: true })
 export class NeuronScore {
   @Field(() => ID, { description: "L{layer}.N{index}" })
   id!: string;
@@ -85,7 +87,7 @@ export class NeuronScore {
   rank!: number;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class NeuronEdge {
   @Field()
   cursor!: string;
@@ -94,7 +96,7 @@ export class NeuronEdge {
   node!: NeuronScore;
 }
 
-@ObjectType({ description: "A page of neurons ranked by |r| descending." })
+@ObjectType({ description: "A page of neurons ranked by |r| descending.", simpleResolvers: true })
 export class NeuronConnection {
   @Field(() => [NeuronEdge])
   edges!: NeuronEdge[];
@@ -139,7 +141,7 @@ export class PositionCorrelation {
   samples!: number;
 }
 
-@ObjectType()
+@ObjectType({ simpleResolvers: true })
 export class MetricValue {
   @Field()
   name!: string;
@@ -148,7 +150,7 @@ export class MetricValue {
   value!: number | null;
 }
 
-@ObjectType({ description: "A validation sample where the neuron fires extremely, with its text and the model's answer." })
+@ObjectType({ description: "A validation sample where the neuron fires extremely, with its text and the model's answer.", simpleResolvers: true })
 export class ExtremalSample {
   /** Run of the sample, for the metric values. */
   runId!: number;

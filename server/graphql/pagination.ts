@@ -1,7 +1,8 @@
 import { Field, ObjectType } from "type-graphql";
 import { badInput } from "./errors.js";
 
-@ObjectType({ description: "Where a page ends; pass endCursor as `after` for the next page." })
+// simpleResolvers: its fields are plain properties (see NeuronScore).
+@ObjectType({ description: "Where a page ends; pass endCursor as `after` for the next page.", simpleResolvers: true })
 export class PageInfo {
   @Field()
   hasNextPage!: boolean;

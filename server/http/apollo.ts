@@ -1,8 +1,9 @@
-import { ApolloServer, type ApolloServerPlugin } from "@apollo/server";
+import { ApolloServer, type ApolloServerOptions, type ApolloServerPlugin } from "@apollo/server";
 import { ApolloServerPluginCacheControlDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { ApolloServerPluginDrainHttpServer } from "@apollo/server/plugin/drainHttpServer";
 import type { GraphQLSchema } from "graphql";
 import type { Server } from "node:http";
+import { CompiledExecutor } from "../graphql/compiled-execution.js";
 import type { GraphQLContext } from "../graphql/context.js";
 import { ApiError, withHttpStatus } from "../graphql/errors.js";
 import { admitOperation } from "../graphql/gate.js";
@@ -48,6 +49,38 @@ function responseCachePlugin(responses: ResponseCache): ApolloServerPlugin<Graph
   };
 }
 
+type Gateway = NonNullable<ApolloServerOptions<GraphQLContext>["gateway"]>;
+
+/**
+ * Apollo's way to run operations with another executor (Apollo 5 has no `executor` option): a
+ * gateway that serves one fixed schema and executes through CompiledExecutor. Everything before
+ * execution (parsing, validation, the plugins) stays Apollo's.
+ */
+function compiledGateway(schema: GraphQLSchema): Gateway {
+  const compiled = new CompiledExecutor(schema);
+  const listeners = new Set<Parameters<Gateway["onSchemaLoadOrUpdate"]>[0]>();
+  return {
+    onSchemaLoadOrUpdate(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async load() {
+      for (const listener of listeners) listener({ apiSchema: schema, coreSupergraphSdl: "" });
+      return {
+        schema,
+        executor: (request) =>
+          compiled.execute({
+            document: request.document,
+            operationName: request.request.operationName,
+            variables: request.request.variables,
+            contextValue: request.context,
+          }),
+      };
+    },
+    async stop() {},
+  };
+}
+
 /**
  * Apollo Server over `schema`, draining `httpServer` and then `drainOthers` (the WebSocket
  * server) on `stop()`. Started; serve it with `executeHTTPGraphQLRequest`.
@@ -59,7 +92,7 @@ export async function startApollo(
   responses: ResponseCache,
 ): Promise<ApolloServer<GraphQLContext>> {
   const apollo = new ApolloServer<GraphQLContext>({
-    schema,
+    gateway: compiledGateway(schema),
     includeStacktraceInErrorResponses: false,
     // Codegen, IDEs and the typed client read the schema whatever NODE_ENV says.
     introspection: true,
