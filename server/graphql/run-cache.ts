@@ -68,6 +68,17 @@ export class RunReadCache {
   }
 
   /**
+   * Keeps the records of every run that is done now, as `run` would once asked: a server's first
+   * request on a finished run then waits for no record. Keeps nothing if a run changed meanwhile.
+   */
+  async keepDoneRuns(): Promise<void> {
+    const epoch = this.invalidations;
+    const runs = await this.raw.listRuns();
+    if (epoch !== this.invalidations) return;
+    for (const run of runs) if (run.status === "done" && !this.finished.has(run.id)) this.finished.set(run.id, deepFreeze(run));
+  }
+
+  /**
    * `compute()` once per (run, kind, args) while the run is done; every time otherwise. `args`
    * must be JSON-serialisable and determine the result together with the run's stored data.
    */

@@ -123,6 +123,7 @@ async function serve(
   });
   const live = services.live;
   const responses = new ResponseCache(services.reads);
+  await services.reads.keepDoneRuns();
   // Runs a previous process left queued start again.
   await runs.init();
   const dashboardDir = options.dashboardDir ?? DEFAULT_DASHBOARD_DIR;
