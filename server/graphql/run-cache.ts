@@ -68,14 +68,18 @@ export class RunReadCache {
   }
 
   /**
-   * Keeps the records of every run that is done now, as `run` would once asked: a server's first
-   * request on a finished run then waits for no record. Keeps nothing if a run changed meanwhile.
+   * Keeps the records of every run that is done now, as `run` would once asked, and the metric
+   * lists of the newest `metricLists` of them: a server's first request on a finished run then
+   * waits for no record, and its metric check reads nothing beside the page. Keeps nothing if a run
+   * changed meanwhile (the metric lists are ordinary reads: kept as `read` keeps them).
    */
-  async keepDoneRuns(): Promise<void> {
+  async keepDoneRuns(metricLists = 32): Promise<void> {
     const epoch = this.invalidations;
-    const runs = await this.raw.listRuns();
+    const done = (await this.raw.listRuns()).filter((run) => run.status === "done");
     if (epoch !== this.invalidations) return;
-    for (const run of runs) if (run.status === "done" && !this.finished.has(run.id)) this.finished.set(run.id, deepFreeze(run));
+    for (const run of done) if (!this.finished.has(run.id)) this.finished.set(run.id, deepFreeze(run));
+    // a list that fails to read here is read again (and its error reported) when a request asks for it
+    for (const run of done.slice(-metricLists)) await this.store.listMetrics(run.id).catch(() => undefined);
   }
 
   /**

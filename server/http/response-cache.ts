@@ -21,8 +21,24 @@ export interface KeptResponse {
   status: number;
   headers: [string, string][];
   body: string;
-  /** Strong validator of `body`, quoted. */
-  etag: string;
+  /** Strong validator of `body`, quoted; computed when first asked for (only GET answers carry it). */
+  readonly etag: string;
+}
+
+/** A kept answer whose ETag is hashed on first use: a POST's answer is never sent with one. */
+class KeptAnswer implements KeptResponse {
+  private tag: string | undefined;
+
+  constructor(
+    readonly runId: number,
+    readonly status: number,
+    readonly headers: [string, string][],
+    readonly body: string,
+  ) {}
+
+  get etag(): string {
+    return (this.tag ??= etagOf(this.body));
+  }
 }
 
 /**
@@ -68,7 +84,7 @@ export class ResponseCache {
   /** Keeps a 200 answer of a query over run `runId`, unless the run changed since `epoch`. */
   put(key: string, runId: number, epoch: number, headers: [string, string][], body: string): KeptResponse | undefined {
     if (epoch !== this.reads.epoch) return undefined;
-    const entry: KeptResponse = { runId, status: 200, headers, body, etag: etagOf(body) };
+    const entry = new KeptAnswer(runId, 200, headers, body);
     this.entries.set(key, entry);
     return entry;
   }

@@ -243,6 +243,34 @@ describe("invalidation", () => {
     }
   });
 
+  it("keeps done runs' records and metric lists at start, until a write changes the run", async () => {
+    const store = await Store.open(dbPath);
+    try {
+      const rawCalls: string[] = [];
+      const counting = new Proxy(store, {
+        get(target, property) {
+          const value = Reflect.get(target, property, target) as unknown;
+          if (typeof value !== "function") return value;
+          return (...args: unknown[]) => {
+            rawCalls.push(String(property));
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+      const reads = new RunReadCache(counting);
+      await reads.keepDoneRuns();
+      assert.deepEqual(rawCalls, ["listRuns", "listMetrics"], "one list of runs, one metric list for the done run");
+      assert.equal((await reads.store.getRun(runId)).status, "done");
+      assert.deepEqual((await reads.store.listMetrics(runId)).map((m) => m.name), ["label"]);
+      assert.deepEqual(rawCalls, ["listRuns", "listMetrics"], "then answered from what was kept");
+      await reads.store.updateRun(runId, { neuronDefinition: "act(c_fc(x))" });
+      await reads.store.listMetrics(runId);
+      assert.equal(rawCalls.filter((c) => c === "listMetrics").length, 2, "a write to the run invalidates what was kept");
+    } finally {
+      await store.close();
+    }
+  });
+
   it("answers a GET with an ETag until addMetric, then with the new metric; after deleteRun the run is gone, not kept", async () => {
     const server: RunningServer = await startServer({ dataDir: join(dir, "data"), dbPath, port: 0, dashboardDir: join(dir, "none") });
     const token = (await readFile(join(dir, "data", "token"), "utf8")).trim();
