@@ -25,7 +25,7 @@ const LAYERS = 8;
 const POSITIONS = 20;
 const NEURONS = 4096;
 const SAMPLES = 64;
-const REPEATS = 50;
+const REPEATS = 100;
 const WARMUP = 3;
 const LAG_MS = 10_000;
 const LAG_RESOLUTION_MS = 10;
@@ -34,7 +34,7 @@ const TRAIN_STEPS = 100_000;
 const PLANTED = fileURLToPath(new URL("../../test/fixtures/planted/", import.meta.url));
 const FIRST_CALL_CHILD = fileURLToPath(new URL("./graphql-first-call.js", import.meta.url));
 /** Fresh processes per side for the first-call figure (taken in turns: server, store, server, ...). */
-const FIRST_CALL_PROCESSES = 3;
+const FIRST_CALL_PROCESSES = 5;
 
 type Figure = BenchResult["figures"][number];
 
