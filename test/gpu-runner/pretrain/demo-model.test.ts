@@ -44,7 +44,7 @@ test("the committed demo model does its tasks above chance (greedy, 20 filler wo
   }
 });
 
-test("the committed demo model gets the last digit of held-out products above the majority digit", { todo: "its 1000 steps on the broad corpus left arithmetic unlearnt: last digit 0.28 vs the majority digit's 0.27 (demo/README.md)" }, async () => {
+test("the committed demo model gets the last digit of held-out products above the majority digit", { todo: "its 1000 steps on the broad corpus left arithmetic unlearnt: last digit 0.29 vs the majority digit's 0.27 (demo/README.md)" }, async () => {
   const codec = new WordCodec();
   const m = loadModelDir(dir);
   const shape: Gpt2Shape = { ...DEMO_SHAPE, vocabSize: m.config.vocabSize };
