@@ -177,19 +177,22 @@ function costEstimator(schema: GraphQLSchema, maxPageSize: number): ComplexityEs
   };
 }
 
+/** One operation to check against the limits: a validated document, its variables and the limits. */
+export interface LimitCheck {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+  operationName?: string | null;
+  variables?: Record<string, unknown> | null;
+  limits: Limits;
+}
+
 /**
  * Refuses an operation nested deeper than `limits.maxDepth` or whose estimated cost exceeds
  * `limits.maxComplexity` (ApiError LIMIT_EXCEEDED). Returns the complexity.
  * Run after graphql's own validation (the document must be valid). The depth and the estimate are
  * kept per document (see estimateKey), so a document sent again is not walked again.
  */
-export function assertWithinLimits(options: {
-  schema: GraphQLSchema;
-  document: DocumentNode;
-  operationName?: string | null;
-  variables?: Record<string, unknown> | null;
-  limits: Limits;
-}): number {
+export function assertWithinLimits(options: LimitCheck): number {
   const { limits } = options;
   const kept = keptEstimates(options.schema, options.document);
   const depthKey = `depth\0${options.operationName ?? ""}`;
@@ -221,13 +224,7 @@ export function assertWithinLimits(options: {
 }
 
 /** graphql-query-complexity's walk of the operation with costEstimator; ApiError for what it refuses. */
-function estimateComplexity(options: {
-  schema: GraphQLSchema;
-  document: DocumentNode;
-  operationName?: string | null;
-  variables?: Record<string, unknown> | null;
-  limits: Limits;
-}): number {
+function estimateComplexity(options: LimitCheck): number {
   try {
     return getComplexity({
       schema: options.schema,
@@ -279,7 +276,7 @@ function keep(kept: Map<string, number>, key: string, complexity: number): void 
  * absent, null or set: the bench's `minAbsR: $min` with a new value each time finds its estimate.
  */
 function estimateKey(
-  options: { schema: GraphQLSchema; document: DocumentNode; operationName?: string | null; variables?: Record<string, unknown> | null },
+  options: Omit<LimitCheck, "limits">,
   maxPageSize: number,
 ): string | null {
   const { document, operationName } = options;
