@@ -4,7 +4,7 @@
  * soft-position mask confines it to the soft positions.
  */
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -12,14 +12,13 @@ import { fileURLToPath } from "node:url";
 import { readTensor, readTensorIndex } from "../../../gpu-runner/hf/safetensors.js";
 import { createSession, loadModel, type RunResult } from "../../../gpu-runner/models/session.js";
 import { safetensorsBytes } from "../../../gpu-runner/pretrain/checkpoint.js";
+import { modelFixture, referenceCases } from "../../fixtures/model-references.js";
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
 const FIXTURES = ["gpt2-tiny", "llama-tiny-gqa", "qwen2-tiny", "llama-tiny-bf16"];
 const PLANTED = join(root, "test/fixtures/planted/model");
 const tmp = mkdtempSync(join(tmpdir(), "skillscope-intervention-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-interface RefCase { name: string; ids: number[]; softPrompt: number[][] | null; insertAt: number | null; gradLast: number; positions: number; logits: number[][]; ffn: number[][][] }
 
 function sameBits(a: Float32Array | undefined, b: Float32Array | undefined, what: string): void {
   assert.ok(a && b, `${what}: missing`);
@@ -43,9 +42,8 @@ function close(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: numb
 
 for (const name of FIXTURES) {
   test(`${name}: intervention inputs at their defaults are bit-identical to the plain graph and match PyTorch`, async () => {
-    const dir = join(root, "test/fixtures/models", name);
-    const ref = JSON.parse(readFileSync(join(dir, "reference.json"), "utf8")) as { cases: RefCase[] };
-    const soft = ref.cases.filter((c) => c.softPrompt);
+    const dir = modelFixture(name);
+    const soft = referenceCases(name).filter((c) => c.softPrompt);
     const model = loadModel(dir, { threads: 1 });
     const { nLayers: L, dFF: F, vocabSize: V } = model.config;
     const all = Array.from({ length: L }, (_, i) => i);

@@ -15,11 +15,10 @@
  * products did not run in half: the float32 graph differs from PyTorch by ~5e-7 of the scale.
  */
 import assert from "node:assert/strict";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { randomLlamaCheckpoint } from "../../../bench/checkpoints.js";
 import { decodeModel } from "../../../gpu-runner/graph/index.js";
 import { CheckpointError } from "../../../gpu-runner/hf/errors.js";
@@ -28,25 +27,11 @@ import { buildLlamaGraph } from "../../../gpu-runner/models/llama.js";
 import { BatchInputError } from "../../../gpu-runner/models/layout.js";
 import { createSession, HalfOverflowError, loadModel, type LoadOptions, type RunInput, type RunResult, type SessionOptions } from "../../../gpu-runner/models/session.js";
 import type { GraphSpec } from "../../../gpu-runner/models/spec.js";
+import { modelFixture, referenceCases } from "../../fixtures/model-references.js";
 
-const root = fileURLToPath(new URL("../../../../", import.meta.url));
-const fixture = (name: string) => `${root}test/fixtures/models/${name}`;
 const U = 2 ** -11;
 const cache = mkdtempSync(join(tmpdir(), "skillscope-half-"));
 after(() => rmSync(cache, { recursive: true, force: true }));
-
-interface RefCase {
-  name: string;
-  ids: number[];
-  softPrompt: number[][] | null;
-  insertAt: number | null;
-  gradLast: number;
-  positions: number;
-  logits: number[][];
-  ffn: number[][][];
-  loss: number;
-  promptGrad: number[][] | null;
-}
 
 /** max |a - b| and max |b|. */
 function diff(actual: ArrayLike<number>, expected: ArrayLike<number>): { err: number; scale: number } {
@@ -73,7 +58,7 @@ function withinHalf(actual: ArrayLike<number>, expected: ArrayLike<number>, budg
 async function runBoth(name: string, load: LoadOptions, options: SessionOptions, input: RunInput): Promise<[RunResult, RunResult]> {
   const out: RunResult[] = [];
   for (const compute of ["f16", "f32"] as const) {
-    const s = await createSession(loadModel(fixture(name), { ...load, threads: 1, compute }), options);
+    const s = await createSession(loadModel(modelFixture(name), { ...load, threads: 1, compute }), options);
     out.push(await s.run(input));
     await s.release();
   }
@@ -94,8 +79,8 @@ const FIXTURES: [string, Pick<LoadOptions, "headBlockBytes">, string][] = [
 
 for (const [name, load, variant] of FIXTURES) {
   test(`${name}${variant}: f16 compute within half's rounding budget of the float32 graph and of PyTorch`, async (t) => {
-    const cases = (JSON.parse(readFileSync(`${fixture(name)}/reference.json`, "utf8")) as { cases: RefCase[] }).cases;
-    const { nLayers: L, dFF: F } = loadModel(fixture(name)).config;
+    const cases = referenceCases(name);
+    const { nLayers: L, dFF: F } = loadModel(modelFixture(name)).config;
     const P = 6 * L + 1;
     const soft = cases.filter((c) => c.softPrompt);
     const n = soft[0]!.softPrompt!.length;
@@ -130,7 +115,7 @@ for (const [name, load, variant] of FIXTURES) {
 
 test("the f16 graph reads every matrix weight as float16 with no cast (and the f32 graph of an F16 checkpoint casts them)", () => {
   for (const compute of ["f16", "f32"] as const) {
-    const model = loadModel(fixture("qwen2-tiny-f16"), { compute });
+    const model = loadModel(modelFixture("qwen2-tiny-f16"), { compute });
     const spec: GraphSpec = { softLength: 2, compute, tapLayers: [], tapPositions: "all", logits: "all", withLoss: true, withPromptGrad: true };
     const graph = buildLlamaGraph(model, model.weights, spec);
     const proto = decodeModel(graph.toBytes()).graph;
@@ -162,8 +147,8 @@ function setFloats(dir: string, name: string, value: number, count: number): voi
 }
 
 test("f16 compute: a weight beyond float16's range and a conflicting weight precision are clear errors", async () => {
-  assert.throws(() => loadModel(fixture("gpt2-tiny"), { compute: "f16", weights: "float32" }), BatchInputError);
-  assert.throws(() => loadModel(fixture("gpt2-tiny"), { compute: "f32", weights: "float16" }), BatchInputError);
+  assert.throws(() => loadModel(modelFixture("gpt2-tiny"), { compute: "f16", weights: "float32" }), BatchInputError);
+  assert.throws(() => loadModel(modelFixture("gpt2-tiny"), { compute: "f32", weights: "float16" }), BatchInputError);
   const { dir } = randomLlamaCheckpoint("big", TINY_LLAMA, "F32", 3, cache);
   setFloats(dir, "model.layers.0.mlp.down_proj.weight", 70000, 1);
   const ok = await createSession(loadModel(dir, { compute: "f32" }), { logits: "last" });

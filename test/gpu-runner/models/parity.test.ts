@@ -4,12 +4,10 @@
  * batches equal single sequences; gathered outputs equal the matching rows of full outputs.
  */
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { createSession, loadModel, type LoadedModel, type LoadOptions, type RunResult } from "../../../gpu-runner/models/session.js";
+import { modelFixture, referenceCases, type ReferenceCase } from "../../fixtures/model-references.js";
 
-const root = fileURLToPath(new URL("../../../../", import.meta.url));
 /** Fixture and how to load it: half-precision weights kept as stored (cast in the graph, the LM head
  * also in row blocks of 5 rows) or widened to float32 at load. */
 const FIXTURES: [string, LoadOptions, string][] = [
@@ -17,19 +15,6 @@ const FIXTURES: [string, LoadOptions, string][] = [
   ["llama-tiny-bf16", {}, ""], ["llama-tiny-bf16", { headBlockBytes: 5 * 32 * 4 }, " (head in 13 blocks)"], ["llama-tiny-bf16", { weights: "float32" }, " (widened to float32)"],
   ["qwen2-tiny-f16", {}, ""], ["qwen2-tiny-f16", { headBlockBytes: 5 * 32 * 4 }, " (tied head in 13 blocks)"], ["qwen2-tiny-f16", { weights: "float32" }, " (widened to float32)"],
 ];
-
-interface RefCase {
-  name: string;
-  ids: number[];
-  softPrompt: number[][] | null;
-  insertAt: number | null;
-  gradLast: number;
-  positions: number;
-  logits: number[][];
-  ffn: number[][][];
-  loss: number;
-  promptGrad: number[][] | null;
-}
 
 /** max |a - b| <= 1e-4 * max |b|, element counts equal. */
 function close(actual: ArrayLike<number>, expected: number[], what: string): void {
@@ -48,7 +33,7 @@ function seqRows(a: Float32Array, b: number, T: number, W: number, t1: number): 
   return a.subarray(b * T * W, b * T * W + t1 * W);
 }
 
-function checkAgainst(model: LoadedModel, r: RunResult, b: number, c: RefCase, layers: number[], where: string): void {
+function checkAgainst(model: LoadedModel, r: RunResult, b: number, c: ReferenceCase, layers: number[], where: string): void {
   const { vocabSize: V, dFF: F } = model.config;
   const T = r.layout.seqLen;
   assert.equal(r.layout.lengths[b], c.positions, `${where}: positions`);
@@ -58,8 +43,8 @@ function checkAgainst(model: LoadedModel, r: RunResult, b: number, c: RefCase, l
 
 for (const [name, options, variant] of FIXTURES) {
   test(`${name}${variant}: parity with PyTorch, padded batches, gathered outputs`, async () => {
-    const dir = `${root}test/fixtures/models/${name}`;
-    const cases = (JSON.parse(readFileSync(`${dir}/reference.json`, "utf8")) as { cases: RefCase[] }).cases;
+    const dir = modelFixture(name);
+    const cases = referenceCases(name);
     const model = loadModel(dir, { threads: 1, ...options });
     const L = model.config.nLayers;
     const all = Array.from({ length: L }, (_, i) => i);

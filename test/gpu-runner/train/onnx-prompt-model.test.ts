@@ -1,6 +1,5 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { RunnerError } from "../../../gpu-runner/train/errors.js";
 import { buildBatch, resolveLayout, type EncodedSample } from "../../../gpu-runner/train/layout.js";
@@ -8,13 +7,9 @@ import { openOnnxPromptModel, toSequences } from "../../../gpu-runner/train/onnx
 import { Rng } from "../../../gpu-runner/train/rng.js";
 import { scoreAnswers, tokenScoresFromLogits } from "../../../gpu-runner/train/scoring.js";
 import { initPrompt, resolveTrainConfig, trainPrompt, validate } from "../../../gpu-runner/train/train.js";
+import { modelFixture, referenceCases } from "../../fixtures/model-references.js";
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
-
-interface RefCase {
-  name: string; ids: number[]; softPrompt: number[][] | null; insertAt: number | null; gradLast: number;
-  logits: number[][]; ffn: number[][][]; loss: number; promptGrad: number[][] | null;
-}
 
 function close(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string): void {
   assert.equal(got.length, want.length, what);
@@ -25,8 +20,8 @@ function close(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, wha
 
 for (const name of ["gpt2-tiny", "qwen2-tiny", "qwen2-tiny-f16"]) {
   test(`${name}: loss, prompt gradient, answer scores and soft-position taps match the PyTorch reference`, async () => {
-    const dir = `${root}test/fixtures/models/${name}`;
-    const ref = (JSON.parse(readFileSync(`${dir}/reference.json`, "utf8")) as { cases: RefCase[] }).cases.filter((c) => c.softPrompt);
+    const dir = modelFixture(name);
+    const ref = referenceCases(name).filter((c) => c.softPrompt);
     assert.ok(ref.length >= 2);
     const { model } = openOnnxPromptModel(dir);
     try {
@@ -78,7 +73,7 @@ for (const name of ["gpt2-tiny", "qwen2-tiny", "qwen2-tiny-f16"]) {
 }
 
 test("prompt training on gpt2-tiny learns an input-dependent answer (sentiment word -> yes/no)", async () => {
-  const { model, codec } = openOnnxPromptModel(`${root}test/fixtures/models/gpt2-tiny`, { threads: 1 });
+  const { model, codec } = openOnnxPromptModel(modelFixture("gpt2-tiny"), { threads: 1 });
   try {
     const adjectives = ["good", "great", "bad", "awful"];
     const make = async (k: number) => {
