@@ -12,25 +12,14 @@ import { GraphSession, type TensorValue } from "../../../gpu-runner/graph/index.
 import { readConfig } from "../../../gpu-runner/hf/config.js";
 import { createSession, loadModel } from "../../../gpu-runner/models/session.js";
 import { writeCheckpoint } from "../../../gpu-runner/pretrain/checkpoint.js";
-import { gpt2ParamSpecs, initParams, type Gpt2Shape } from "../../../gpu-runner/pretrain/gpt2-params.js";
+import { gpt2ParamSpecs, type Gpt2Shape } from "../../../gpu-runner/pretrain/gpt2-params.js";
 import { WordCodec } from "../../../gpu-runner/pretrain/tokenizer.js";
 import { buildTrainGraph, gradName } from "../../../gpu-runner/pretrain/train-graph.js";
 import { Rng } from "../../../gpu-runner/train/rng.js";
+import { spreadGpt2Params } from "../../fixtures/gpt2-params.js";
 
 const codec = new WordCodec();
 const SHAPE: Gpt2Shape = { vocabSize: codec.vocabSize, nPositions: 16, dModel: 16, nLayers: 2, nHeads: 2, dFF: 24, layerNormEps: 1e-5, activation: "relu" };
-
-/** Parameters scaled up from GPT-2's init, with LayerNorm and biases away from 1 / 0, so every path matters. */
-function randomParams(shape: Gpt2Shape, seed: number): Map<string, Float32Array> {
-  const rng = Rng.fromSeed(seed + 100);
-  const out = new Map<string, Float32Array>();
-  for (const [name, data] of initParams(gpt2ParamSpecs(shape), seed)) {
-    const d = Float32Array.from(data, (v) => v * 20);
-    if (name.endsWith("bias") || name.includes("ln_")) for (let i = 0; i < d.length; i++) d[i] += 0.3 * rng.normal();
-    out.set(name, d);
-  }
-  return out;
-}
 
 /** y[t, :] = x[t, :] @ w ([inn, out] row-major) + b, float64. */
 function affine(x: Float64Array, rows: number, inn: number, w: Float32Array, b: Float32Array): Float64Array {
@@ -116,7 +105,7 @@ function assertClose(actual: ArrayLike<number>, expected: Float64Array, what: st
 }
 
 test("a relu checkpoint loads in the runner's GPT-2 graph with the logits and FFN neurons of a float64 reference", async () => {
-  const params = randomParams(SHAPE, 11);
+  const params = new Map([...spreadGpt2Params(SHAPE, 11, 20)].map(([k, v]) => [k, Float32Array.from(v)]));
   const dir = mkdtempSync(join(tmpdir(), "relu-ckpt-"));
   try {
     writeCheckpoint(dir, SHAPE, gpt2ParamSpecs(SHAPE), params);
@@ -154,7 +143,7 @@ test("training graph: the gradient of loss + ffnL1 x ffn_l1 with relu FFNs match
   const specs = gpt2ParamSpecs(tiny);
   const withGrad = await GraphSession.create(buildTrainGraph(tiny, { batch: B, seqLen: T, dtype: "float64", withGrad: true, withLogits: false, ffnL1: lambda }));
   const forward = await GraphSession.create(buildTrainGraph(tiny, { batch: B, seqLen: T, dtype: "float64", withGrad: false, withLogits: false }));
-  const params = new Map([...randomParams(tiny, 3)].map(([k, v]) => [k, Float64Array.from(v)]));
+  const params = spreadGpt2Params(tiny, 3, 20);
   const rng = Rng.fromSeed(5);
   const base: Record<string, TensorValue> = {
     input_ids: { data: BigInt64Array.from({ length: B * T }, () => BigInt(rng.int(tiny.vocabSize))), shape: [B, T] },

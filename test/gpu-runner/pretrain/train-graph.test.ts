@@ -2,24 +2,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { GraphSession, type TensorValue } from "../../../gpu-runner/graph/index.js";
 import { Rng } from "../../../gpu-runner/train/rng.js";
-import { gpt2ParamSpecs, initParams, type Gpt2Shape } from "../../../gpu-runner/pretrain/gpt2-params.js";
+import { gpt2ParamSpecs, type Gpt2Shape } from "../../../gpu-runner/pretrain/gpt2-params.js";
 import { buildTrainGraph, gradName } from "../../../gpu-runner/pretrain/train-graph.js";
+import { spreadGpt2Params } from "../../fixtures/gpt2-params.js";
 
 const TINY: Gpt2Shape = { vocabSize: 11, nPositions: 8, dModel: 8, nLayers: 2, nHeads: 2, dFF: 12, layerNormEps: 1e-5 };
 const B = 2;
 const T = 6;
-
-/** Random float64 parameters with LayerNorm gains and biases away from 1 / 0, so every path matters. */
-function params64(seed: number): Map<string, Float64Array> {
-  const rng = Rng.fromSeed(seed);
-  const out = new Map<string, Float64Array>();
-  for (const [name, data] of initParams(gpt2ParamSpecs(TINY), seed)) {
-    const d = Float64Array.from(data, (v) => v * 10);
-    if (name.endsWith("bias") || name.includes("ln_")) for (let i = 0; i < d.length; i++) d[i] += 0.3 * rng.normal();
-    out.set(name, d);
-  }
-  return out;
-}
 
 function batchFeeds(): Record<string, TensorValue> {
   const rng = Rng.fromSeed(5);
@@ -34,7 +23,7 @@ test("training graph: every parameter's gradient matches central finite differen
   const specs = gpt2ParamSpecs(TINY);
   const session = await GraphSession.create(buildTrainGraph(TINY, { batch: B, seqLen: T, dtype: "float64", withGrad: true, withLogits: false }));
   const lossOnly = await GraphSession.create(buildTrainGraph(TINY, { batch: B, seqLen: T, dtype: "float64", withGrad: false, withLogits: false }));
-  const params = params64(3);
+  const params = spreadGpt2Params(TINY, 3, 10);
   const base = batchFeeds();
   const feeds = (p: Map<string, Float64Array>): Record<string, TensorValue> => {
     const f = { ...base };
@@ -71,7 +60,7 @@ test("training graph: every parameter's gradient matches central finite differen
 test("training graph: causal (a later token never changes earlier logits) and loss = masked mean CE of its logits", async () => {
   const specs = gpt2ParamSpecs(TINY);
   const session = await GraphSession.create(buildTrainGraph(TINY, { batch: B, seqLen: T, dtype: "float64", withGrad: false, withLogits: true }));
-  const params = params64(4);
+  const params = spreadGpt2Params(TINY, 4, 10);
   const base = batchFeeds();
   const run = async (ids: BigInt64Array) => {
     const f: Record<string, TensorValue> = { ...base, input_ids: { data: ids, shape: [B, T] } };
