@@ -19,43 +19,51 @@ function batchFeeds(): Record<string, TensorValue> {
   return { input_ids: { data: ids, shape: [B, T] }, targets: { data: targets, shape: [B, T] }, loss_mask: { data: mask, shape: [B, T] } };
 }
 
-test("training graph: every parameter's gradient matches central finite differences (float64)", async () => {
-  const specs = gpt2ParamSpecs(TINY);
-  const session = await GraphSession.create(buildTrainGraph(TINY, { batch: B, seqLen: T, dtype: "float64", withGrad: true, withLogits: false }));
-  const lossOnly = await GraphSession.create(buildTrainGraph(TINY, { batch: B, seqLen: T, dtype: "float64", withGrad: false, withLogits: false }));
-  const params = spreadGpt2Params(TINY, 3, 10);
-  const base = batchFeeds();
-  const feeds = (p: Map<string, Float64Array>): Record<string, TensorValue> => {
-    const f = { ...base };
-    for (const s of specs) f[s.name] = { data: p.get(s.name)!, shape: s.shape };
-    return f;
-  };
-  const out = await session.run(feeds(params));
-  // Copy at once: a later run may reuse the memory behind ORT's output arrays.
-  const grads = new Map(specs.map((s) => [s.name, Float64Array.from(out[gradName(s.name)].data as Float64Array)]));
-  const rng = Rng.fromSeed(9);
-  const eps = 1e-6;
-  for (const s of specs) {
-    const g = grads.get(s.name)!;
-    // Directional derivative along a random direction u: <g, u> vs (L(p + eps u) - L(p - eps u)) / 2 eps.
-    const u = Float64Array.from(g, () => rng.normal());
-    const norm = Math.hypot(...u);
-    for (let i = 0; i < u.length; i++) u[i] /= norm;
-    const shifted = (sign: number) => {
-      const p = new Map(params);
-      p.set(s.name, Float64Array.from(params.get(s.name)!, (v, i) => v + sign * eps * u[i]));
-      return p;
+/** The objectives whose gradient is checked: the plain loss, and loss + ffnL1 x ffn_l1 with relu FFNs. */
+const GRADIENT_CASES: { what: string; shape: Gpt2Shape; ffnL1: number; scale: number }[] = [
+  { what: "the loss (gelu FFNs)", shape: TINY, ffnL1: 0, scale: 10 },
+  { what: "loss + ffnL1 x ffn_l1 (relu FFNs)", shape: { ...TINY, activation: "relu" }, ffnL1: 0.7, scale: 20 },
+];
+
+for (const c of GRADIENT_CASES) {
+  test(`training graph: every parameter's gradient of ${c.what} matches central finite differences (float64)`, async () => {
+    const specs = gpt2ParamSpecs(c.shape);
+    const graph = { batch: B, seqLen: T, dtype: "float64", withLogits: false } as const;
+    const session = await GraphSession.create(buildTrainGraph(c.shape, { ...graph, withGrad: true, ffnL1: c.ffnL1 || undefined }));
+    const forward = await GraphSession.create(buildTrainGraph(c.shape, { ...graph, withGrad: false }));
+    const params = spreadGpt2Params(c.shape, 3, c.scale);
+    const base = batchFeeds();
+    const feeds = (p: Map<string, Float64Array>): Record<string, TensorValue> => {
+      const f = { ...base };
+      for (const s of specs) f[s.name] = { data: p.get(s.name)!, shape: s.shape };
+      return f;
     };
-    const lp = (await lossOnly.run(feeds(shifted(1)))).loss.data[0] as number;
-    const lm = (await lossOnly.run(feeds(shifted(-1)))).loss.data[0] as number;
-    const fd = (lp - lm) / (2 * eps);
-    const analytic = g.reduce((acc, v, i) => acc + v * u[i], 0);
-    assert.ok(Math.abs(fd - analytic) <= 1e-7 + 1e-6 * Math.abs(fd), `${s.name}: analytic ${analytic} vs finite difference ${fd}`);
-    assert.ok(Math.abs(analytic) > 1e-5, `${s.name}: gradient is ~0, the check would be vacuous`);
-  }
-  await session.release();
-  await lossOnly.release();
-});
+    const objective = async (p: Map<string, Float64Array>): Promise<number> => {
+      const o = await forward.run(feeds(p));
+      return (o.loss.data[0] as number) + c.ffnL1 * (o.ffn_l1.data[0] as number);
+    };
+    const out = await session.run(feeds(params));
+    if (c.ffnL1 > 0) assert.ok((out.ffn_l1.data[0] as number) > 0.05, `mean |activation| ${out.ffn_l1.data[0]}: the penalty would be vacuous`);
+    // Copy at once: a later run may reuse the memory behind ORT's output arrays.
+    const grads = new Map(specs.map((s) => [s.name, Float64Array.from(out[gradName(s.name)].data as Float64Array)]));
+    const rng = Rng.fromSeed(9);
+    const eps = 1e-6;
+    for (const s of specs) {
+      const g = grads.get(s.name)!;
+      // Directional derivative along a random direction u: <g, u> vs (J(p + eps u) - J(p - eps u)) / 2 eps.
+      const u = Float64Array.from(g, () => rng.normal());
+      const norm = Math.hypot(...u);
+      for (let i = 0; i < u.length; i++) u[i] /= norm;
+      const shifted = (sign: number) => new Map(params).set(s.name, Float64Array.from(params.get(s.name)!, (v, i) => v + sign * eps * u[i]));
+      const fd = ((await objective(shifted(1))) - (await objective(shifted(-1)))) / (2 * eps);
+      const analytic = g.reduce((acc, v, i) => acc + v * u[i], 0);
+      assert.ok(Math.abs(fd - analytic) <= 1e-7 + 1e-6 * Math.abs(fd), `${s.name}: analytic ${analytic} vs finite difference ${fd}`);
+      assert.ok(Math.abs(analytic) > 1e-5, `${s.name}: gradient is ~0, the check would be vacuous`);
+    }
+    await session.release();
+    await forward.release();
+  });
+}
 
 test("training graph: causal (a later token never changes earlier logits) and loss = masked mean CE of its logits", async () => {
   const specs = gpt2ParamSpecs(TINY);
