@@ -29,6 +29,30 @@ def timed(fn, warmup, iters):
     return out
 
 
+def report(spec, loss_of, prompt, load_seconds, rss_after_load, gflops):
+    """The part every engine peer shares: one checked backward (d loss / d prompt written to
+    spec["gradOut"]), then forward and forward+backward timed, then the JSON line. loss_of() computes
+    the loss from `prompt` (a leaf with requires_grad)."""
+    loss = loss_of()
+    loss.backward()
+    prompt.grad.numpy().astype("<f4").tofile(spec["gradOut"])
+
+    def forward():
+        with torch.no_grad():
+            loss_of()
+
+    def step():
+        prompt.grad = None
+        loss_of().backward()
+
+    fwd = timed(forward, spec["warmup"], spec["iters"])
+    steps = timed(step, 0, spec["iters"])  # the checked backward above warmed this path
+    print(json.dumps({
+        "loadSeconds": load_seconds, "loss": loss.item(), "forwardSeconds": fwd, "stepSeconds": steps,
+        "rssAfterLoadMb": rss_after_load, "peakRssMb": peak_rss_mb(), "matmulGflops": gflops,
+    }))
+
+
 def main():
     spec = json.load(open(sys.argv[1]))
     torch.set_num_threads(spec["threads"])
@@ -40,25 +64,7 @@ def main():
     rows, insert_at, loss_last = spec["rows"], spec["insertAt"], spec["lossLast"]
     d = model.d
     prompt = torch.from_numpy(np.fromfile(spec["prompt"], dtype="<f4").reshape(-1, d).copy()).requires_grad_(True)
-
-    loss = answer_loss(model, rows, insert_at, loss_last, prompt)
-    loss.backward()
-    prompt.grad.numpy().astype("<f4").tofile(spec["gradOut"])
-
-    def forward():
-        with torch.no_grad():
-            answer_loss(model, rows, insert_at, loss_last, prompt)
-
-    def step():
-        prompt.grad = None
-        answer_loss(model, rows, insert_at, loss_last, prompt).backward()
-
-    fwd = timed(forward, spec["warmup"], spec["iters"])
-    steps = timed(step, 0, spec["iters"])  # the checked backward above warmed this path
-    print(json.dumps({
-        "loadSeconds": load_seconds, "loss": loss.item(), "forwardSeconds": fwd, "stepSeconds": steps,
-        "rssAfterLoadMb": rss_after_load, "peakRssMb": peak_rss_mb(), "matmulGflops": gflops,
-    }))
+    report(spec, lambda: answer_loss(model, rows, insert_at, loss_last, prompt), prompt, load_seconds, rss_after_load, gflops)
 
 
 if __name__ == "__main__":

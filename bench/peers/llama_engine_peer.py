@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from blas_check import matmul_gflops
-from engine_peer import timed
+from engine_peer import report
 from gpt2_torch import peak_rss_mb
 
 
@@ -107,25 +107,7 @@ def main():
     rows, insert_at, loss_last = spec["rows"], spec["insertAt"][0], spec["lossLast"][0]
     assert all(k == insert_at for k in spec["insertAt"]) and all(n == loss_last for n in spec["lossLast"])
     prompt = torch.from_numpy(np.fromfile(spec["prompt"], dtype="<f4").reshape(-1, cfg["hidden_size"]).copy()).requires_grad_(True)
-
-    loss = answer_loss(cfg, W, rows, insert_at, loss_last, prompt)
-    loss.backward()
-    prompt.grad.numpy().astype("<f4").tofile(spec["gradOut"])
-
-    def forward():
-        with torch.no_grad():
-            answer_loss(cfg, W, rows, insert_at, loss_last, prompt)
-
-    def step():
-        prompt.grad = None
-        answer_loss(cfg, W, rows, insert_at, loss_last, prompt).backward()
-
-    fwd = timed(forward, spec["warmup"], spec["iters"])
-    steps = timed(step, 0, spec["iters"])  # the checked backward above warmed this path
-    print(json.dumps({
-        "loadSeconds": load_seconds, "loss": loss.item(), "forwardSeconds": fwd, "stepSeconds": steps,
-        "rssAfterLoadMb": rss_after_load, "peakRssMb": peak_rss_mb(), "matmulGflops": gflops,
-    }))
+    report(spec, lambda: answer_loss(cfg, W, rows, insert_at, loss_last, prompt), prompt, load_seconds, rss_after_load, gflops)
 
 
 if __name__ == "__main__":
