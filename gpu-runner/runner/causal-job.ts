@@ -27,7 +27,7 @@ export async function runCausalJob(msg: CausalMessage, send: Send, signal: Abort
     dispose = () => model.dispose();
     const layout = trainedPromptLayout(msg, model, codec.padId);
     emit({ type: "status", phase: "tokenizing", message: `tokenizing ${msg.rows.length} rows` });
-    const samples = await encodeRows(msg.rows, codec, "rows", layout);
+    const samples = await encodeRows(msg.rows, codec, "rows", layout, signal);
     const spec = msg.experiment;
     const positions = spec.positions ?? "soft";
     if (positions !== "soft" && positions !== "all") throw badInput(`experiment.positions must be "soft" or "all", got ${String(positions)}`);

@@ -7,7 +7,7 @@ import { extract, type ExtractSummary } from "../extract/extract.js";
 import { badInput, toRunnerError } from "../train/errors.js";
 import { resolveLayout, type EncodedSample, type LayoutOptions } from "../train/layout.js";
 import type { TextCodec } from "../train/prompt-model.js";
-import { trainPrompt, type TrainResult } from "../train/train.js";
+import { throwIfCancelled, trainPrompt, type TrainResult } from "../train/train.js";
 import { openPromptModel } from "./model-factory.js";
 import type { EventBody, RunnerEvent, RunSummary, StartMessage, TaskRow } from "./protocol.js";
 
@@ -27,9 +27,9 @@ export async function runJob(start: StartMessage, send: Send, signal: AbortSigna
     const layout = resolveLayout({ ...start.layout, padId: codec.padId, maxLength: start.layout?.maxLength ?? model.maxPositions });
     const devRows = start.rows.dev ?? [];
     emit({ type: "status", phase: "tokenizing", message: `tokenizing ${start.rows.train.length} train, ${devRows.length} dev and ${start.rows.val.length} val rows` });
-    const train = await encodeRows(start.rows.train, codec, "train", layout);
-    const dev = await encodeRows(devRows, codec, "dev", layout);
-    const val = await encodeRows(start.rows.val, codec, "val", layout);
+    const train = await encodeRows(start.rows.train, codec, "train", layout, signal);
+    const dev = await encodeRows(devRows, codec, "dev", layout, signal);
+    const val = await encodeRows(start.rows.val, codec, "val", layout, signal);
     const shard = start.shard ?? { index: 0, count: 1 };
     const shardIdx = shardRows(val.length, shard);
     emit({
@@ -129,10 +129,21 @@ export async function runJob(start: StartMessage, send: Send, signal: AbortSigna
   }
 }
 
-/** Tokenize rows; a row too long for the layout is an error naming it (unless truncation is on). */
-export async function encodeRows(rows: readonly TaskRow[], codec: TextCodec, split: string, layout: LayoutOptions): Promise<EncodedSample[]> {
+/** Rows tokenized between two looks at the cancel signal. */
+const ROWS_PER_CANCEL_CHECK = 256;
+
+/**
+ * Tokenize rows; a row too long for the layout is an error naming it (unless truncation is on).
+ * Every ROWS_PER_CANCEL_CHECK rows it yields to the event loop, so that a `cancel` message can
+ * arrive, and stops if `signal` has aborted: 10,000 rows take a few hundred ms.
+ */
+export async function encodeRows(rows: readonly TaskRow[], codec: TextCodec, split: string, layout: LayoutOptions, signal?: AbortSignal): Promise<EncodedSample[]> {
   const out: EncodedSample[] = [];
   for (let i = 0; i < rows.length; i++) {
+    if (signal && i > 0 && i % ROWS_PER_CANCEL_CHECK === 0) {
+      await new Promise((resolve) => setImmediate(resolve));
+      throwIfCancelled(signal);
+    }
     const row = rows[i];
     if (!row || typeof row.id !== "string" || typeof row.instruction !== "string" || typeof row.answer !== "string") {
       throw badInput(`rows.${split}[${i}] must have string id, instruction and answer`);

@@ -27,7 +27,7 @@ export async function runProbeJob(msg: ProbeMessage, send: Send, signal: AbortSi
     const layout = trainedPromptLayout(msg, model, codec.padId);
     const neurons = msg.probe.neurons;
     checkNeurons("probe.neurons", neurons, model.nLayers, model.dFF);
-    const samples = await encodeRows(msg.rows, codec, "rows", layout);
+    const samples = await encodeRows(msg.rows, codec, "rows", layout, signal);
     const n = samples.length;
     const K = neurons.length;
     const P = layout.promptLength;
