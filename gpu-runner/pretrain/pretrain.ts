@@ -47,7 +47,7 @@ export interface StepInfo {
 }
 
 export const DEFAULT_PRETRAIN: Omit<PretrainOptions, "seed"> = {
-  steps: 1000, batch: 32, seqLen: 64, lr: 3e-3, warmup: 60, minLrRatio: 0.1, weightDecay: 0.01, clip: 1, ffnL1: 0.05,
+  steps: 2000, batch: 32, seqLen: 64, lr: 3e-3, warmup: 60, minLrRatio: 0.1, weightDecay: 0.01, clip: 1, ffnL1: 0.1,
 };
 
 export interface PretrainResult {

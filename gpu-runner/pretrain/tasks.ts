@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Rng } from "../train/rng.js";
 import {
   arithInstruction, arithProblem, mixedPair, mnliPair, nliInstruction, sentimentInstruction, sentimentItem,
-  type ArithOp, VAL_MIX,
+  type ArithOp, NEGATION_RATE, VAL_MIX, VAL_NEGATION_RATE,
 } from "./corpus.js";
 
 export type TaskFileRow = Record<string, string | number | boolean>;
@@ -54,8 +54,8 @@ function drawRows(
 /** Reviews with label = answer (`positive` / `negative`) and a `negated` column. */
 export function sentimentRows(seed: number, sizes: SplitSizes = DEMO_SPLITS): TaskFileRow[] {
   const rng = Rng.fromSeed(seed);
-  return drawRows("sent", sizes, () => {
-    const s = sentimentItem(rng);
+  return drawRows("sent", sizes, (split) => {
+    const s = sentimentItem(rng, split === "val" ? VAL_NEGATION_RATE : NEGATION_RATE);
     return { key: sentimentInstruction(s), row: { text: s.text, answer: s.label, label: s.label, negated: s.negated } };
   });
 }

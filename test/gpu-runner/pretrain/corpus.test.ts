@@ -3,10 +3,11 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Rng } from "../../../gpu-runner/train/rng.js";
 import {
-  arithProblem, corpusDocs, DEFAULT_CORPUS, docText, hansPair, mixedPair, VAL_MIX, isHeldOutPair, lexicalOverlap, mnliPair, NLI_KINDS, nliPair, sentimentItem,
+  arithProblem, corpusDocs, DEFAULT_CORPUS, docText, hansPair, mixedPair, VAL_MIX, isHeldOutPair, lexicalOverlap, mnliPair, NEGATION_RATE,
+  NLI_KINDS, nliPair, sentimentItem, VAL_NEGATION_RATE,
 } from "../../../gpu-runner/pretrain/corpus.js";
 import { BACKGROUND_MIX } from "../../../gpu-runner/pretrain/background.js";
-import { NEGATIVE_WORDS, POSITIVE_WORDS, SEP, TOPICS, VERBS } from "../../../gpu-runner/pretrain/vocab.js";
+import { NEGATIVE_WORDS, NOUNS, POSITIVE_WORDS, SEP, TOPICS, VERBS } from "../../../gpu-runner/pretrain/vocab.js";
 
 const corpusHash = (seed: number): string =>
   createHash("sha256").update(corpusDocs(seed, 2000).map(docText).join("\n")).digest("hex");
@@ -110,6 +111,24 @@ test("NLI: overlap predicts entailment in the MNLI-like mix, HANS breaks it", ()
   assert.ok(overlapNon > 600 && overlapNon < 900);
 });
 
+/** +1 if the review's last adjective is positive, -1 if negative: the word-level shortcut to its label. */
+function lastPolarity(text: string): number {
+  const adjectives = text.split(" ").filter((w) => (POSITIVE_WORDS as readonly string[]).includes(w) || (NEGATIVE_WORDS as readonly string[]).includes(w));
+  return (POSITIVE_WORDS as readonly string[]).includes(adjectives.at(-1)!) ? 1 : -1;
+}
+
+test("sentiment: a word's polarity tells the label in the corpus, not at the validation split's negation rate", () => {
+  const rng = Rng.fromSeed(23);
+  const r = (rate: number): number => {
+    const items = Array.from({ length: 4000 }, () => sentimentItem(rng, rate));
+    return pearson(items.map((s) => lastPolarity(s.text)), items.map((s) => Number(s.label === "positive")));
+  };
+  const corpus = r(NEGATION_RATE);
+  const val = r(VAL_NEGATION_RATE);
+  assert.ok(corpus > 0.35, `corpus r ${corpus}`);
+  assert.ok(Math.abs(val) < 0.05, `validation-rate r ${val}`);
+});
+
 test("sentiment: the label follows the word lists and negation", () => {
   const rng = Rng.fromSeed(17);
   const pos = new Set<string>(POSITIVE_WORDS);
@@ -128,6 +147,42 @@ test("sentiment: the label follows the word lists and negation", () => {
     if (s.negated) negated++;
   }
   assert.ok(negated > 400, `negated ${negated}`);
+});
+
+/** A detail ("at the park", "with tom", "of the red fox", ...): the words a label never depends on. */
+const DETAIL = String.raw`(?: (?:at|from|in) the \w+| with the \w+ \w+| of the \w+ \w+| with \w+)`;
+
+test("details: reviews and premises carry words their label does not depend on, and a pair's length says less of its overlap", () => {
+  const rng = Rng.fromSeed(19);
+  const taskWords = new Set<string>([...NOUNS, ...VERBS, ...POSITIVE_WORDS, ...NEGATIVE_WORDS, "not"]);
+  const detailWords = (text: string): string[] => [...text.matchAll(new RegExp(DETAIL, "g"))].flatMap((m) => m[0].trim().split(" "));
+  // Every review clause names its topic, then zero to two details, then the verdict.
+  let detailed = 0;
+  for (let i = 0; i < 2000; i++) {
+    const s = sentimentItem(rng);
+    for (const c of s.text.replace(/ \.$/, "").split(/ and | but /)) {
+      assert.match(c, new RegExp(`^the \\w+${DETAIL}{0,2} (is|was) `), s.text);
+    }
+    assert.ok(detailWords(s.text).every((w) => !taskWords.has(w)), s.text);
+    if (detailWords(s.text).length > 0) detailed++;
+  }
+  assert.ok(detailed > 1200 && detailed < 1900, `${detailed} of 2000 reviews with details`);
+  // A premise ends in zero to two details; without them it is its construction's premise, with the same overlap.
+  const val = Array.from({ length: 3000 }, () => mixedPair(rng, VAL_MIX));
+  const stripped = val.map((p) => p.premise.replace(new RegExp(`${DETAIL}{0,2} \\.$`), " ."));
+  val.forEach((p, i) => {
+    assert.ok(NOUNS.some((n) => stripped[i].endsWith(` ${n} .`)), p.premise);
+    assert.equal(lexicalOverlap(stripped[i], p.hypothesis), p.overlap, p.premise);
+    assert.ok(detailWords(p.premise.slice(stripped[i].length - 2)).every((w) => !taskWords.has(w)), p.premise);
+  });
+  assert.ok(val.some((p, i) => p.premise !== stripped[i]) && val.some((p, i) => p.premise === stripped[i]));
+  // The constructions differ in length, so without details a pair's length tells its overlap (r about 0.38);
+  // the details' random length halves that.
+  const length = (premise: string, hypothesis: string): number => premise.split(" ").length + hypothesis.split(" ").length;
+  const overlap = val.map((p) => Number(p.overlap));
+  const before = pearson(val.map((p, i) => length(stripped[i], p.hypothesis)), overlap);
+  const after = pearson(val.map((p) => length(p.premise, p.hypothesis)), overlap);
+  assert.ok(before > 0.3 && after < before / 1.7, `length/overlap r ${before} without details, ${after} with`);
 });
 
 test("questions after the filler: about questionRate of the filled sentiment and NLI documents ask about the input, with the right answers", () => {

@@ -30,10 +30,12 @@ test("the committed demo model does its tasks above chance (greedy, 20 filler wo
   const params = new Map([...m.tensors].map(([name, info]) => [name, readTensor(info)]));
   const runner = await LogitsRunner.create(shape, params, 100, shape.nPositions, 1);
   try {
-    const firstVal = <T extends Record<string, unknown>>(rows: T[]) => rows.filter((r) => r.split === "val").slice(0, 100);
-    const sentiment = await taskAccuracy(runner, codec, "sentiment", firstVal(sentimentRows(2)), 20);
+    // The whole val split (300): in its first 100 rows an (overlap, label) cell holds about 37 pairs,
+    // a standard error of 0.07 on the accuracies checked here.
+    const val = <T extends Record<string, unknown>>(rows: T[]) => rows.filter((r) => r.split === "val");
+    const sentiment = await taskAccuracy(runner, codec, "sentiment", val(sentimentRows(2)), 20);
     assert.ok(sentiment.accuracy >= 0.75, `sentiment accuracy ${sentiment.accuracy}`);
-    const nli = await taskAccuracy(runner, codec, "nli-hans", firstVal(nliRows(3)), 20);
+    const nli = await taskAccuracy(runner, codec, "nli-hans", val(nliRows(3)), 20);
     // The MNLI-like corpus taught the overlap heuristic: right where it holds...
     assert.ok(nli.detail["overlap=true,entailment"] >= 0.8, JSON.stringify(nli.detail));
     assert.ok(nli.detail["overlap=false,non-entailment"] >= 0.9, JSON.stringify(nli.detail));
@@ -44,7 +46,7 @@ test("the committed demo model does its tasks above chance (greedy, 20 filler wo
   }
 });
 
-test("the committed demo model gets the last digit of held-out products above the majority digit", { todo: "its 1000 steps on the broad corpus left arithmetic unlearnt: last digit 0.29 vs the majority digit's 0.27 (demo/README.md)" }, async () => {
+test("the committed demo model gets the last digit of held-out products above the majority digit", { todo: "its 2000 steps on the broad corpus left arithmetic nearly unlearnt: last digit 0.34 vs the majority digit's 0.27 (demo/README.md)" }, async () => {
   const codec = new WordCodec();
   const m = loadModelDir(dir);
   const shape: Gpt2Shape = { ...DEMO_SHAPE, vocabSize: m.config.vocabSize };

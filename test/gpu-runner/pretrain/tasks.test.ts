@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { isHeldOutPair, lexicalOverlap } from "../../../gpu-runner/pretrain/corpus.js";
+import { isHeldOutPair, lexicalOverlap, NEGATION_RATE, VAL_NEGATION_RATE } from "../../../gpu-runner/pretrain/corpus.js";
 import { arithRows, DEMO_SPLITS, DEMO_TEMPLATES, nliRows, sentimentRows, toJsonl } from "../../../gpu-runner/pretrain/tasks.js";
 import { WordCodec, UNK_ID } from "../../../gpu-runner/pretrain/tokenizer.js";
 import { renderDemoTemplate } from "../../../gpu-runner/pretrain/evaluate.js";
@@ -55,6 +55,16 @@ test("the val split keeps overlap and entailment correlated, less than train, wi
   for (const overlap of [true, false]) for (const label of ["entailment", "non-entailment"]) {
     const n = val.filter((r) => lexicalOverlap(r.premise as string, r.hypothesis as string) === overlap && r.label === label).length;
     assert.ok(n > DEMO_SPLITS.val / 12, `cell overlap=${overlap} ${label}: ${n}`);
+  }
+});
+
+test("the sentiment val split negates clauses at VAL_NEGATION_RATE, the train split as the corpus does", () => {
+  const rows = sentimentRows(6);
+  // A review has one clause (60%) or two (40%): it is negated with probability 0.6 q + 0.4 (1 - (1 - q)^2).
+  const expected = (q: number): number => 0.6 * q + 0.4 * (1 - (1 - q) ** 2);
+  for (const [split, rate] of [["train", NEGATION_RATE], ["val", VAL_NEGATION_RATE]] as const) {
+    const share = rows.filter((r) => r.split === split && r.negated).length / DEMO_SPLITS[split];
+    assert.ok(Math.abs(share - expected(rate)) < 0.08, `${split}: ${share} negated, expected ${expected(rate)}`);
   }
 });
 
