@@ -258,9 +258,9 @@ const DISJOINT_NON: NliKind[] = ["other-noun", "other-verb"];
  */
 export function nliPair(rng: Rng, kind: NliKind): NliPair {
   const { label, build } = NLI_BUILDERS[kind];
-  const built = build(rng);
-  const premise = `${built.premise.slice(0, -2)}${details(rng, 0, 2)} .`;
-  const hypothesis = built.hypothesis;
+  const { premise: bare, hypothesis } = build(rng);
+  // every construction's premise ends in " ."; the details go before it
+  const premise = `${bare.slice(0, -2)}${details(rng, 0, 2)} .`;
   return { premise, hypothesis, label, overlap: lexicalOverlap(premise, hypothesis), kind };
 }
 
