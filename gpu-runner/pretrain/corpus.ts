@@ -113,8 +113,8 @@ function detail(rng: Rng): string {
 /**
  * Between `min` and `max` details, each after a space. Reviews and premises carry them because real
  * inputs carry much that their label does not depend on: without it the demo's inputs vary in a
- * handful of directions, the label is one of them, and nearly every neuron that varies at the soft
- * positions correlates with it (issue 15). The words are the background's (names, places, times,
+ * handful of directions, the label is one of them, and most neurons that vary at the soft positions
+ * correlate with it (issue 15). The words are the background's (names, places, times,
  * colours, animals, sizes, things), never an NLI noun or verb, so lexical overlap is unchanged.
  */
 function details(rng: Rng, min: number, max: number): string {
