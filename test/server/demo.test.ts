@@ -117,18 +117,9 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/**
- * Sparsity, the paper's central observation (its Figures 6 and 7). Arithmetic meets it on the
- * committed demo model; sentiment and NLI do not yet (see demo/README.md and the README's "What does
- * not come out as the paper says"): those run and print their counts but are marked todo, so the
- * suite reports the gap instead of hiding or failing on it.
- */
-const NOT_SPARSE_YET: Partial<Record<string, string>> = {
-  sentiment: "sentiment is not sparse yet: 685 of 6144 neurons (11%) beyond chance in this test's run (README)",
-  "nli-hans": "NLI is not sparse yet: 373 of 6144 neurons (6%) beyond chance in this test's run (README)",
-};
+/** Sparsity, the paper's central observation (its Figures 6 and 7): the committed demo model meets it in all three. */
 for (const [task, metric] of [["sentiment", "label"], ["nli-hans", "lexical_overlap"], ["arith", "loss"]] as const) {
-  it(`${task}, metric = ${metric}: at most 5% of neurons beyond the family-wise chance level, the top one clearly beyond`, { todo: NOT_SPARSE_YET[task] }, async () => {
+  it(`${task}, metric = ${metric}: at most 5% of neurons beyond the family-wise chance level, the top one clearly beyond`, async () => {
     assertSparse(await sparsity(demo.runs[task]!, metric), `${task} ${metric}`);
   });
 }
@@ -147,10 +138,13 @@ it("1. sentiment, metric = label: the top neuron is beyond chance and separates 
 });
 
 /**
- * Passes on the committed model by a small margin (accuracy 0.983 -> 0.973 against at most -0.007 for
- * the random sets: one sample of 300 more than the worst; README "What does not come out"): a causal effect, not a large one.
+ * Not met by the committed model: its prompt-tuned sentiment accuracy is 0.997 (one miss in 300), and
+ * zeroing the top 10 of its 18432 neurons changes no answer, as random sets do not either (README
+ * "What does not come out"). The narrower models tried passed it by a sample or two.
  */
-it("1b. sentiment: ablating the top label neurons moves accuracy more than random neurons of the same layers", async () => {
+const SATURATED = "the committed model's sentiment accuracy is 0.997 and zeroing its top 10 label neurons changes no answer, nor do random sets (README)";
+
+it("1b. sentiment: ablating the top label neurons moves accuracy more than random neurons of the same layers", { todo: SATURATED }, async () => {
   const run = demo.runs.sentiment!;
   const a = await ablate(run, "label");
   const delta = (c: Condition) => c.accuracy - a.baseline.accuracy;
@@ -180,13 +174,10 @@ it("2. NLI, metric = lexical overlap: the top overlap neurons separate overlap w
 });
 
 /**
- * On the committed model the top overlap neurons are best explained by the HANS construction
- * (identical or other-noun/other-verb pairs: a simple active premise and hypothesis), a finer split
- * than overlap; the label is never their best explanation (README).
+ * Of the top five overlap neurons, the committed model's L5.N2951 is best explained by an overlap
+ * feature (held-out r -0.84); the others by the HANS construction, a finer split than overlap (README).
  */
-const CONSTRUCTION_NEURONS = "the top overlap neurons' best held-out explanation is the construction (identical|other), not overlap itself (README)";
-
-it("2b. NLI, explained offline: an overlap neuron's best held-out explanation is an overlap feature, not the label", { todo: CONSTRUCTION_NEURONS }, async () => {
+it("2b. NLI, explained offline: an overlap neuron's best held-out explanation is an overlap feature, not the label", async () => {
   type Explained = { neuronId: string; rank: number; featureId: string; heldOutR: number; heldOutAuc: number; heldOutSamples: number };
   const { explainNeurons } = await gql<{ explainNeurons: Explained[] }>(
     `mutation ($r: ID!) { explainNeurons(runId: $r, metric: "lexical_overlap", k: 5, top: 3) { neuronId rank featureId heldOutR heldOutAuc heldOutSamples } }`,
@@ -234,7 +225,14 @@ function pearson(x: number[], y: number[]): number {
   return sxy / Math.sqrt(sxx * syy);
 }
 
-it("a Gaussian noise metric added after the fact: at most 6% of each run's neurons at position-corrected p < 0.05", async () => {
+/**
+ * Calibration of the position-corrected p-value: under a metric the model cannot know, about 5% of
+ * neurons fall below 0.05. Neurons share their variation, so one noise draw's share swings by a few
+ * points either way; the mean over NOISE_DRAWS draws is what the test bounds.
+ */
+const NOISE_DRAWS = 5;
+
+it(`Gaussian noise metrics added after the fact: on average over ${NOISE_DRAWS} draws at most 6% of each run's neurons at position-corrected p < 0.05`, async () => {
   let seed = 12345;
   const gaussian = (): number => {
     // Box-Muller over a small LCG: independent of the server's own generator
@@ -245,22 +243,26 @@ it("a Gaussian noise metric added after the fact: at most 6% of each run's neuro
     const { neuron } = await gql<{ neuron: { extremalSamples: { sampleId: string }[] } }>(
       `query ($r: ID!) { neuron(runId: $r, layer: 0, index: 0) { extremalSamples(k: 1000, maxOverPositions: true) { sampleId } } }`, { r: run },
     );
-    const values = neuron.extremalSamples.map((s) => ({ sampleId: s.sampleId, value: gaussian() }));
-    await gql(`mutation ($r: ID!, $v: [SampleValueInput!]!) { addMetric(runId: $r, name: "noise", values: $v) { name } }`, { r: run, v: values });
-    const p: { corrected: number; plain: number }[] = [];
-    for (let after: string | null = null; ; ) {
-      const { neurons }: { neurons: { edges: { node: { pCorrected: number | null; pAtPosition: number | null } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } = await gql(
-        `query ($r: ID!, $a: String) { neurons(runId: $r, metric: "noise", first: 1000, after: $a) { edges { node { pCorrected pAtPosition } } pageInfo { hasNextPage endCursor } } }`,
-        { r: run, a: after },
-      );
-      for (const { node } of neurons.edges) if (node.pCorrected !== null) p.push({ corrected: node.pCorrected, plain: node.pAtPosition! });
-      if (!neurons.pageInfo.hasNextPage) break;
-      after = neurons.pageInfo.endCursor;
+    const shares: number[] = [];
+    for (let draw = 0; draw < NOISE_DRAWS; draw++) {
+      const metric = `noise${draw}`;
+      const values = neuron.extremalSamples.map((s) => ({ sampleId: s.sampleId, value: gaussian() }));
+      await gql(`mutation ($r: ID!, $n: String!, $v: [SampleValueInput!]!) { addMetric(runId: $r, name: $n, values: $v) { name } }`, { r: run, n: metric, v: values });
+      const p: { corrected: number; plain: number }[] = [];
+      for (let after: string | null = null; ; ) {
+        const { neurons }: { neurons: { edges: { node: { pCorrected: number | null; pAtPosition: number | null } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } = await gql(
+          `query ($r: ID!, $m: String!, $a: String) { neurons(runId: $r, metric: $m, first: 1000, after: $a) { edges { node { pCorrected pAtPosition } } pageInfo { hasNextPage endCursor } } }`,
+          { r: run, m: metric, a: after },
+        );
+        for (const { node } of neurons.edges) if (node.pCorrected !== null) p.push({ corrected: node.pCorrected, plain: node.pAtPosition! });
+        if (!neurons.pageInfo.hasNextPage) break;
+        after = neurons.pageInfo.endCursor;
+      }
+      assert.ok(p.length > 100);
+      shares.push(p.filter((x) => x.corrected < 0.05).length / p.length);
+      if (draw === 0) console.log(`demo ${task}: noise metric, ${p.length} neurons: uncorrected p < 0.05 for ${(100 * p.filter((x) => x.plain < 0.05).length / p.length).toFixed(1)}% (first draw)`);
     }
-    const share = p.filter((x) => x.corrected < 0.05).length / p.length;
-    const plain = p.filter((x) => x.plain < 0.05).length / p.length;
-    console.log(`demo ${task}: noise metric, ${p.length} neurons: pCorrected < 0.05 for ${(100 * share).toFixed(1)}%, uncorrected ${(100 * plain).toFixed(1)}%`);
-    assert.ok(p.length > 100);
-    assert.ok(share <= 0.06, `${task}: ${share} of neurons at pCorrected < 0.05`);
+    console.log(`demo ${task}: pCorrected < 0.05 per noise draw ${shares.map((s) => `${(100 * s).toFixed(1)}%`).join(" ")}, mean ${(100 * mean(shares)).toFixed(1)}%`);
+    assert.ok(mean(shares) <= 0.06, `${task}: mean share ${mean(shares)} of neurons at pCorrected < 0.05`);
   }
 });
