@@ -35,10 +35,11 @@ export class SignificanceResolver {
     const compute = service.compute.bind(service);
     // kept with the run's other reads: gone with it on deleteRun, whatever the service remembers
     const s = await reads.read(runId, "significance", [metric, permutations, seed, q], () => compute(runId, metric, { permutations, seed, q }));
-    const perLayer = s.observed[0]?.r.length ?? 0;
     const layers: LayerNullHistogram[] = s.observed.map(({ layer, r }) => {
       const h = histogram(r, bins, -1, 1);
-      return { layer, edges: Array.from(h.edges), observed: Array.from(h.counts), expectedNull: nullBand(s.nullAbsCounts, bins, perLayer) };
+      // the null is scaled to the pairs that have an r: a neuron constant at a position has none
+      const tested = r.length - h.undefinedCount;
+      return { layer, edges: Array.from(h.edges), observed: Array.from(h.counts), expectedNull: nullBand(s.nullAbsCounts, bins, tested) };
     });
     return {
       metric: s.metric, permutations: s.permutations, samples: s.samples, tests: s.tests,

@@ -271,11 +271,16 @@ describe("2. position-corrected p-values", () => {
       return k;
     };
     for (const metric of ["noise", "overlap"]) {
-      const sig = await ok<{ significance: { neuronTests: number; neuronDiscoveries: number } }>(
-        `{ significance(runId: "${runId}", metric: "${metric}", permutations: 20) { neuronTests neuronDiscoveries } }`,
+      const sig = await ok<{ significance: { neuronTests: number; neuronDiscoveries: number; layers: { observed: number[]; expectedNull: number[] }[] } }>(
+        `{ significance(runId: "${runId}", metric: "${metric}", permutations: 20) { neuronTests neuronDiscoveries layers { observed expectedNull } } }`,
       );
       const ps = (await allScores(metric)).map((s) => s.pCorrected!).filter((p) => p !== null);
-      assert.deepEqual(sig.significance, { neuronTests: ps.length, neuronDiscoveries: bh(ps, 0.05) }, metric);
+      const { layers, ...counts } = sig.significance;
+      assert.deepEqual(counts, { neuronTests: ps.length, neuronDiscoveries: bh(ps, 0.05) }, metric);
+      // the null curve expects as many pairs as have an r: all but the constant neuron's position 0
+      const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+      assert.equal(sum(layers[0]!.observed), P * F - 1);
+      assert.ok(Math.abs(sum(layers[0]!.expectedNull) - (P * F - 1)) < 1e-6 * P * F, `${metric}: null expects ${sum(layers[0]!.expectedNull)} pairs`);
     }
   });
 });
