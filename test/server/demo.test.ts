@@ -194,10 +194,10 @@ it("2b. NLI, explained offline: an overlap neuron's best held-out explanation is
 });
 
 /**
- * The committed model has no arithmetic skill to ablate (demo/README.md): zero-ablating its top loss
- * neurons changes no last digit.
+ * The committed model has little arithmetic skill to ablate (last digit of held-out products 0.36 against
+ * the commonest digit's 0.27; demo/README.md): zero-ablating its top loss neurons changes no last digit.
  */
-const NO_ARITHMETIC_YET = "the committed demo model did not learn arithmetic: ablating its top-10 loss neurons changes no prediction (demo/README.md)";
+const NO_ARITHMETIC_YET = "the committed demo model barely learned arithmetic: ablating its top-10 loss neurons changes no last digit, nor do random sets (demo/README.md)";
 
 it("3. arithmetic, metric = loss: ablating the top loss neurons changes last-digit accuracy on operands ending in 0 or 5 more than random neurons", { todo: NO_ARITHMETIC_YET }, async () => {
   const run = demo.runs.arith!;
