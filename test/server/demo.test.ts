@@ -225,6 +225,20 @@ function pearson(x: number[], y: number[]): number {
   return sxy / Math.sqrt(sxx * syy);
 }
 
+/** Every ranked neuron's position-corrected and plain p for `metric`, page by page. */
+async function pValues(run: string, metric: string): Promise<{ corrected: number; plain: number }[]> {
+  const p: { corrected: number; plain: number }[] = [];
+  for (let after: string | null = null; ; ) {
+    const { neurons }: { neurons: { edges: { node: { pCorrected: number | null; pAtPosition: number | null } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } = await gql(
+      `query ($r: ID!, $m: String!, $a: String) { neurons(runId: $r, metric: $m, first: 1000, after: $a) { edges { node { pCorrected pAtPosition } } pageInfo { hasNextPage endCursor } } }`,
+      { r: run, m: metric, a: after },
+    );
+    for (const { node } of neurons.edges) if (node.pCorrected !== null) p.push({ corrected: node.pCorrected, plain: node.pAtPosition! });
+    if (!neurons.pageInfo.hasNextPage) return p;
+    after = neurons.pageInfo.endCursor;
+  }
+}
+
 /**
  * Calibration of the position-corrected p-value: under a metric the model cannot know, about 5% of
  * neurons fall below 0.05. Neurons share their variation, so one noise draw's share swings by a few
@@ -248,16 +262,7 @@ it(`Gaussian noise metrics added after the fact: on average over ${NOISE_DRAWS} 
       const metric = `noise${draw}`;
       const values = neuron.extremalSamples.map((s) => ({ sampleId: s.sampleId, value: gaussian() }));
       await gql(`mutation ($r: ID!, $n: String!, $v: [SampleValueInput!]!) { addMetric(runId: $r, name: $n, values: $v) { name } }`, { r: run, n: metric, v: values });
-      const p: { corrected: number; plain: number }[] = [];
-      for (let after: string | null = null; ; ) {
-        const { neurons }: { neurons: { edges: { node: { pCorrected: number | null; pAtPosition: number | null } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } = await gql(
-          `query ($r: ID!, $m: String!, $a: String) { neurons(runId: $r, metric: $m, first: 1000, after: $a) { edges { node { pCorrected pAtPosition } } pageInfo { hasNextPage endCursor } } }`,
-          { r: run, m: metric, a: after },
-        );
-        for (const { node } of neurons.edges) if (node.pCorrected !== null) p.push({ corrected: node.pCorrected, plain: node.pAtPosition! });
-        if (!neurons.pageInfo.hasNextPage) break;
-        after = neurons.pageInfo.endCursor;
-      }
+      const p = await pValues(run, metric);
       assert.ok(p.length > 100);
       shares.push(p.filter((x) => x.corrected < 0.05).length / p.length);
       if (draw === 0) console.log(`demo ${task}: noise metric, ${p.length} neurons: uncorrected p < 0.05 for ${(100 * p.filter((x) => x.plain < 0.05).length / p.length).toFixed(1)}% (first draw)`);
