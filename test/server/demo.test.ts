@@ -21,8 +21,14 @@ let token: string;
 const MAX_SHARE_BEYOND_CHANCE = 0.05;
 /** "Clearly beyond": the top neuron's |r| exceeds the chance level by this factor. */
 const CLEAR_MARGIN = 1.25;
-/** Neurons ablated per causal check, and random control sets drawn for it. */
-const K = 10;
+/**
+ * Neurons ablated per causal check, as a share of the model's FFN neurons (184 of the demo model's
+ * 18432), and random control sets drawn for it. A share, not a count: a skill's code spreads over
+ * more neurons as the model widens (686 of 18432 beyond chance for the sentiment label); the top 10
+ * move no answer, the top 0.5% move this short run's answers but not `npm start`'s, the top 1% both
+ * (README, the sentiment experiment's table).
+ */
+const ABLATED_SHARE = 0.01;
 const DRAWS = 8;
 
 async function gql<T>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
@@ -45,6 +51,12 @@ const ranked = async (run: string, metric: string, first: number, minAbsR?: numb
   return { nodes: neurons.edges.map((e) => e.node), totalCount: neurons.totalCount };
 };
 
+/** FFN neurons the run recorded: its layers times d_ff. */
+async function recordedNeurons(run: string): Promise<number> {
+  const { run: info } = await gql<{ run: { layers: number[]; dFF: number } }>(`query ($r: ID!) { run(id: $r) { layers dFF } }`, { r: run });
+  return info.layers.length * info.dFF;
+}
+
 interface Sparsity { total: number; ranked: number; beyond: number; chance: number; top: Ranked }
 /**
  * How many of the run's neurons (max |r| over positions) lie beyond the permutation null's
@@ -52,12 +64,11 @@ interface Sparsity { total: number; ranked: number; beyond: number; chance: numb
  * (a ReLU neuron that is 0 on every validation sample has none: it is stored as NULL, never ranked).
  */
 async function sparsity(run: string, metric: string): Promise<Sparsity> {
-  const { run: info } = await gql<{ run: { layers: number[]; dFF: number } }>(`query ($r: ID!) { run(id: $r) { layers dFF } }`, { r: run });
   const { significance } = await gql<{ significance: { maxAbsR999: number } }>(
     `query ($r: ID!, $m: String!) { significance(runId: $r, metric: $m, permutations: 40) { maxAbsR999 } }`, { r: run, m: metric });
   const all = await ranked(run, metric, 1);
   const beyond = await ranked(run, metric, 1, significance.maxAbsR999);
-  const total = info.layers.length * info.dFF;
+  const total = await recordedNeurons(run);
   assert.ok(all.totalCount > 0 && all.totalCount <= total, `${all.totalCount} ranked of ${total} recorded neurons`);
   assert.ok(Number.isFinite(all.nodes[0]!.r), `top r ${all.nodes[0]!.r}`);
   return { total, ranked: all.totalCount, beyond: beyond.totalCount, chance: significance.maxAbsR999, top: all.nodes[0]! };
@@ -84,12 +95,13 @@ async function activations(run: string, n: Ranked, names: string[], direction = 
 interface Condition { name: string; accuracy: number; samples: { sampleId: string; prediction: string; correct: boolean }[] }
 interface Ablation { baseline: Condition; ablated: Condition; random: Condition[]; neurons: { id: string }[] }
 const CONDITION = `name accuracy samples(first: 1000) { sampleId prediction correct }`;
-/** Zero-ablates the metric's top-K neurons and DRAWS random sets of the same layers (the existing causal check). */
+/** Zero-ablates the metric's top ABLATED_SHARE of neurons and DRAWS random sets of the same layers (the existing causal check). */
 async function ablate(run: string, metric: string): Promise<Ablation> {
+  const k = Math.round(ABLATED_SHARE * (await recordedNeurons(run)));
   return (await gql<{ ablateNeurons: Ablation }>(
     `mutation ($r: ID!, $m: String!, $k: Int!, $d: Int!) { ablateNeurons(runId: $r, metric: $m, k: $k, randomDraws: $d, mode: ZERO, seed: 1) {
       neurons { id } baseline { ${CONDITION} } ablated { ${CONDITION} } random { ${CONDITION} } } }`,
-    { r: run, m: metric, k: K, d: DRAWS },
+    { r: run, m: metric, k, d: DRAWS },
   )).ablateNeurons;
 }
 
@@ -137,19 +149,12 @@ it("1. sentiment, metric = label: the top neuron is beyond chance and separates 
   assert.ok(Math.sign(s.top.r) * cohenD(neg, pos) > 1, `label means ${mean(neg)} vs ${mean(pos)}`);
 });
 
-/**
- * Not met by the committed model: its prompt-tuned sentiment accuracy is 0.997 (one miss in 300), and
- * zeroing the top 10 of its 18432 neurons changes no answer, as random sets do not either (README
- * "What does not come out"). The narrower models tried passed it by a sample or two.
- */
-const SATURATED = "the committed model's sentiment accuracy is 0.997 and zeroing its top 10 label neurons changes no answer, nor do random sets (README)";
-
-it("1b. sentiment: ablating the top label neurons moves accuracy more than random neurons of the same layers", { todo: SATURATED }, async () => {
+it("1b. sentiment: ablating the top label neurons moves accuracy more than random neurons of the same layers", async () => {
   const run = demo.runs.sentiment!;
   const a = await ablate(run, "label");
   const delta = (c: Condition) => c.accuracy - a.baseline.accuracy;
   const randomDeltas = a.random.map(delta);
-  console.log(`sentiment ablation of ${a.neurons.map((n) => n.id).join(" ")}: accuracy ${a.baseline.accuracy.toFixed(3)} -> ${a.ablated.accuracy.toFixed(3)}; random sets ${randomDeltas.map((d) => d.toFixed(3)).join(" ")}`);
+  console.log(`sentiment ablation of the top ${a.neurons.length} label neurons: accuracy ${a.baseline.accuracy.toFixed(3)} -> ${a.ablated.accuracy.toFixed(3)}; random sets ${randomDeltas.map((d) => d.toFixed(3)).join(" ")}`);
   assert.ok(Math.abs(delta(a.ablated)) > Math.max(...randomDeltas.map(Math.abs)), `ablated ${delta(a.ablated)} vs random ${randomDeltas}`);
 });
 
@@ -194,10 +199,12 @@ it("2b. NLI, explained offline: an overlap neuron's best held-out explanation is
 });
 
 /**
- * The committed model has little arithmetic skill to ablate (last digit of held-out products 0.36 against
- * the commonest digit's 0.27; demo/README.md): zero-ablating its top loss neurons changes no last digit.
+ * Not met. On the committed model (last digit of held-out products 0.36 against the commonest digit's
+ * 0.27) zeroing the top 1% of neurons by loss changes the last digit of one sample of 118 (0.720 -> 0.729), random sets
+ * none: no evidence either way. Models pretrained on twice the arithmetic learned the 0/5 shortcut
+ * (0.87, 0.93) and still changed no last digit (README "What does not come out").
  */
-const NO_ARITHMETIC_YET = "the committed demo model barely learned arithmetic: ablating its top-10 loss neurons changes no last digit, nor do random sets (demo/README.md)";
+const NO_ARITHMETIC_YET = "zeroing the top loss neurons at the soft positions changes one last digit of 118 on the committed model, none on models that learned the 0/5 shortcut (README)";
 
 it("3. arithmetic, metric = loss: ablating the top loss neurons changes last-digit accuracy on operands ending in 0 or 5 more than random neurons", { todo: NO_ARITHMETIC_YET }, async () => {
   const run = demo.runs.arith!;
@@ -214,7 +221,7 @@ it("3. arithmetic, metric = loss: ablating the top loss neurons changes last-dig
   const base = lastDigitAccuracy(a.baseline);
   const randomDeltas = a.random.map((c) => lastDigitAccuracy(c) - base);
   const ablated = lastDigitAccuracy(a.ablated) - base;
-  console.log(`arithmetic ablation of ${a.neurons.map((n) => n.id).join(" ")}: last-digit accuracy on 0/5 operands ${base.toFixed(3)} -> ${(base + ablated).toFixed(3)}; random sets ${randomDeltas.map((d) => d.toFixed(3)).join(" ")}`);
+  console.log(`arithmetic ablation of the top ${a.neurons.length} loss neurons: last-digit accuracy on 0/5 operands ${base.toFixed(3)} -> ${(base + ablated).toFixed(3)}; random sets ${randomDeltas.map((d) => d.toFixed(3)).join(" ")}`);
   assert.ok(Math.abs(ablated) > Math.max(...randomDeltas.map(Math.abs)), `ablated ${ablated} vs random ${randomDeltas}`);
 });
 
