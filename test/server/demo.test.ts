@@ -200,9 +200,10 @@ it("2b. NLI, explained offline: an overlap neuron's best held-out explanation is
 
 /**
  * Not met. On the committed model (last digit of held-out products 0.36 against the commonest digit's
- * 0.27) zeroing the top 1% of neurons by loss changes the last digit of one sample of 118 (0.720 -> 0.729), random sets
- * none: no evidence either way. Models pretrained on twice the arithmetic learned the 0/5 shortcut
- * (0.87, 0.93) and still changed no last digit (README "What does not come out").
+ * 0.27) zeroing the top 1% of neurons by loss changes the last digit of one problem of 118 (0.720 ->
+ * 0.729), random sets none: a pass by one problem is no evidence. Models pretrained on twice the
+ * arithmetic learned the 0/5 shortcut (0.87, 0.93), and zeroing their top 0.5% changed no last digit
+ * (README, "What does not come out").
  */
 const NO_ARITHMETIC_YET = "zeroing the top loss neurons at the soft positions changes one last digit of 118 on the committed model, none on models that learned the 0/5 shortcut (README)";
 
