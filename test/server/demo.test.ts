@@ -57,6 +57,10 @@ async function recordedNeurons(run: string): Promise<number> {
   return info.layers.length * info.dFF;
 }
 
+/** The permutation null's family-wise chance level for `metric`: the 99.9th percentile of the max |r|. */
+const chanceOf = async (run: string, metric: string): Promise<number> => (await gql<{ significance: { maxAbsR999: number } }>(
+  `query ($r: ID!, $m: String!) { significance(runId: $r, metric: $m, permutations: 40) { maxAbsR999 } }`, { r: run, m: metric })).significance.maxAbsR999;
+
 interface Sparsity { total: number; ranked: number; beyond: number; chance: number; top: Ranked }
 /**
  * How many of the run's neurons (max |r| over positions) lie beyond the permutation null's
@@ -64,14 +68,13 @@ interface Sparsity { total: number; ranked: number; beyond: number; chance: numb
  * (a ReLU neuron that is 0 on every validation sample has none: it is stored as NULL, never ranked).
  */
 async function sparsity(run: string, metric: string): Promise<Sparsity> {
-  const { significance } = await gql<{ significance: { maxAbsR999: number } }>(
-    `query ($r: ID!, $m: String!) { significance(runId: $r, metric: $m, permutations: 40) { maxAbsR999 } }`, { r: run, m: metric });
+  const chance = await chanceOf(run, metric);
   const all = await ranked(run, metric, 1);
-  const beyond = await ranked(run, metric, 1, significance.maxAbsR999);
+  const beyond = await ranked(run, metric, 1, chance);
   const total = await recordedNeurons(run);
   assert.ok(all.totalCount > 0 && all.totalCount <= total, `${all.totalCount} ranked of ${total} recorded neurons`);
   assert.ok(Number.isFinite(all.nodes[0]!.r), `top r ${all.nodes[0]!.r}`);
-  return { total, ranked: all.totalCount, beyond: beyond.totalCount, chance: significance.maxAbsR999, top: all.nodes[0]! };
+  return { total, ranked: all.totalCount, beyond: beyond.totalCount, chance, top: all.nodes[0]! };
 }
 
 function assertSparse(s: Sparsity, what: string): void {
@@ -137,8 +140,6 @@ for (const [task, metric] of [["sentiment", "label"], ["nli-hans", "lexical_over
 }
 
 const topOf = async (run: string, metric: string): Promise<Ranked> => (await ranked(run, metric, 1)).nodes[0]!;
-const chanceOf = async (run: string, metric: string): Promise<number> => (await gql<{ significance: { maxAbsR999: number } }>(
-  `query ($r: ID!, $m: String!) { significance(runId: $r, metric: $m, permutations: 40) { maxAbsR999 } }`, { r: run, m: metric })).significance.maxAbsR999;
 
 it("1. sentiment, metric = label: the top neuron is beyond chance and separates the classes", async () => {
   const run = demo.runs.sentiment!;
