@@ -41,7 +41,8 @@ export function randomControlSets(targets: readonly NeuronRef[], dFF: number, dr
   const pools = new Map<number, Int32Array>();
   for (const [layer, k] of counts) {
     const pool = Int32Array.from({ length: dFF }, (_, i) => i).filter((i) => !excluded.get(layer)!.has(i));
-    if (pool.length < k) throw badInput(`layer ${layer} has only ${pool.length} neurons outside the ablated set; random sets need ${k}`);
+    // no random sets, no pool needed: a whole layer can be ablated without controls
+    if (draws > 0 && pool.length < k) throw badInput(`layer ${layer} has only ${pool.length} neurons outside the ablated set; random sets need ${k}`);
     pools.set(layer, pool);
   }
   const rng = Rng.fromSeed(seed);

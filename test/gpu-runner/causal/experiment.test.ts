@@ -54,6 +54,8 @@ test("random control sets: same seed same sets, per-layer counts kept, targets e
   // every non-target neuron of layer 0 turns up: the draw is not stuck
   assert.equal(new Set(a.map((s) => s[0]!.neuron)).size, 7);
   assert.throws(() => randomControlSets([{ layer: 0, neuron: 0 }, { layer: 0, neuron: 1 }], 3, 1, 0), /only 1 neurons outside/);
+  // without random sets a whole layer may be the target
+  assert.deepEqual(randomControlSets([{ layer: 0, neuron: 0 }, { layer: 0, neuron: 1 }], 2, 0, 0), []);
 });
 
 test("neuron statistics equal a two-pass float64 mean and sd over the taps at soft positions and at all positions", async () => {
