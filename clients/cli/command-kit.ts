@@ -65,6 +65,21 @@ export function intList(value: string): number[] {
   return out;
 }
 
+/**
+ * commander parser: comma-separated neuron ids, each `L{layer}.N{index}` or a range `L{layer}.N{from}-{to}`
+ * (inclusive), e.g. "L5.N12,L1.N0-3071" (all of layer 1 at d_ff 3072).
+ */
+export function neuronList(value: string): string[] {
+  const out: string[] = [];
+  for (const part of value.split(",").map((s) => s.trim())) {
+    const m = /^L(\d+)\.N(\d+)(?:-(\d+))?$/.exec(part);
+    const [from, to] = m ? [Number(m[2]), Number(m[3] ?? m[2])] : [0, -1];
+    if (!m || to < from) throw new InvalidArgumentError(`"${part}" is neither a neuron id nor a range; write L3.N17 or L3.N0-1023, comma-separated.`);
+    for (let i = from; i <= to; i++) out.push(`L${Number(m[1])}.N${i}`);
+  }
+  return out;
+}
+
 /** commander parser for repeatable options: collects every value. */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];

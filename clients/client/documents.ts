@@ -258,8 +258,10 @@ export const TasksDocument = graphql(`
 `);
 
 export const AblateNeuronsDocument = graphql(`
-  mutation AblateNeurons($runId: ID!, $metric: String!, $k: Int, $mode: AblationMode, $randomDraws: Int, $seed: Int, $layer: Int) {
-    ablateNeurons(runId: $runId, metric: $metric, k: $k, mode: $mode, randomDraws: $randomDraws, seed: $seed, layer: $layer) {
+  mutation AblateNeurons(
+    $runId: ID!, $metric: String!, $k: Int, $mode: AblationMode, $randomDraws: Int, $seed: Int, $layer: Int, $positions: InterventionPositions, $neurons: [ID!]
+  ) {
+    ablateNeurons(runId: $runId, metric: $metric, k: $k, mode: $mode, randomDraws: $randomDraws, seed: $seed, layer: $layer, positions: $positions, neurons: $neurons) {
       runId
       metric
       mode

@@ -18,6 +18,9 @@ import { FIELD_COST, pageSize } from "./limits.js";
 import { NEURON_ID_HINT, neuronId, parseNeuronId as parseNeuronParts } from "../../gpu-runner/neuron-id.js";
 import { finiteOrNull } from "./finite.js";
 
+/** Listed neurons per ablation: room for every FFN neuron of four layers of an 8B model (d_ff 14336). */
+const MAX_LISTED_NEURONS = 65536;
+
 @ArgsType()
 class AblateArgs {
   @Field(() => ID)
@@ -43,6 +46,13 @@ class AblateArgs {
 
   @Field(() => InterventionPositionsValue, { defaultValue: InterventionPositionsValue.SOFT })
   positions!: InterventionPositionsValue;
+
+  @Field(() => [ID], {
+    nullable: true,
+    description: `Ablate exactly these neurons (L{layer}.N{index}, 1..${MAX_LISTED_NEURONS}, e.g. every neuron of a layer, to ask whether anything there matters) ` +
+      "instead of the metric's top-K: `metric` then only labels the report, `k` is not used and `layer` must be unset. Random sets need as many other neurons per layer.",
+  })
+  neurons?: string[] | null;
 }
 
 /** A compute job runs forwards of the whole validation set: price it like a layer scan. */
@@ -60,14 +70,16 @@ export class CausalResolver {
   async ablateNeurons(@Args() args: AblateArgs, @Ctx() { services, signal: request }: GraphQLContext): Promise<AblationReport> {
     const runId = parseId(args.runId, "runId");
     const layer = args.layer == null ? undefined : nonNegativeInt(args.layer, "layer");
-    if (layer !== undefined) {
-      const run = await services.store.getRun(runId);
-      if (run.layers && !run.layers.includes(layer)) throw badInput("layer", `run ${runId} recorded layers ${run.layers.join(", ")}, not ${layer}`);
+    const neurons = args.neurons == null ? undefined : listedNeurons(args.neurons);
+    if (neurons && layer !== undefined) throw badInput("layer", "give either `neurons` or `layer`: `layer` only restricts the metric's top-K");
+    const recorded = (await services.store.getRun(runId)).layers;
+    for (const l of layer === undefined ? new Set(neurons?.map((n) => n.layer)) : [layer]) {
+      if (recorded && !recorded.includes(l)) throw badInput(neurons ? "neurons" : "layer", `run ${runId} recorded layers ${recorded.join(", ")}, not ${l}`);
     }
     // A job loads the model into a worker and forwards the validation set many times: it waits its turn
     // in the run queue; closing the request or cancelJob stops it.
     const report = await services.runs.runJob(runId, "ablation", (signal, onStatus) => runAblation(services.store, runId, {
-      metric: args.metric, k: args.k, mode: args.mode, randomDraws: args.randomDraws, seed: args.seed, layer, positions: args.positions,
+      metric: args.metric, k: args.k, mode: args.mode, randomDraws: args.randomDraws, seed: args.seed, layer, positions: args.positions, neurons,
     }, { modelRoots: services.runs.modelRoots, signal: request ? AbortSignal.any([request, signal]) : signal, onStatus }));
     const condition = (c: ConditionOutcome) => toCondition(c, report.sampleIds);
     return {
@@ -139,6 +151,15 @@ export class CausalConditionResolver {
     }
     return out;
   }
+}
+
+/** The `neurons` argument as refs: 1..MAX_LISTED_NEURONS well-formed ids (the worker checks them against the model's shape and for repeats). */
+function listedNeurons(ids: readonly string[]): { layer: number; neuron: number }[] {
+  if (ids.length === 0 || ids.length > MAX_LISTED_NEURONS) throw badInput("neurons", `list 1..${MAX_LISTED_NEURONS} neuron ids, got ${ids.length}`);
+  return ids.map((id) => {
+    const { layer, index } = parseNeuronId(id, "neurons");
+    return { layer, neuron: index };
+  });
 }
 
 /** `L{layer}.N{index}` -> its parts, else BAD_USER_INPUT naming `field`. */

@@ -2,8 +2,8 @@
 import { neuronId } from "../../../gpu-runner/neuron-id.js";
 import { type Command, InvalidArgumentError } from "commander";
 import { AblateNeuronsDocument, SteerNeuronDocument } from "../../client/documents.js";
-import type { AblateNeuronsMutation, AblationMode } from "../../client/generated/graphql.js";
-import { action, connectionOptions, examples, int, oneOf, printJson, type ConnectionOptions } from "../command-kit.js";
+import type { AblateNeuronsMutation, AblationMode, InterventionPositions } from "../../client/generated/graphql.js";
+import { action, connectionOptions, examples, int, neuronList, oneOf, printJson, type ConnectionOptions } from "../command-kit.js";
 import { withConnection } from "../connect.js";
 import { fmtR, parseNeuronId, table } from "../format.js";
 
@@ -15,6 +15,8 @@ interface AblateOptions extends ConnectionOptions {
   draws: number;
   seed: number;
   layer?: number;
+  neurons?: string[];
+  positions: "soft" | "all";
   json?: boolean;
 }
 
@@ -33,27 +35,34 @@ export function registerCausalCommands(program: Command): void {
     .command("ablate")
     .description("ablate a metric's top-K neurons and, as controls, random neurons of the same layers; compare accuracy, loss, gold probability and KL")
     .requiredOption("--run <id>", "run id (a trained run with scores)")
-    .requiredOption("--metric <name>", "metric whose top neurons are ablated")
+    .requiredOption("--metric <name>", "metric whose top neurons are ablated (with --neurons: only labels the report)")
     .option("--k <n>", "how many top neurons", int(1), 10)
     .option("--mode <mode>", "replace activations by zero, the neuron's mean, or matched noise", oneOf("zero", "mean", "noise"), "zero")
     .option("--draws <n>", "random control sets", int(0), 20)
     .option("--seed <n>", "seed of the random sets, the noise and the bootstrap", int(0), 0)
     .option("--layer <L>", "only rank and ablate neurons of this layer", int(0))
+    .option("--neurons <list>", "ablate these neurons instead of the top K: ids and ranges, e.g. L5.N12,L1.N0-3071", neuronList)
+    .option("--positions <where>", "zero at the soft positions or at every position", oneOf("soft", "all"), "soft")
     .option("--json", "print JSON");
-  examples(connectionOptions(ablate), "skillscope ablate --run 1 --metric label --k 10 --mode mean --draws 20", "skillscope ablate --run 1 --metric label --json");
+  examples(
+    connectionOptions(ablate),
+    "skillscope ablate --run 1 --metric label --k 10 --mode mean --draws 20",
+    "skillscope ablate --run 3 --metric loss --neurons L1.N0-3071 --draws 0   # a whole layer: does anything there matter?",
+    "skillscope ablate --run 1 --metric label --json",
+  );
   ablate.action(
     action<AblateOptions>(async (o) => {
       const { ablateNeurons: a } = await withConnection(o, {}, ({ transport }) =>
         transport.execute(AblateNeuronsDocument, {
           runId: o.run, metric: o.metric, k: o.k, mode: o.mode.toUpperCase() as AblationMode, randomDraws: o.draws, seed: o.seed, layer: o.layer ?? null,
+          positions: o.positions.toUpperCase() as InterventionPositions, neurons: o.neurons ?? null,
         }),
       );
       if (o.json) {
         printJson(a);
         return;
       }
-      const neurons = a.neurons.map((n) => `${n.id}${n.r === null || n.r === undefined ? "" : ` (r ${fmtR(n.r)})`}`).join(", ");
-      process.stdout.write(`run ${a.runId}, metric ${a.metric}: ${a.mode.toLowerCase()} ablation of ${neurons}\n`);
+      process.stdout.write(`run ${a.runId}, metric ${a.metric}: ${a.mode.toLowerCase()} ablation ${a.positions === "ALL" ? "at every position" : "at the soft positions"} of ${ablatedNeurons(a.neurons)}\n`);
       process.stdout.write(`${a.sampleCount} validation samples, ${a.random.length} random control sets, seed ${a.seed}\n\n`);
       const rows: [string, number, number, Effect][] = [
         ["accuracy", a.baseline.accuracy, a.ablated.accuracy, a.deltas.accuracy],
@@ -107,6 +116,14 @@ export function numberList(value: string): number[] {
   const out = parts.map(Number);
   if (parts.some((s) => s === "") || out.some((v) => !Number.isFinite(v))) throw new InvalidArgumentError("expected comma-separated numbers, e.g. -2,0,1,2.");
   return out;
+}
+
+/** The ablated set: each id (with its r) for a few, counts per layer for many (a whole layer is thousands). */
+function ablatedNeurons(neurons: AblateNeuronsMutation["ablateNeurons"]["neurons"]): string {
+  if (neurons.length <= 20) return neurons.map((n) => `${n.id}${n.r === null || n.r === undefined ? "" : ` (r ${fmtR(n.r)})`}`).join(", ");
+  const perLayer = new Map<number, number>();
+  for (const n of neurons) perLayer.set(n.layer, (perLayer.get(n.layer) ?? 0) + 1);
+  return `${neurons.length} neurons (${[...perLayer].sort(([a], [b]) => a - b).map(([l, c]) => `layer ${l}: ${c}`).join(", ")})`;
 }
 
 function num(v: number | null | undefined): string {

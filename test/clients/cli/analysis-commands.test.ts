@@ -94,7 +94,7 @@ describe("skillscope ablate / steer", () => {
   it("ablate prints a table of every measure; bad flags are refused", async () => {
     const r = await cli(["ablate", "--run", runId, "--metric", "colors", "--k", "2", "--mode", "mean", "--draws", "3", ...conn]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^run \d+, metric colors: mean ablation of L0\.N7 \(r [+-]0\.\d{4}\), L\d+\.N\d+ \(r /);
+    assert.match(r.stdout, /^run \d+, metric colors: mean ablation at the soft positions of L0\.N7 \(r [+-]0\.\d{4}\), L\d+\.N\d+ \(r /);
     for (const measure of ["accuracy", "loss", "gold prob", "KL"]) assert.match(r.stdout, new RegExp(`^${measure} +[-\\d]`, "m"));
     const badMode = await cli(["ablate", "--run", runId, "--metric", "colors", "--mode", "bogus", ...conn]);
     assert.equal(badMode.code, 1);
@@ -102,6 +102,19 @@ describe("skillscope ablate / steer", () => {
     const unknown = await cli(["ablate", "--run", runId, "--metric", "nope", ...conn]);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /has no metric "nope".*\[NOT_FOUND\]/);
+  });
+
+  it("ablate --neurons: ids and ranges are the ablated set; a long set prints per-layer counts; malformed lists are refused", async () => {
+    const listed = json<AblateJson>(await cli(["ablate", "--run", runId, "--metric", "colors", "--neurons", "L0.N7,L0.N2-4", "--draws", "0", "--json", ...conn]));
+    assert.deepEqual(listed.neurons.map((n) => n.id), ["L0.N7", "L0.N2", "L0.N3", "L0.N4"]);
+    const r = await cli(["ablate", "--run", runId, "--metric", "colors", "--neurons", "L0.N0-24", "--positions", "all", "--draws", "0", ...conn]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^run \d+, metric colors: zero ablation at every position of 25 neurons \(layer 0: 25\)$/m);
+    for (const bad of ["L0.N5-2", "L0.7", "L0.N1,,L0.N2"]) {
+      const refused = await cli(["ablate", "--run", runId, "--metric", "colors", "--neurons", bad, ...conn]);
+      assert.equal(refused.code, 1);
+      assert.match(refused.stderr, /is neither a neuron id nor a range; write L3\.N17 or L3\.N0-1023/);
+    }
   });
 
   it("steer: factor 1 reproduces the baseline; malformed ids are refused before connecting", async () => {

@@ -153,8 +153,8 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const ABLATE = `mutation ($runId: ID!, $metric: String!, $k: Int, $mode: AblationMode, $draws: Int, $seed: Int, $layer: Int) {
-  ablateNeurons(runId: $runId, metric: $metric, k: $k, mode: $mode, randomDraws: $draws, seed: $seed, layer: $layer) {
+const ABLATE = `mutation ($runId: ID!, $metric: String!, $k: Int, $mode: AblationMode, $draws: Int, $seed: Int, $layer: Int, $neurons: [ID!]) {
+  ablateNeurons(runId: $runId, metric: $metric, k: $k, mode: $mode, randomDraws: $draws, seed: $seed, layer: $layer, neurons: $neurons) {
     runId metric mode positions seed sampleCount
     neurons { id layer index r position }
     baseline { name accuracy meanLoss meanKl samples(first: 1000) { sampleId loss correct kl prediction } }
@@ -249,6 +249,38 @@ describe("causal mutations", () => {
     assert.equal(noPrompt.errors![0]!.extensions.reason, "BAD_STATE");
     // an enum value the schema does not have fails validation before anything runs
     assert.ok((await ask({ mode: "BOGUS" })).errors);
+  });
+
+  it("ablateNeurons with listed neurons: exactly that set, a whole layer without controls; bad lists are refused", async () => {
+    const F = pearsonMaxAct.length;
+    const ask = (v: Record<string, unknown>) => gql<Ablation>(ABLATE, { runId: String(runId), metric: "colors", mode: "ZERO", draws: 0, ...v }, true);
+    const top = await ask({ k: 1 });
+    const listed = await ask({ neurons: ["L0.N7"] });
+    assertOk(top);
+    assertOk(listed);
+    // the same set as the metric's top-1, so the same outputs; a listed neuron carries no r
+    assert.deepEqual(listed.data!.ablateNeurons.ablated, top.data!.ablateNeurons.ablated);
+    assert.deepEqual(listed.data!.ablateNeurons.neurons, [{ id: "L0.N7", layer: 0, index: 7, r: null, position: null }]);
+    const layer = await ask({ neurons: Array.from({ length: F }, (_, i) => `L0.N${i}`) });
+    assertOk(layer);
+    const a = layer.data!.ablateNeurons;
+    assert.equal(a.neurons.length, F);
+    assert.equal(a.ablated.neurons.length, F);
+    assert.equal(a.random.length, 0);
+    assert.ok(a.ablated.meanKl > 0);
+
+    const refused = async (v: Record<string, unknown>, message: RegExp) => {
+      const res = await ask(v);
+      assert.equal(errorCode(res), "BAD_USER_INPUT", JSON.stringify(v));
+      assert.match(res.errors![0]!.message, message);
+    };
+    await refused({ neurons: ["L0.N7"], layer: 0 }, /either `neurons` or `layer`/);
+    await refused({ neurons: [] }, /list 1\.\.65536 neuron ids, got 0/);
+    await refused({ neurons: ["L0.X7"] }, /"L0\.X7" is not a neuron id/);
+    await refused({ neurons: ["L9.N0"] }, /recorded layers 0, not 9/);
+    await refused({ neurons: [`L0.N${F}`] }, new RegExp(`neurons 0\\.\\.${F - 1}`));
+    await refused({ neurons: ["L0.N1", "L0.N1"] }, /L0\.N1 appears twice/);
+    await refused({ neurons: Array.from({ length: F }, (_, i) => `L0.N${i}`), draws: 1 }, /only 0 neurons outside the ablated set/);
   });
 
   it("steerNeuron: factor 1 is the identity, other factors move predictions; bad ids are refused", async () => {
