@@ -52,9 +52,14 @@ const ranked = async (run: string, metric: string, first: number, minAbsR?: numb
 };
 
 /** FFN neurons the run recorded: its layers times d_ff. */
+/** The layers a run recorded and their FFN width. */
+async function runShape(run: string): Promise<{ layers: number[]; dFF: number }> {
+  return (await gql<{ run: { layers: number[]; dFF: number } }>(`query ($r: ID!) { run(id: $r) { layers dFF } }`, { r: run })).run;
+}
+
 async function recordedNeurons(run: string): Promise<number> {
-  const { run: info } = await gql<{ run: { layers: number[]; dFF: number } }>(`query ($r: ID!) { run(id: $r) { layers dFF } }`, { r: run });
-  return info.layers.length * info.dFF;
+  const { layers, dFF } = await runShape(run);
+  return layers.length * dFF;
 }
 
 /** The permutation null's family-wise chance level for `metric`: the 99.9th percentile of the max |r|. */
@@ -226,8 +231,8 @@ it("3. arithmetic, metric = loss: ablating the top loss neurons changes last-dig
   const randomDeltas = a.random.map((c) => lastDigitAccuracy(c) - base);
   const ablated = lastDigitAccuracy(a.ablated) - base;
   console.log(`arithmetic ablation of the top ${a.neurons.length} loss neurons: last-digit accuracy on 0/5 operands ${base.toFixed(3)} -> ${(base + ablated).toFixed(3)}; random sets ${randomDeltas.map((d) => d.toFixed(3)).join(" ")}`);
-  // What any set of neurons at the soft positions could do: zero whole layers there, no controls.
-  const { run: shape } = await gql<{ run: { layers: number[]; dFF: number } }>(`query ($r: ID!) { run(id: $r) { layers dFF } }`, { r: run });
+  // Whether the answer reads the soft positions at all: zero whole layers there, no controls.
+  const shape = await runShape(run);
   for (const layers of [shape.layers.slice(1), shape.layers.slice(0, 1)]) {
     const neurons = layers.flatMap((l) => Array.from({ length: shape.dFF }, (_, i) => `L${l}.N${i}`));
     const { ablateNeurons: w } = await gql<{ ablateNeurons: Ablation & { ablated: { meanKl: number } } }>(
