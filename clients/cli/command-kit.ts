@@ -1,5 +1,6 @@
 /** Shared pieces of the CLI's commands: connection flags, number parsers, examples, the error wrapper. */
 import { Command, InvalidArgumentError } from "commander";
+import { neuronId, parseNeuronId } from "../../gpu-runner/neuron-id.js";
 import { DEFAULT_DATA_DIR, type ConnectionOptions } from "./connect.js";
 import { reportError } from "./errors.js";
 
@@ -66,16 +67,19 @@ export function intList(value: string): number[] {
 }
 
 /**
- * commander parser: comma-separated neuron ids, each `L{layer}.N{index}` or a range `L{layer}.N{from}-{to}`
- * (inclusive), e.g. "L5.N12,L1.N0-3071" (all of layer 1 at d_ff 3072).
+ * commander parser: comma-separated neuron ids, each `L{layer}.N{index}` (neuron-id.ts's grammar) or a
+ * range `L{layer}.N{from}-{to}` (inclusive), e.g. "L5.N12,L1.N0-3071" (all of layer 1 at d_ff 3072).
  */
 export function neuronList(value: string): string[] {
   const out: string[] = [];
-  for (const part of value.split(",").map((s) => s.trim())) {
-    const m = /^L(\d+)\.N(\d+)(?:-(\d+))?$/.exec(part);
-    const [from, to] = m ? [Number(m[2]), Number(m[3] ?? m[2])] : [0, -1];
-    if (!m || to < from) throw new InvalidArgumentError(`"${part}" is neither a neuron id nor a range; write L3.N17 or L3.N0-1023, comma-separated.`);
-    for (let i = from; i <= to; i++) out.push(`L${Number(m[1])}.N${i}`);
+  for (const part of value.split(",")) {
+    const [id = "", end, ...rest] = part.split("-");
+    const first = parseNeuronId(id);
+    const last = end === undefined ? first?.index : /^\s*\d+\s*$/.test(end) ? Number(end) : undefined;
+    if (!first || last === undefined || last < first.index || rest.length > 0) {
+      throw new InvalidArgumentError(`"${part.trim()}" is neither a neuron id nor a range; write L3.N17 or L3.N0-1023, comma-separated.`);
+    }
+    for (let i = first.index; i <= last; i++) out.push(neuronId(first.layer, i));
   }
   return out;
 }
