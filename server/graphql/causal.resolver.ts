@@ -72,9 +72,11 @@ export class CausalResolver {
     const layer = args.layer == null ? undefined : nonNegativeInt(args.layer, "layer");
     const neurons = args.neurons == null ? undefined : listedNeurons(args.neurons);
     if (neurons && layer !== undefined) throw badInput("layer", "give either `neurons` or `layer`: `layer` only restricts the metric's top-K");
-    const recorded = (await services.store.getRun(runId)).layers;
-    for (const l of layer === undefined ? new Set(neurons?.map((n) => n.layer)) : [layer]) {
-      if (recorded && !recorded.includes(l)) throw badInput(neurons ? "neurons" : "layer", `run ${runId} recorded layers ${recorded.join(", ")}, not ${l}`);
+    if (layer !== undefined || neurons) {
+      const recorded = (await services.store.getRun(runId)).layers;
+      for (const l of layer === undefined ? new Set(neurons!.map((n) => n.layer)) : [layer]) {
+        if (recorded && !recorded.includes(l)) throw badInput(neurons ? "neurons" : "layer", `run ${runId} recorded layers ${recorded.join(", ")}, not ${l}`);
+      }
     }
     // A job loads the model into a worker and forwards the validation set many times: it waits its turn
     // in the run queue; closing the request or cancelJob stops it.
