@@ -51,12 +51,12 @@ const ranked = async (run: string, metric: string, first: number, minAbsR?: numb
   return { nodes: neurons.edges.map((e) => e.node), totalCount: neurons.totalCount };
 };
 
-/** FFN neurons the run recorded: its layers times d_ff. */
 /** The layers a run recorded and their FFN width. */
 async function runShape(run: string): Promise<{ layers: number[]; dFF: number }> {
   return (await gql<{ run: { layers: number[]; dFF: number } }>(`query ($r: ID!) { run(id: $r) { layers dFF } }`, { r: run })).run;
 }
 
+/** FFN neurons the run recorded: its layers times d_ff. */
 async function recordedNeurons(run: string): Promise<number> {
   const { layers, dFF } = await runShape(run);
   return layers.length * dFF;
