@@ -34,7 +34,7 @@ export interface ModelConfig {
   ropeTheta: number;
   /** RoPE frequency scaling (rope_scaling / rope_parameters); "default" = none. */
   ropeScaling: RopeScaling;
-  /** Attention window (Mistral / Qwen2 sliding window), when the config enables one. */
+  /** Attention window W (sliding_window: query i sees keys i - W < j <= i), when the config enables one. */
   slidingWindow: number | undefined;
   /** q/k/v projections carry biases (qwen2; llama with attention_bias). */
   qkvBias: boolean;
@@ -110,6 +110,25 @@ export function parseConfig(raw: Json, file = "config.json"): ModelConfig {
     if (Array.isArray(v) && typeof v[0] === "number") return v[0];
     return undefined;
   };
+  // sliding_window (query i sees keys j with i - j < W, as transformers masks): mistral applies any
+  // it declares; gpt2 has no such field in transformers, but skillscope's demo writes and reads it.
+  const window = (): number | undefined => (raw["sliding_window"] == null ? undefined : int("sliding_window"));
+  // qwen2 declares a window but applies it only with use_sliding_window, and then only in the layers
+  // from max_window_layers on (transformers' default 28); one window for all layers is what runs here.
+  const qwen2Window = (): number | undefined => {
+    if (raw["use_sliding_window"] !== true) return undefined;
+    const nLayers = int("num_hidden_layers");
+    const from = raw["max_window_layers"] ?? 28;
+    if (typeof from !== "number" || !Number.isInteger(from) || from < 0) {
+      throw new ConfigError(`${file}: field "max_window_layers" must be an integer >= 0, got ${JSON.stringify(from)}`, file, "max_window_layers");
+    }
+    if (from >= nLayers) return undefined;
+    if (from > 0) {
+      throw new ConfigError(`${file}: layers ${from}-${nLayers - 1} use a sliding window and layers 0-${from - 1} full attention; ` +
+        "skillscope applies one attention pattern to all layers: set max_window_layers to 0 or to num_hidden_layers", file, "max_window_layers");
+    }
+    return window();
+  };
   const dtypeRaw = raw["dtype"] ?? raw["torch_dtype"];
   let dtype: CheckpointDtype | undefined;
   if (typeof dtypeRaw === "string") {
@@ -134,7 +153,7 @@ export function parseConfig(raw: Json, file = "config.json"): ModelConfig {
       modelType, family: "gpt2", vocabSize: int("vocab_size"), dModel, nLayers: int("n_layer"), nHeads,
       nKvHeads: nHeads, headDim: dModel / nHeads, dFF: int("n_inner", 4 * dModel), maxPositions: int("n_positions"),
       normEps: num("layer_norm_epsilon", 1e-5), activation: String(act), ropeTheta: 0, ropeScaling: { type: "default" },
-      slidingWindow: undefined, qkvBias: true, oBias: true,
+      slidingWindow: window(), qkvBias: true, oBias: true,
       tieWordEmbeddings: raw["tie_word_embeddings"] !== false, ...common,
     };
   }
@@ -156,10 +175,7 @@ export function parseConfig(raw: Json, file = "config.json"): ModelConfig {
     throw new ConfigError(`${file}: rope_theta must be a positive number, got ${JSON.stringify(thetaRaw)}`, file, "rope_theta");
   }
   const ropeScaling = parseRopeScaling(rp, file, raw);
-  const slidingRaw = raw["sliding_window"];
-  // qwen2 declares a window but applies it only with use_sliding_window.
-  const slidingOn = modelType === "qwen2" ? raw["use_sliding_window"] === true : typeof slidingRaw === "number";
-  const slidingWindow = slidingOn && typeof slidingRaw === "number" ? slidingRaw : undefined;
+  const slidingWindow = modelType === "qwen2" ? qwen2Window() : window();
   const hiddenAct = raw["hidden_act"] ?? "silu";
   if (raw["mlp_bias"] === true) {
     throw new ConfigError(`${file}: mlp_bias=true is not supported`, file, "mlp_bias");

@@ -31,7 +31,7 @@ export interface BatchLayout {
   tokenMask: Float32Array;
   /** [B, T, n] one-hot of the soft vector at each slot (all zero elsewhere); absent when n = 0. */
   softOneHot: Float32Array | undefined;
-  /** [B, 1, T, T] additive attention bias: 0 where query i may see key j (causal, key real), else -1e9. */
+  /** [B, 1, T, T] additive attention bias: 0 where query i may see key j (causal, inside the window, key real), else -1e9. */
   attnBias: Float32Array;
   /** [M] flat indices b*T+t of the positions whose outputs predict a loss target, sequence-major. */
   lossPos: BigInt64Array;
@@ -53,7 +53,10 @@ export class BatchInputError extends Error {
 /** Masked-out attention logit; finite so that softmax never sees a row of -inf. */
 export const MASKED = -1e9;
 
-export function layoutBatch(seqs: readonly SequenceInput[], softLength: number, vocabSize: number, maxPositions: number): BatchLayout {
+/** `window` W: query i sees only keys j with i - j < W (a sliding window); absent: every j <= i. */
+export function layoutBatch(
+  seqs: readonly SequenceInput[], softLength: number, vocabSize: number, maxPositions: number, window = Infinity,
+): BatchLayout {
   if (seqs.length === 0) throw new BatchInputError("batch is empty: pass at least one sequence");
   const B = seqs.length;
   const n = softLength;
@@ -105,7 +108,7 @@ export function layoutBatch(seqs: readonly SequenceInput[], softLength: number, 
         inputIds[o] = BigInt(full[t]!);
         tokenMask[o] = 1;
       }
-      for (let j = 0; j <= t; j++) {
+      for (let j = Math.max(0, t - window + 1); j <= t; j++) {
         if (j < full.length || j === t) attnBias[(b * T + t) * T + j] = 0;
       }
     }

@@ -152,12 +152,7 @@ export class ModelSession {
     const c = this.model.config;
     const o = this.options;
     const n = o.softPromptLength;
-    const L = layoutBatch(input.sequences, n, c.vocabSize, c.maxPositions);
-    const window = c.slidingWindow;
-    if (window !== undefined && L.seqLen > window) {
-      // The graphs implement full causal attention, which equals sliding-window attention only inside the window.
-      throw new BatchInputError(`sequences of ${L.seqLen} positions exceed the model's sliding_window ${window}; shorten them`);
-    }
+    const L = layoutBatch(input.sequences, n, c.vocabSize, c.maxPositions, c.slidingWindow);
     const { batch: B, seqLen: T } = L;
     const feeds: Record<string, TensorValue> = {
       input_ids: { data: L.inputIds, shape: [B, T] },

@@ -51,6 +51,8 @@ export function gpt2ConfigJson(s: Gpt2Shape): Record<string, unknown> {
     n_head: s.nHeads,
     n_inner: s.dFF,
     activation_function: s.activation ?? "gelu_new",
+    // Not a GPT2Config field: transformers keeps it but attends fully; skillscope's loader applies it.
+    ...(s.attnWindow !== undefined ? { sliding_window: s.attnWindow } : {}),
     layer_norm_epsilon: s.layerNormEps,
     initializer_range: 0.02,
     resid_pdrop: 0,

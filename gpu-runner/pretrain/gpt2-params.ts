@@ -15,6 +15,11 @@ export interface Gpt2Shape {
   readonly layerNormEps: number;
   /** FFN activation (config.json `activation_function`); GPT-2's gelu_new when absent, as in transformers. */
   readonly activation?: FfnActivation;
+  /**
+   * Attention window W (config.json `sliding_window`): query i sees keys j with 0 <= i - j < W, Hugging
+   * Face's sliding-window convention; absent: full causal attention, as in GPT-2.
+   */
+  readonly attnWindow?: number;
 }
 
 /** The FFN activations the demo can train and the runner can load for gpt2: GPT-2's tanh GELU, or ReLU (sparse codes). */
@@ -26,9 +31,13 @@ export type FfnActivation = "gelu_new" | "relu";
  * the L1 penalty of DEFAULT_PRETRAIN.ffnL1) gives sparse FFN codes, as in ReLU LMs. The FFN is wide
  * (24 x d_model) because the share of neurons that track a skill fell with width at the same
  * per-neuron penalty (issue #15: sentiment 7.3%, 5.0%, 3.7% of neurons at d_ff 1024, 2048, 3072).
+ * Attention sees the last 16 positions, fewer than the 20 soft tokens: an answer after the soft prompt
+ * cannot read the instruction directly, so what it needs passes through the soft positions, where
+ * the neurons are measured (with full attention the digits of a product read the operands directly
+ * and no soft-position neuron moved them; issue #15, demo/README.md).
  */
 export const DEMO_SHAPE: Omit<Gpt2Shape, "vocabSize"> = {
-  nPositions: 64, dModel: 128, nLayers: 6, nHeads: 4, dFF: 3072, layerNormEps: 1e-5, activation: "relu",
+  nPositions: 64, dModel: 128, nLayers: 6, nHeads: 4, dFF: 3072, layerNormEps: 1e-5, activation: "relu", attnWindow: 16,
 };
 
 export interface ParamSpec {

@@ -54,6 +54,7 @@ const program = new Command()
   .option("--lr <x>", "peak learning rate", positive, DEFAULT_PRETRAIN.lr)
   .option("--d-ff <n>", "FFN neurons per layer", int(1), DEMO_SHAPE.dFF)
   .option("--activation <name>", "FFN activation: gelu_new or relu", activation, DEMO_SHAPE.activation ?? "gelu_new")
+  .option("--attn-window <n>", "positions each query attends to, itself included (0: full causal attention)", int(0), DEMO_SHAPE.attnWindow ?? 0)
   .option("--ffn-l1 <x>", "weight of the L1 penalty on FFN activations (0: none)", nonNegative, DEFAULT_PRETRAIN.ffnL1)
   .option("--question-rate <x>", "share of filled sentiment and NLI documents that ask about the input instead of the label", unitInterval, DEFAULT_CORPUS.questionRate)
   .option("--threads <n>", "ONNX Runtime intra-op threads (default: ORT's choice)", int(1))
@@ -64,15 +65,15 @@ const program = new Command()
 
 async function main(): Promise<void> {
   program.parse();
-  const o = program.opts<{ seed: number; steps: number; batch: number; lr: number; ffnL1: number; dFf: number; activation: FfnActivation; questionRate: number; threads?: number; out: string; tasks: string; logEvery: number; eval: boolean }>();
+  const o = program.opts<{ seed: number; steps: number; batch: number; lr: number; ffnL1: number; dFf: number; attnWindow: number; activation: FfnActivation; questionRate: number; threads?: number; out: string; tasks: string; logEvery: number; eval: boolean }>();
   const codec = new WordCodec();
-  const shape: Gpt2Shape = { ...DEMO_SHAPE, vocabSize: codec.vocabSize, dFF: o.dFf, activation: o.activation };
+  const shape: Gpt2Shape = { ...DEMO_SHAPE, vocabSize: codec.vocabSize, dFF: o.dFf, activation: o.activation, attnWindow: o.attnWindow || undefined };
   const corpus: CorpusOptions = { ...DEFAULT_CORPUS, questionRate: o.questionRate };
   const tasksDir = resolve(o.tasks);
   mkdirSync(tasksDir, { recursive: true });
   const taskFiles = writeTaskFiles(tasksDir, o.seed);
   console.log(`wrote ${taskFiles.join(", ")} to ${tasksDir}`);
-  console.log(`model: gpt2 ${shape.nLayers} layers, d_model ${shape.dModel}, ${shape.nHeads} heads, d_ff ${shape.dFF} (${shape.activation ?? "gelu_new"}), vocab ${shape.vocabSize}, n_positions ${shape.nPositions}`);
+  console.log(`model: gpt2 ${shape.nLayers} layers, d_model ${shape.dModel}, ${shape.nHeads} heads, d_ff ${shape.dFF} (${shape.activation ?? "gelu_new"}), vocab ${shape.vocabSize}, n_positions ${shape.nPositions}, attention ${shape.attnWindow ? `window ${shape.attnWindow}` : "full"}`);
 
   const result = await pretrain(shape, codec, {
     ...DEFAULT_PRETRAIN, seed: o.seed, steps: o.steps, batch: o.batch, lr: o.lr, ffnL1: o.ffnL1, corpus, threads: o.threads,

@@ -35,10 +35,10 @@ export interface TrainGraphOptions {
 
 export const gradName = (param: string): string => `grad:${param}`;
 
-/** Additive causal mask [T,T]: 0 on and below the diagonal, -1e9 above. */
-function causalMask(g: Graph, t: number): Tensor {
+/** Additive causal mask [T,T]: 0 where 0 <= i - j < window (every j <= i without a window), else -1e9. */
+function causalMask(g: Graph, t: number, window = Infinity): Tensor {
   const m = new Float64Array(t * t);
-  for (let i = 0; i < t; i++) for (let j = i + 1; j < t; j++) m[i * t + j] = -1e9;
+  for (let i = 0; i < t; i++) for (let j = 0; j < t; j++) if (j > i || i - j >= window) m[i * t + j] = -1e9;
   return g.constant(m, [t, t]);
 }
 
@@ -61,7 +61,7 @@ export function buildTrainGraph(shape: Gpt2Shape, o: TrainGraphOptions): Graph {
   const specs = gpt2ParamSpecs(shape);
   const p = new Map(specs.map((s) => [s.name, g.input(s.name, s.shape)]));
   const P = (name: string): Tensor => p.get(name)!;
-  const mask = causalMask(g, T);
+  const mask = causalMask(g, T, shape.attnWindow);
   const act = ffnActivation(shape.activation);
   const l1Terms: Tensor[] = [];
 

@@ -66,10 +66,20 @@ test("bad fields are named", () => {
   assert.throws(() => readConfig("/nonexistent-dir"), ConfigError);
 });
 
-test("sliding window: mistral always, qwen2 only with use_sliding_window", () => {
+test("sliding window: mistral always, qwen2 only with use_sliding_window from max_window_layers on, gpt2 as the demo writes it", () => {
   const base = { vocab_size: 10, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, sliding_window: 4096 };
   assert.equal(parseConfig({ ...base, model_type: "mistral" }).slidingWindow, 4096);
   assert.equal(parseConfig({ ...base, model_type: "qwen2", use_sliding_window: false }).slidingWindow, undefined);
-  assert.equal(parseConfig({ ...base, model_type: "qwen2", use_sliding_window: true }).slidingWindow, 4096);
+  assert.equal(parseConfig({ ...base, model_type: "qwen2", use_sliding_window: true, max_window_layers: 0 }).slidingWindow, 4096);
+  // transformers slides only from layer max_window_layers (default 28) on: here that is no layer...
+  assert.equal(parseConfig({ ...base, model_type: "qwen2", use_sliding_window: true }).slidingWindow, undefined);
+  // ...and a split between full and sliding layers is refused, not silently run one way.
+  assert.throws(() => parseConfig({ ...base, model_type: "qwen2", num_hidden_layers: 4, use_sliding_window: true, max_window_layers: 2 }),
+    (e: unknown) => e instanceof ConfigError && /layers 2-3 use a sliding window and layers 0-1 full attention/.test(e.message));
+  // gpt2 has no window in transformers; skillscope's demo checkpoint writes one and it is read back.
+  const gpt2 = { model_type: "gpt2", vocab_size: 10, n_embd: 8, n_layer: 1, n_head: 2, n_positions: 32 };
+  assert.equal(parseConfig(gpt2).slidingWindow, undefined);
+  assert.equal(parseConfig({ ...gpt2, sliding_window: 16 }).slidingWindow, 16);
+  assert.throws(() => parseConfig({ ...gpt2, sliding_window: 0 }), /"sliding_window" must be a positive integer/);
   assert.equal(parseConfig({ ...base, model_type: "mistral", sliding_window: null }).slidingWindow, undefined);
 });

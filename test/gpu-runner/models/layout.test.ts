@@ -25,6 +25,17 @@ test("soft prompt inserted after K tokens, right padding, positions, loss target
   assert.deepEqual([0, 1, 2, 3, 4, 5].map((j) => bias(0, 5, j)), [0, 0, 0, 0, 0, 0]);
 });
 
+test("a sliding window W masks keys W or more positions back, padding keys still masked", () => {
+  const L = layoutBatch([{ ids: [5, 6, 7, 8], insertAt: 2 }, { ids: [9, 10], insertAt: 1 }], 2, 64, 16, 2);
+  const bias = (b: number, i: number, j: number) => L.attnBias[(b * 6 + i) * 6 + j];
+  const M = MASKED;
+  assert.deepEqual([0, 1, 2, 3, 4, 5].map((j) => bias(0, 5, j)), [M, M, M, M, 0, 0]);
+  assert.deepEqual([0, 1, 2, 3, 4, 5].map((j) => bias(0, 0, j)), [0, M, M, M, M, M]);
+  // sequence 1 is 4 long: query 3 sees 2 and 3; padding query 5 sees only itself (key 4 is padding)
+  assert.deepEqual([0, 1, 2, 3, 4, 5].map((j) => bias(1, 3, j)), [M, M, 0, 0, M, M]);
+  assert.deepEqual([0, 1, 2, 3, 4, 5].map((j) => bias(1, 5, j)), [M, M, M, M, M, 0]);
+});
+
 test("bad batches are rejected with the sequence named", () => {
   assert.throws(() => layoutBatch([], 0, 64, 16), BatchInputError);
   assert.throws(() => layoutBatch([{ ids: [1, 64] }], 0, 64, 16), /sequence 0: token id 64/);

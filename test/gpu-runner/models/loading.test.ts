@@ -89,13 +89,23 @@ test("unknown model_type is a ConfigError listing the supported ones", () => {
   assert.throws(() => loadModel(dir), (e: unknown) => e instanceof ConfigError && /falcon/.test(e.message) && /gpt2, llama, mistral, qwen2/.test(e.message));
 });
 
-test("sequences longer than an enabled sliding window are refused (full attention would differ)", async () => {
+test("an enabled sliding window masks attention: query i sees keys i - W < j <= i in every layer", async () => {
   const dir = copyOf("qwen2-tiny");
   const cfg = JSON.parse(readFileSync(join(dir, "config.json"), "utf8"));
-  Object.assign(cfg, { use_sliding_window: true, sliding_window: 4 });
+  Object.assign(cfg, { use_sliding_window: true, sliding_window: 2, max_window_layers: 0 });
   writeFileSync(join(dir, "config.json"), JSON.stringify(cfg));
-  const s = await createSession(loadModel(dir), { logits: "last" });
-  await assert.rejects(s.run({ sequences: [{ ids: [1, 2, 3, 4, 5] }] }), /5 positions exceed the model's sliding_window 4/);
-  assert.equal((await s.run({ sequences: [{ ids: [1, 2, 3, 4] }] })).logits!.length, 64);
-  await s.release();
+  const windowed = await createSession(loadModel(dir), { logits: "last" });
+  const full = await createSession(loadModel(copyOf("qwen2-tiny")), { logits: "last" });
+  const last = async (s: typeof full, ids: number[]) => Array.from((await s.run({ sequences: [{ ids }] })).logits!);
+  // Two layers of window 2 reach 2 positions back from the last (4): token 2 counts, tokens 0 and 1 do not.
+  const base = [5, 6, 7, 8, 9];
+  const at = (i: number) => base.map((v, j) => (j === i ? v + 10 : v));
+  const w = await last(windowed, base);
+  assert.deepEqual(await last(windowed, at(0)), w);
+  assert.deepEqual(await last(windowed, at(1)), w);
+  assert.notDeepEqual(await last(windowed, at(2)), w);
+  // Without the window the first token does count (the check above is not vacuous).
+  assert.notDeepEqual(await last(full, at(0)), await last(full, base));
+  await windowed.release();
+  await full.release();
 });

@@ -100,3 +100,26 @@ test("training graph: causal (a later token never changes earlier logits) and lo
   assert.ok(Math.abs((a.loss.data[0] as number) - sum / n) < 1e-12);
   await session.release();
 });
+
+test("training graph: with an attention window W each layer reaches W - 1 positions back", async () => {
+  // Two layers of window 2: token 0 reaches positions 0..2 and no further.
+  const shape: Gpt2Shape = { ...TINY, attnWindow: 2 };
+  const specs = gpt2ParamSpecs(shape);
+  const session = await GraphSession.create(buildTrainGraph(shape, { batch: B, seqLen: T, dtype: "float64", withGrad: false, withLogits: true }));
+  const params = spreadGpt2Params(shape, 4, 10);
+  const base = batchFeeds();
+  const logits = async (ids: BigInt64Array) => {
+    const f: Record<string, TensorValue> = { ...base, input_ids: { data: ids, shape: [B, T] } };
+    for (const s of specs) f[s.name] = { data: params.get(s.name)!, shape: s.shape };
+    return Float64Array.from((await session.run(f)).logits.data as Float64Array);
+  };
+  const ids = base.input_ids.data as BigInt64Array;
+  const changed = BigInt64Array.from(ids);
+  changed[0] = (changed[0] + 1n) % BigInt(TINY.vocabSize);
+  const [a, b] = [await logits(ids), await logits(changed)];
+  const V = TINY.vocabSize;
+  const row = (l: Float64Array, t: number) => Array.from(l.subarray(t * V, (t + 1) * V));
+  for (let t = 0; t <= 2; t++) assert.notDeepEqual(row(a, t), row(b, t), `position ${t} should see token 0`);
+  for (let t = 3; t < T; t++) assert.deepEqual(row(a, t), row(b, t), `position ${t} is out of token 0's reach`);
+  await session.release();
+});
