@@ -26,7 +26,7 @@ const CLEAR_MARGIN = 1.25;
  * Neurons ablated per causal check, as a share of the model's FFN neurons (368 of the demo model's
  * 18432), and random control sets drawn for it. A share, not a count: a skill's code spreads over
  * more neurons as the model widens. On the committed model the top 1% moves one sentiment answer of
- * 300 and the top 2% fifteen, random sets none (README, the sentiment experiment's table).
+ * 300 and the top 2% seventeen, random sets none (README, the sentiment experiment's table).
  */
 const ABLATED_SHARE = 0.02;
 const DRAWS = 8;
