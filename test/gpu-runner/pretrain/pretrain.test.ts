@@ -17,6 +17,35 @@ const SMALL: Gpt2Shape = { vocabSize: codec.vocabSize, nPositions: 64, dModel: 3
 const OPTIONS: PretrainOptions = { seed: 4, steps: 40, batch: 8, seqLen: 64, lr: 5e-3, warmup: 5, minLrRatio: 0.1, weightDecay: 0.01, clip: 1, ffnL1: 0, threads: 1 };
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+const TEXTS = ["12 * 7 = 84", "the doctor helped the lawyer . <sep> the lawyer helped the doctor . -> non-entailment", "the movie was not good . ->"];
+
+/**
+ * Largest difference between the logits of checkpoint `dir` run by the models helper (its GPT-2 graph
+ * and `layoutBatch`'s mask) and those of the training graph for `shape` (its own mask), over TEXTS.
+ */
+async function reloadedVsTrainingLogits(dir: string, shape: Gpt2Shape, params: ReadonlyMap<string, Float32Array>): Promise<{ maxDiff: number; maxAbs: number }> {
+  const rows = TEXTS.map((t) => codec.encode(t));
+  const session = await createSession(loadModel(dir, { threads: 1 }), { logits: "all" });
+  const hf = await session.run({ sequences: rows.map((ids) => ({ ids })) });
+  await session.release();
+  const runner = await LogitsRunner.create(shape, params, rows.length, shape.nPositions, 1);
+  const ours = await runner.logits(rows);
+  await runner.release();
+  const V = shape.vocabSize;
+  const T = hf.layout.seqLen;
+  let maxDiff = 0;
+  let maxAbs = 0;
+  rows.forEach((r, b) => {
+    for (let t = 0; t < r.length; t++) for (let v = 0; v < V; v++) {
+      const a = hf.logits![(b * T + t) * V + v];
+      const o = ours[(b * shape.nPositions + t) * V + v];
+      maxDiff = Math.max(maxDiff, Math.abs(a - o));
+      maxAbs = Math.max(maxAbs, Math.abs(a));
+    }
+  });
+  return { maxDiff, maxAbs };
+}
+
 test("a tiny pretraining run lowers the loss, reproducibly, and its checkpoint reloads with the same logits", async () => {
   const run = await pretrain(SMALL, codec, OPTIONS);
   const first = mean(run.losses.slice(0, 3));
@@ -40,28 +69,27 @@ test("a tiny pretraining run lowers the loss, reproducibly, and its checkpoint r
     assert.deepEqual(index.tensors.get("h.0.attn.c_attn.weight")!.shape, [32, 96]); // Conv1D [in, out]
 
     // Logits of the reloaded checkpoint (the models helper's GPT-2 graph) vs the training graph's.
-    const texts = ["12 * 7 = 84", "the doctor helped the lawyer . <sep> the lawyer helped the doctor . -> non-entailment", "the movie was not good . ->"];
-    const rows = texts.map((t) => codec.encode(t));
-    const session = await createSession(loadModel(dir, { threads: 1 }), { logits: "all" });
-    const hf = await session.run({ sequences: rows.map((ids) => ({ ids })) });
-    await session.release();
-    const runner = await LogitsRunner.create(SMALL, run.params, rows.length, SMALL.nPositions, 1);
-    const ours = await runner.logits(rows);
-    await runner.release();
-    const V = SMALL.vocabSize;
-    const T = hf.layout.seqLen;
-    let maxDiff = 0;
-    let maxAbs = 0;
-    rows.forEach((r, b) => {
-      for (let t = 0; t < r.length; t++) for (let v = 0; v < V; v++) {
-        const a = hf.logits![(b * T + t) * V + v];
-        const o = ours[(b * SMALL.nPositions + t) * V + v];
-        maxDiff = Math.max(maxDiff, Math.abs(a - o));
-        maxAbs = Math.max(maxAbs, Math.abs(a));
-      }
-    });
+    const { maxDiff, maxAbs } = await reloadedVsTrainingLogits(dir, SMALL, run.params);
     assert.ok(maxAbs > 1, "logits are all tiny: the comparison would be weak");
     assert.ok(maxDiff < 1e-4 * maxAbs, `max logit difference ${maxDiff} (max |logit| ${maxAbs})`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a model pretrained with an attention window writes sliding_window, and the runner attends as the training graph did", async () => {
+  const windowed: Gpt2Shape = { ...SMALL, attnWindow: 4 };
+  const run = await pretrain(windowed, codec, { ...OPTIONS, steps: 10 });
+  const dir = mkdtempSync(join(tmpdir(), "pretrain-window-"));
+  try {
+    writeCheckpoint(dir, windowed, run.specs, run.params);
+    assert.equal(readConfig(dir).slidingWindow, 4);
+    const { maxDiff, maxAbs } = await reloadedVsTrainingLogits(dir, windowed, run.params);
+    assert.ok(maxAbs > 1, "logits are all tiny: the comparison would be weak");
+    assert.ok(maxDiff < 1e-4 * maxAbs, `max logit difference ${maxDiff} (max |logit| ${maxAbs})`);
+    // The window matters on these texts (longer than 4 tokens): full attention gives other logits.
+    const full = await reloadedVsTrainingLogits(dir, SMALL, run.params);
+    assert.ok(full.maxDiff > 1e-2 * full.maxAbs, `full attention differs by ${full.maxDiff} only`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
