@@ -65,16 +65,22 @@ for (const c of GRADIENT_CASES) {
   });
 }
 
-test("training graph: causal (a later token never changes earlier logits) and loss = masked mean CE of its logits", async () => {
-  const specs = gpt2ParamSpecs(TINY);
-  const session = await GraphSession.create(buildTrainGraph(TINY, { batch: B, seqLen: T, dtype: "float64", withGrad: false, withLogits: true }));
-  const params = spreadGpt2Params(TINY, 4, 10);
+/** A float64 forward graph of `shape` (fixed parameters, batchFeeds' targets and mask) run on given ids. */
+async function forwardOn(shape: Gpt2Shape) {
+  const specs = gpt2ParamSpecs(shape);
+  const session = await GraphSession.create(buildTrainGraph(shape, { batch: B, seqLen: T, dtype: "float64", withGrad: false, withLogits: true }));
+  const params = spreadGpt2Params(shape, 4, 10);
   const base = batchFeeds();
   const run = async (ids: BigInt64Array) => {
     const f: Record<string, TensorValue> = { ...base, input_ids: { data: ids, shape: [B, T] } };
     for (const s of specs) f[s.name] = { data: params.get(s.name)!, shape: s.shape };
     return session.run(f);
   };
+  return { base, run, session };
+}
+
+test("training graph: causal (a later token never changes earlier logits) and loss = masked mean CE of its logits", async () => {
+  const { base, run, session } = await forwardOn(TINY);
   const ids = base.input_ids.data as BigInt64Array;
   const a = await run(ids);
   const changed = BigInt64Array.from(ids);
@@ -103,16 +109,8 @@ test("training graph: causal (a later token never changes earlier logits) and lo
 
 test("training graph: with an attention window W each layer reaches W - 1 positions back", async () => {
   // Two layers of window 2: token 0 reaches positions 0..2 and no further.
-  const shape: Gpt2Shape = { ...TINY, attnWindow: 2 };
-  const specs = gpt2ParamSpecs(shape);
-  const session = await GraphSession.create(buildTrainGraph(shape, { batch: B, seqLen: T, dtype: "float64", withGrad: false, withLogits: true }));
-  const params = spreadGpt2Params(shape, 4, 10);
-  const base = batchFeeds();
-  const logits = async (ids: BigInt64Array) => {
-    const f: Record<string, TensorValue> = { ...base, input_ids: { data: ids, shape: [B, T] } };
-    for (const s of specs) f[s.name] = { data: params.get(s.name)!, shape: s.shape };
-    return Float64Array.from((await session.run(f)).logits.data as Float64Array);
-  };
+  const { base, run, session } = await forwardOn({ ...TINY, attnWindow: 2 });
+  const logits = async (ids: BigInt64Array) => Float64Array.from((await run(ids)).logits.data as Float64Array);
   const ids = base.input_ids.data as BigInt64Array;
   const changed = BigInt64Array.from(ids);
   changed[0] = (changed[0] + 1n) % BigInt(TINY.vocabSize);
