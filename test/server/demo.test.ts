@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
 import { DEMO_DIR, startDemo, type DemoServer } from "../../server/demo.js";
+import { neuronId } from "../../gpu-runner/neuron-id.js";
 import { normalizedWords } from "../../server/metrics/normalize.js";
 
 /**
@@ -54,6 +55,11 @@ const ranked = async (run: string, metric: string, first: number, minAbsR?: numb
 /** The layers a run recorded and their FFN width. */
 async function runShape(run: string): Promise<{ layers: number[]; dFF: number }> {
   return (await gql<{ run: { layers: number[]; dFF: number } }>(`query ($r: ID!) { run(id: $r) { layers dFF } }`, { r: run })).run;
+}
+
+/** The rows of one of the demo's task files. */
+async function taskRows<T>(file: string): Promise<T[]> {
+  return (await readFile(join(DEMO_DIR, "tasks", file), "utf8")).trim().split("\n").map((l) => JSON.parse(l) as T);
 }
 
 /** FFN neurons the run recorded: its layers times d_ff. */
@@ -200,8 +206,7 @@ it("2b. NLI, explained offline: the overlap neurons are best explained by overla
   const best = explainNeurons.filter((e) => e.rank === 1);
   console.log(`NLI overlap neurons, best held-out explanations: ${explainNeurons.map((e) => `${e.neuronId} #${e.rank} ${e.featureId} r ${e.heldOutR.toFixed(2)}`).join("; ")}`);
   assert.equal(best.length, 5);
-  const rows = (await readFile(join(DEMO_DIR, "tasks", "nli-hans.jsonl"), "utf8")).trim().split("\n")
-    .map((l) => JSON.parse(l) as { construction: string; label: string; split: string }).filter((r) => r.split === "val");
+  const rows = (await taskRows<{ construction: string; label: string; split: string }>("nli-hans.jsonl")).filter((r) => r.split === "val");
   const overlap = (id: string) => /^metric:(lexical_overlap|subsequence)$|^overlap:/.test(id);
   /** A construction split whose two sides each hold both labels (the word-set feature's own word match). */
   const constructionSplit = (id: string) => {
@@ -228,8 +233,7 @@ it("2b. NLI, explained offline: the overlap neurons are best explained by overla
  */
 it("3. arithmetic, metric = loss: ablating the top loss neurons changes last-digit accuracy on operands ending in 0 or 5 more than random neurons", async () => {
   const run = demo.runs.arith!;
-  const rows = new Map((await readFile(join(DEMO_DIR, "tasks", "arith.jsonl"), "utf8")).trim().split("\n")
-    .map((l) => JSON.parse(l) as { id: string; a: number; b: number; answer: string }).map((r) => [r.id, r]));
+  const rows = new Map((await taskRows<{ id: string; a: number; b: number; answer: string }>("arith.jsonl")).map((r) => [r.id, r]));
   const easy = (id: string) => { const r = rows.get(id)!; return [0, 5].includes(r.a % 10) || [0, 5].includes(r.b % 10); };
   const lastDigit = (text: string) => /\d(?=\D*$)/.exec(text)?.[0];
   const lastDigitAccuracy = (c: Condition) => {
@@ -245,7 +249,7 @@ it("3. arithmetic, metric = loss: ablating the top loss neurons changes last-dig
   // Whether the answer reads the soft positions at all: zero whole layers there, no controls.
   const shape = await runShape(run);
   for (const layers of [shape.layers.slice(1), shape.layers.slice(0, 1)]) {
-    const neurons = layers.flatMap((l) => Array.from({ length: shape.dFF }, (_, i) => `L${l}.N${i}`));
+    const neurons = layers.flatMap((l) => Array.from({ length: shape.dFF }, (_, i) => neuronId(l, i)));
     const { ablateNeurons: w } = await gql<{ ablateNeurons: Ablation & { ablated: { meanKl: number } } }>(
       `mutation ($r: ID!, $n: [ID!]) { ablateNeurons(runId: $r, metric: "loss", neurons: $n, randomDraws: 0, mode: ZERO) { ablated { meanKl ${CONDITION} } } }`,
       { r: run, n: neurons });

@@ -13,6 +13,14 @@ import { tokenizerJson, WordCodec } from "../../../gpu-runner/pretrain/tokenizer
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
 const dir = join(root, "demo", "model");
 
+/** The training graph's greedy runner on the committed weights, with the checkpoint's attention window. */
+async function demoRunner(): Promise<LogitsRunner> {
+  const m = loadModelDir(dir);
+  const shape: Gpt2Shape = { ...DEMO_SHAPE, vocabSize: m.config.vocabSize, attnWindow: m.config.slidingWindow };
+  const params = new Map([...m.tensors].map(([name, info]) => [name, readTensor(info)]));
+  return LogitsRunner.create(shape, params, 100, shape.nPositions, 1);
+}
+
 test("the committed demo model is a loadable GPT-2 checkpoint under 25 MB with the demo tokenizer", () => {
   const m = loadModelDir(dir, { requireTokenizer: true });
   assert.equal(m.config.modelType, "gpt2");
@@ -25,10 +33,7 @@ test("the committed demo model is a loadable GPT-2 checkpoint under 25 MB with t
 
 test("the committed demo model does its tasks above chance (greedy, 20 filler words where the soft prompt goes)", async () => {
   const codec = new WordCodec();
-  const m = loadModelDir(dir);
-  const shape: Gpt2Shape = { ...DEMO_SHAPE, vocabSize: m.config.vocabSize, attnWindow: m.config.slidingWindow };
-  const params = new Map([...m.tensors].map(([name, info]) => [name, readTensor(info)]));
-  const runner = await LogitsRunner.create(shape, params, 100, shape.nPositions, 1);
+  const runner = await demoRunner();
   try {
     // The whole val split (300): in its first 100 rows an (overlap, label) cell holds about 37 pairs,
     // a standard error of 0.07 on the accuracies checked here.
@@ -48,10 +53,7 @@ test("the committed demo model does its tasks above chance (greedy, 20 filler wo
 
 test("the committed demo model gets the last digit of held-out products above the majority digit", { todo: "its 2000 steps on the broad corpus left arithmetic nearly unlearnt: last digit 0.19 after the 20-word gap (0.31 of all 300 without it) vs the majority digit's 0.27 (demo/README.md)" }, async () => {
   const codec = new WordCodec();
-  const m = loadModelDir(dir);
-  const shape: Gpt2Shape = { ...DEMO_SHAPE, vocabSize: m.config.vocabSize, attnWindow: m.config.slidingWindow };
-  const params = new Map([...m.tensors].map(([name, info]) => [name, readTensor(info)]));
-  const runner = await LogitsRunner.create(shape, params, 100, shape.nPositions, 1);
+  const runner = await demoRunner();
   try {
     const firstVal = <T extends Record<string, unknown>>(rows: T[]) => rows.filter((r) => r.split === "val").slice(0, 100);
     const arith = await taskAccuracy(runner, codec, "arith", firstVal(arithRows(4)), 20);
